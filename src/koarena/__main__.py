@@ -1,0 +1,5 @@
+import sys
+
+from koarena.cli import main
+
+sys.exit(main())

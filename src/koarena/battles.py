@@ -1,0 +1,145 @@
+"""Judgments → battles.
+
+One table maps a verdict label to (winner, strong). Game 1 shows the baseline as assistant A,
+game 2 swaps the positions, so its label is read mirrored. A strong win (``>>``) counts
+``weight`` times, as in the original tool. Battles are kept aggregated: one row per judgment
+(model, question), with the number of baseline wins, model wins and ties it contributes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+import numpy.typing as npt
+
+from koarena.records import Judgment
+
+
+class Winner(Enum):
+    A = "A"
+    B = "B"
+    TIE = "tie"
+
+
+VERDICTS: dict[str, tuple[Winner, bool]] = {
+    "A>>B": (Winner.A, True),
+    "A>B": (Winner.A, False),
+    "A=B": (Winner.TIE, False),
+    "B>A": (Winner.B, False),
+    "B>>A": (Winner.B, True),
+}
+"""Verdict label → (winning position, strong win)."""
+
+_MIRROR = {Winner.A: Winner.B, Winner.B: Winner.A, Winner.TIE: Winner.TIE}
+
+
+def game_outcome(label: str | None, game_index: int) -> tuple[Winner, bool] | None:
+    """Who won a game from the baseline's point of view: A = baseline, B = the model.
+
+    Game 0 shows the baseline as assistant A; game 1 shows it as B, so its label is mirrored.
+    Returns None for a missing or unknown label.
+
+    >>> game_outcome("A>>B", 0)
+    (<Winner.A: 'A'>, True)
+    >>> game_outcome("A>>B", 1)
+    (<Winner.B: 'B'>, True)
+    >>> game_outcome("[[A>B]]", 0) is None
+    True
+    """
+    if label is None or label not in VERDICTS:
+        return None
+    winner, strong = VERDICTS[label]
+    if game_index == 1:
+        winner = _MIRROR[winner]
+    return winner, strong
+
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass
+class Battles:
+    """Aggregated battles: row ``r`` is one judgment of model ``b[r]`` against ``a[r]``.
+
+    ``n_a``, ``n_b``, ``n_tie`` count the battles (after weighting) that row contributes, won by
+    A (the baseline), by B (the model), or tied.
+    """
+
+    models: list[str]
+    questions: list[str]
+    baseline: str
+    a: IntArray
+    b: IntArray
+    q: IntArray
+    n_a: IntArray
+    n_b: IntArray
+    n_tie: IntArray
+    dropped: Counter[str] = field(default_factory=Counter)
+    judges: list[str] = field(default_factory=list)
+
+    @property
+    def n_battles(self) -> int:
+        return int(self.n_a.sum() + self.n_b.sum() + self.n_tie.sum())
+
+    def model_index(self, name: str) -> int:
+        return self.models.index(name)
+
+
+def build_battles(
+    judgments: Iterable[Judgment],
+    baseline: str,
+    *,
+    weight: int = 3,
+    first_game_only: bool = False,
+    judges: list[str] | None = None,
+) -> Battles:
+    """Turn judgments (of any number of judges) into aggregated battles against ``baseline``."""
+    if weight < 1:
+        raise ValueError("weight must be at least 1")
+    model_idx: dict[str, int] = {baseline: 0}
+    q_idx: dict[str, int] = {}
+    a: list[int] = []
+    b: list[int] = []
+    q: list[int] = []
+    na: list[int] = []
+    nb: list[int] = []
+    nt: list[int] = []
+    dropped: Counter[str] = Counter()
+    n_games = 1 if first_game_only else 2
+    for j in judgments:
+        counts = {Winner.A: 0, Winner.B: 0, Winner.TIE: 0}
+        for gi in range(n_games):
+            game = j.games[gi] if gi < len(j.games) else None
+            outcome = game_outcome(game.score if game is not None else None, gi)
+            if outcome is None:
+                dropped[j.model] += 1
+                continue
+            winner, strong = outcome
+            counts[winner] += weight if strong else 1
+        if not any(counts.values()):
+            continue
+        mi = model_idx.setdefault(j.model, len(model_idx))
+        qi = q_idx.setdefault(j.question_id, len(q_idx))
+        a.append(0)
+        b.append(mi)
+        q.append(qi)
+        na.append(counts[Winner.A])
+        nb.append(counts[Winner.B])
+        nt.append(counts[Winner.TIE])
+    return Battles(
+        models=list(model_idx),
+        questions=list(q_idx),
+        baseline=baseline,
+        a=np.asarray(a, dtype=np.int64),
+        b=np.asarray(b, dtype=np.int64),
+        q=np.asarray(q, dtype=np.int64),
+        n_a=np.asarray(na, dtype=np.int64),
+        n_b=np.asarray(nb, dtype=np.int64),
+        n_tie=np.asarray(nt, dtype=np.int64),
+        dropped=dropped,
+        judges=list(judges or []),
+    )

@@ -1,0 +1,1 @@
+"""Model providers behind one small async contract (see `koarena.providers.base`)."""

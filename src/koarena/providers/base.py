@@ -1,0 +1,84 @@
+"""The provider contract: one async call, typed results, classified failures.
+
+Every provider module (OpenAI-compatible, Anthropic, Google, the scripted fake) implements
+`Provider.chat`. It never returns error text as content: a failure is raised as one of the
+`ProviderError` subclasses below, which tell the engine whether to retry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """One chat completion request, provider-neutral."""
+
+    model: str
+    messages: list[Message]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    reasoning: dict[str, Any] = field(default_factory=dict)  # e.g. {"effort": "high"}
+    extra_body: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """A successful completion. ``reasoning`` is kept apart from ``content``."""
+
+    content: str
+    reasoning: str = ""
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+
+
+class ProviderError(Exception):
+    """Base class of provider failures. Messages must never contain API keys."""
+
+    retryable = False
+
+
+class RateLimitError(ProviderError):
+    """429: retry after ``retry_after`` seconds when the server said so."""
+
+    retryable = True
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TransientError(ProviderError):
+    """5xx, timeout, dropped connection, stream cut: retry with backoff."""
+
+    retryable = True
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FatalError(ProviderError):
+    """Any other 4xx or an unusable response: fail at once with the provider's message."""
+
+
+class Provider(Protocol):
+    """What the engine calls. One instance per endpoint, reused for every request."""
+
+    async def chat(self, request: ChatRequest) -> ChatResponse: ...
+
+    async def aclose(self) -> None: ...
