@@ -15,6 +15,7 @@ chat function, so the engine owns concurrency, retries and rate limits.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import string
 import time
@@ -25,9 +26,12 @@ from typing import Any
 import orjson
 
 from koarena.battles import VERDICTS
-from koarena.errors import ConfigError
+from koarena.bench import Bench
+from koarena.errors import ConfigError, DataError
 from koarena.providers.base import ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Game, Judgment, Question
+
+log = logging.getLogger(__name__)
 
 FOLLOW_UP_PROMPT = "continue your judgment and finish by outputting a final verdict label"
 """The user turn arena-hard sends when a judge reply has no usable verdict."""
@@ -330,3 +334,109 @@ def unjudgeable(
                 label += f" {FAILURE_MARKER}"
             skipped.setdefault(label, []).append(q.question_id)
     return ok, skipped
+
+
+@dataclass(frozen=True)
+class JudgeJob:
+    """One judgment to request: both games of one question for one judge and model."""
+
+    judge: str
+    question: Question
+    baseline: Answer
+    answer: Answer
+
+    @property
+    def model(self) -> str:
+        return self.answer.model
+
+    @property
+    def key(self) -> str:
+        return f"{self.judge}/{self.model}/{self.question.question_id}"
+
+
+@dataclass
+class JudgePlan:
+    """What a judging run will do: the jobs still missing and what it leaves out, and why."""
+
+    jobs: list[JudgeJob] = field(default_factory=list)
+    already_done: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(judge, model) → judgments already on disk, not requested again."""
+    skipped: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    """model → {reason: question ids} of answers that cannot be judged."""
+
+    def skipped_counts(self) -> dict[str, int]:
+        """Skipped questions by reason over all models (each judge skips the same ones)."""
+        counts: dict[str, int] = {}
+        for by_reason in self.skipped.values():
+            for reason, ids in by_reason.items():
+                counts[reason] = counts.get(reason, 0) + len(ids)
+        return counts
+
+
+def plan_judging(
+    bench: Bench,
+    protocol: JudgeProtocol,
+    judges: Sequence[str],
+    models: Sequence[str],
+    baseline: str,
+) -> JudgePlan:
+    """The judgments missing from ``model_judgment/<judge>/<model>.jsonl``, as jobs.
+
+    A judgment on disk is never requested again, whatever its games say: an unparsed game is
+    a recorded outcome, not a failure. Judgments made with another prompt or baseline are
+    kept and reported, because silently mixing protocols would skew the leaderboard.
+    """
+    questions = bench.load_questions()
+    baseline_answers = _answers(bench, baseline, "baseline")
+    plan = JudgePlan()
+    for model in models:
+        model_answers = _answers(bench, model, "model")
+        judgeable, skipped = unjudgeable(questions, baseline_answers, model_answers)
+        if skipped:
+            plan.skipped[model] = skipped
+        for judge in judges:
+            done = _judged_ids(bench, judge, model, protocol, baseline)
+            plan.already_done[(judge, model)] = len(done)
+            plan.jobs += [
+                JudgeJob(
+                    judge=judge,
+                    question=q,
+                    baseline=baseline_answers[q.question_id],
+                    answer=model_answers[q.question_id],
+                )
+                for q in judgeable
+                if q.question_id not in done
+            ]
+    return plan
+
+
+def _answers(bench: Bench, model: str, role: str) -> dict[str, Answer]:
+    if not bench.answer_file(model).is_file():
+        raise DataError(
+            f"no answers of {role} {model!r} in {bench.answer_dir} (run 'koarena answer' first)"
+        )
+    return bench.load_answers(model, strict=False)
+
+
+def _judged_ids(
+    bench: Bench, judge: str, model: str, protocol: JudgeProtocol, baseline: str
+) -> set[str]:
+    if not bench.judgment_file(judge, model).is_file():
+        return set()
+    existing = bench.load_judgments(judge, model, strict=False)
+    foreign = sum(
+        1
+        for j in existing
+        if j.extra.get("prompt_hash", protocol.prompt_hash) != protocol.prompt_hash
+        or j.extra.get("baseline", baseline) != baseline
+    )
+    if foreign:
+        log.warning(
+            "%d judgment(s) of %s by %s were made with another prompt or baseline; they are "
+            "kept (delete %s to judge again)",
+            foreign,
+            model,
+            judge,
+            bench.judgment_file(judge, model),
+        )
+    return {j.question_id for j in existing}
