@@ -18,11 +18,12 @@ bootstrap rounds.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 
 from koarena.battles import Battles
 
@@ -48,6 +49,13 @@ class Design:
     ca: FloatArray
     cb: FloatArray
     z: FloatArray  # (rows, k), k may be 0
+    _sparse: _SparseDesign | None = field(default=None, init=False, repr=False, compare=False)
+
+    def sparse(self) -> _SparseDesign:
+        """The sparse form used by `fit_bt`, built once."""
+        if self._sparse is None:
+            self._sparse = _sparse_design(self)
+        return self._sparse
 
     @property
     def n_rows(self) -> int:
@@ -82,10 +90,6 @@ def targets(n_a: npt.ArrayLike, n_b: npt.ArrayLike, n_tie: npt.ArrayLike) -> tup
     return 2.0 * na + nt, 2.0 * nb + nt
 
 
-def _softplus(x: FloatArray) -> FloatArray:
-    return np.logaddexp(0.0, x)
-
-
 @dataclass
 class FitResult:
     """Coefficients of a batch of fits: ``beta`` (R, models), ``gamma`` (R, k)."""
@@ -96,6 +100,52 @@ class FitResult:
     converged: bool
 
 
+@dataclass
+class _SparseDesign:
+    """The design as sparse matrices: X (rows × params), Xᵀ, and the map from per-row
+    Hessian weights to the distinct entries of the upper triangle of XᵀWX."""
+
+    X: sp.csr_matrix
+    XT: sp.csr_matrix
+    QT: sp.csr_matrix
+    hi: IntArray
+    hj: IntArray
+
+
+def _sparse_design(design: Design) -> _SparseDesign:
+    n, p, k = design.n_rows, design.n_models, design.k
+    P = p + k
+    rows = np.arange(n)
+    cols = [design.a, design.b] + [np.full(n, p + j) for j in range(k)]
+    vals = [design.ca, design.cb] + [design.z[:, j] for j in range(k)]
+    X = sp.csr_matrix(
+        (np.concatenate(vals), (np.tile(rows, 2 + k), np.concatenate(cols))), shape=(n, P)
+    )
+    X.sum_duplicates()
+    # Every pair of a row's non-zeros contributes w·x_i·x_j to H[i, j]; collect the distinct
+    # (i ≤ j) pairs once, so that H's upper triangle is one sparse product QᵀW.
+    pr: list[IntArray] = []
+    pc: list[IntArray] = []
+    pv: list[FloatArray] = []
+    c_list, v_list = cols, vals
+    for u in range(len(c_list)):
+        for v in range(u, len(c_list)):
+            ci, cj = c_list[u], c_list[v]
+            lo, hi_ = np.minimum(ci, cj), np.maximum(ci, cj)
+            factor = 2.0 if u != v else 1.0
+            # Off-diagonal pairs of the same column (a == b) land on the diagonal twice.
+            pr.append(rows)
+            pc.append(lo * P + hi_)
+            pv.append(np.where((u != v) & (ci == cj), factor, 1.0) * v_list[u] * v_list[v])
+    keys = np.concatenate(pc)
+    uniq, inv = np.unique(keys, return_inverse=True)
+    QT = sp.csr_matrix(
+        (np.concatenate(pv), (inv, np.concatenate(pr))), shape=(uniq.shape[0], n)
+    )
+    QT.sum_duplicates()
+    return _SparseDesign(X=X, XT=X.T.tocsr(), QT=QT, hi=uniq // P, hj=uniq % P)
+
+
 def fit_bt(
     design: Design,
     s_a: FloatArray,
@@ -104,111 +154,79 @@ def fit_bt(
     l2: float = 0.0,
     anchor: int = 0,
     init: FloatArray | None = None,
-    tol: float = 1e-10,
+    tol: float = 1e-9,
     max_iter: int = 100,
 ) -> FitResult:
     """Fit a batch of R problems sharing ``design``; ``s_a``/``s_b`` have shape (R, rows).
 
     ``l2`` is λ = 1/C. With ``l2 == 0`` the coefficient of model ``anchor`` is pinned to 0.
-    Newton steps with backtracking; stops when every problem's largest step is below ``tol``.
+    Newton's method; a step that would move a coefficient by more than 1 (a factor of 10 in
+    odds) is checked against the loss and halved until it decreases it. Stops when every
+    problem's largest coefficient change is below ``tol``.
     """
-    s_a = np.atleast_2d(s_a)
-    s_b = np.atleast_2d(s_b)
-    R = s_a.shape[0]
-    p, k = design.n_models, design.k
-    P = p + k
-    theta = np.zeros((R, P)) if init is None else np.array(np.broadcast_to(init, (R, P)))
-    t = s_a + s_b
+    sd = design.sparse()
+    s_a_t = np.ascontiguousarray(np.atleast_2d(s_a).T)  # (rows, R)
+    s_b_t = np.ascontiguousarray(np.atleast_2d(s_b).T)
+    R = s_a_t.shape[1]
+    p, P = design.n_models, design.n_models + design.k
+    theta = np.zeros((P, R)) if init is None else np.array(
+        np.broadcast_to(np.asarray(init, dtype=np.float64)[:, None], (P, R))
+    )
+    t = s_a_t + s_b_t
     pinned = l2 == 0.0
-    eye = np.eye(P)
-    offs = (np.arange(R) * p)[:, None]
-    ia = design.a[None, :] + offs
-    ib = design.b[None, :] + offs
-    pair_offs = (np.arange(R) * p * p)[:, None]
-    iaa = design.a * p + design.a
-    ibb = design.b * p + design.b
-    iab = design.a * p + design.b
-    iba = design.b * p + design.a
-
-    def eta_of(th: FloatArray) -> FloatArray:
-        beta = th[:, :p]
-        e = design.ca * np.take_along_axis(beta, design.a[None, :].repeat(R, 0), 1)
-        e = e + design.cb * np.take_along_axis(beta, design.b[None, :].repeat(R, 0), 1)
-        if k:
-            e = e + th[:, p:] @ design.z.T
-        return e
+    diag = np.arange(P)
 
     def loss_of(th: FloatArray, e: FloatArray) -> FloatArray:
-        val = (s_a * _softplus(-e) + s_b * _softplus(e)).sum(axis=1)
-        return val + 0.5 * l2 * (th * th).sum(axis=1)
+        val = (s_a_t * np.logaddexp(0.0, -e) + s_b_t * np.logaddexp(0.0, e)).sum(axis=0)
+        return val + 0.5 * l2 * (th * th).sum(axis=0)
 
-    eta = eta_of(theta)
-    loss = loss_of(theta, eta)
+    eta = sd.X @ theta
     converged = False
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is reported
         mu = 1.0 / (1.0 + np.exp(-eta))
-        d = t * mu - s_a
+        d = t * mu - s_a_t
         w = t * mu * (1.0 - mu)
-        g = np.empty((R, P))
-        g[:, :p] = np.bincount(
-            ia.ravel(), (design.ca * d).ravel(), minlength=R * p
-        ).reshape(R, p) + np.bincount(ib.ravel(), (design.cb * d).ravel(), minlength=R * p).reshape(
-            R, p
-        )
-        if k:
-            g[:, p:] = d @ design.z
-        g += l2 * theta
+        g = sd.XT @ d + l2 * theta  # (P, R)
+        hc = sd.QT @ w  # distinct upper-triangle entries, (pairs, R)
         H = np.zeros((R, P, P))
-        wa2 = w * design.ca**2
-        wb2 = w * design.cb**2
-        wab = w * design.ca * design.cb
-        flat = (
-            np.bincount((iaa + pair_offs).ravel(), wa2.ravel(), minlength=R * p * p)
-            + np.bincount((ibb + pair_offs).ravel(), wb2.ravel(), minlength=R * p * p)
-            + np.bincount((iab + pair_offs).ravel(), wab.ravel(), minlength=R * p * p)
-            + np.bincount((iba + pair_offs).ravel(), wab.ravel(), minlength=R * p * p)
-        )
-        H[:, :p, :p] = flat.reshape(R, p, p)
-        if k:
-            for j in range(k):
-                zj = design.z[:, j]
-                col = np.bincount(
-                    ia.ravel(), (w * design.ca * zj).ravel(), minlength=R * p
-                ) + np.bincount(ib.ravel(), (w * design.cb * zj).ravel(), minlength=R * p)
-                H[:, :p, p + j] = col.reshape(R, p)
-                H[:, p + j, :p] = col.reshape(R, p)
-            H[:, p:, p:] = np.einsum("rn,ni,nj->rij", w, design.z, design.z)
-        H += l2 * eye
+        H[:, sd.hi, sd.hj] = hc.T
+        H[:, sd.hj, sd.hi] = hc.T
+        H[:, diag, diag] += l2
+        gt = np.ascontiguousarray(g.T)
         if pinned:
-            g[:, anchor] = 0.0
+            gt[:, anchor] = 0.0
             H[:, anchor, :] = 0.0
             H[:, :, anchor] = 0.0
             H[:, anchor, anchor] = 1.0
-        # A model with no battles in a resample has an all-zero row; keep it at its value.
-        empty = np.abs(np.einsum("rii->ri", H)) < 1e-300
+        # A model with no battles in a resample has an all-zero row; keep it where it is.
+        empty = np.abs(H[:, diag, diag]) < 1e-300
         if empty.any():
             ri, ci = np.nonzero(empty)
             H[ri, ci, ci] = 1.0
-            g[ri, ci] = 0.0
-        step = np.linalg.solve(H, g[:, :, None])[:, :, 0]
+            gt[ri, ci] = 0.0
+        step = np.linalg.solve(H, gt[:, :, None])[:, :, 0].T  # (P, R)
         scale = np.ones(R)
         new_theta = theta - step
-        new_eta = eta_of(new_theta)
-        new_loss = loss_of(new_theta, new_eta)
-        for _ in range(40):
-            worse = new_loss > loss + 1e-12 * np.abs(loss)
-            if not worse.any():
-                break
-            scale = np.where(worse, scale * 0.5, scale)
-            new_theta = theta - scale[:, None] * step
-            new_eta = eta_of(new_theta)
+        new_eta = sd.X @ new_theta
+        far = np.abs(step).max(axis=0) > 1.0
+        if far.any():
+            loss = loss_of(theta, eta)
             new_loss = loss_of(new_theta, new_eta)
-        theta, eta, loss = new_theta, new_eta, new_loss
-        if np.max(np.abs(scale[:, None] * step)) < tol:
+            for _ in range(60):
+                worse = far & (new_loss > loss)
+                if not worse.any():
+                    break
+                scale = np.where(worse, scale * 0.5, scale)
+                new_theta = theta - scale * step
+                new_eta = sd.X @ new_theta
+                new_loss = loss_of(new_theta, new_eta)
+        theta, eta = new_theta, new_eta
+        if np.max(np.abs(scale * step)) < tol:
             converged = True
             break
-    return FitResult(beta=theta[:, :p], gamma=theta[:, p:], iterations=it, converged=converged)
+    th = theta.T
+    return FitResult(beta=th[:, :p], gamma=th[:, p:], iterations=it, converged=converged)
 
 
 def win_rate(beta: FloatArray, baseline: int) -> FloatArray:

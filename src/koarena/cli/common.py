@@ -1,0 +1,63 @@
+"""Options shared by several commands."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def add_bench_options(p: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--bench`` (alias ``--bench-name``)."""
+    p.add_argument(
+        "--data-dir",
+        help="data directory in the arena-hard layout (default: $KOARENA_DATA_DIR, else ./data)",
+    )
+    p.add_argument(
+        "--bench",
+        "--bench-name",
+        dest="bench",
+        default=DEFAULT_BENCH,
+        help=f"benchmark name inside the data directory (default: {DEFAULT_BENCH})",
+    )
+
+
+def bench_from_args(args: argparse.Namespace) -> Bench:
+    return Bench(resolve_data_dir(args.data_dir), args.bench)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar on stderr; yields ``update(done, total)``."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )
+    task = progress.add_task(description, total=None)
+
+    def update(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    with progress:
+        yield update

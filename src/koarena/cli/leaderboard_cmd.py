@@ -1,0 +1,159 @@
+"""``koarena leaderboard``: verdicts → Bradley–Terry win rates against the baseline."""
+
+from __future__ import annotations
+
+import argparse
+from contextlib import ExitStack
+from pathlib import Path
+
+from rich.table import Table
+
+from koarena.cli.common import (
+    add_bench_options,
+    bench_from_args,
+    console,
+    err_console,
+    progress_bar,
+)
+from koarena.controls import Control
+from koarena.errors import ConfigError
+from koarena.leaderboard import Leaderboard, compute_leaderboards, write_output
+from koarena.rating import Resample
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "leaderboard",
+        help="compute the leaderboard (win rate vs the baseline, bootstrap 95%% CI)",
+        description=(
+            "Turn judge verdicts into a Bradley–Terry leaderboard: each model's win rate "
+            "against the baseline in %, with a bootstrap 95% confidence interval, optionally "
+            "discounting answer length and markdown (style control). The original tool's flag "
+            "names are accepted too."
+        ),
+    )
+    add_bench_options(p)
+    p.add_argument(
+        "--judge",
+        "--judge-name",
+        dest="judges",
+        nargs="+",
+        default=["ensemble"],
+        metavar="JUDGE",
+        help="judgment directories to use; several are pooled (default: ensemble)",
+    )
+    p.add_argument(
+        "--baseline",
+        help="baseline model (default: the bench's judge_config.yaml baseline_model)",
+    )
+    p.add_argument(
+        "--control",
+        choices=[c.value for c in Control],
+        default=None,
+        help="what the fit controls for (default: none)",
+    )
+    p.add_argument(
+        "--style-control", dest="alias_control", action="store_const", const="style",
+        help="alias of --control style",
+    )
+    p.add_argument(
+        "--length-control-only", dest="alias_control", action="store_const", const="length",
+        help="alias of --control length",
+    )
+    p.add_argument(
+        "--markdown-control-only", dest="alias_control", action="store_const",
+        const="markdown", help="alias of --control markdown",
+    )
+    p.add_argument(
+        "--rounds", "--num-rounds", dest="rounds", type=int, default=100,
+        help="bootstrap rounds (default: 100; 0 skips the confidence intervals)",
+    )
+    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    p.add_argument(
+        "--resample",
+        choices=[r.value for r in Resample],
+        default=Resample.BATTLES.value,
+        help="bootstrap unit: single battles as the original tool (default), or whole "
+        "questions (a question's battles are correlated)",
+    )
+    p.add_argument(
+        "--weight", type=int, default=3,
+        help="how many battles a strong win (A>>B, B>>A) counts as (default: 3)",
+    )
+    p.add_argument(
+        "--first-game-only", action="store_true",
+        help="use only game 1 of each judgment (baseline shown as assistant A)",
+    )
+    p.add_argument(
+        "--output", type=Path,
+        help="also write the leaderboard: CSV if the name ends in .csv, JSON if .json",
+    )
+    p.set_defaults(func=run)
+
+
+def _control(args: argparse.Namespace) -> Control:
+    if args.control and args.alias_control and args.control != args.alias_control:
+        raise ConfigError(
+            f"--control {args.control} contradicts the alias for {args.alias_control}"
+        )
+    return Control(args.control or args.alias_control or "none")
+
+
+def run(args: argparse.Namespace) -> int:
+    control = _control(args)
+    if args.rounds < 0:
+        raise ConfigError("--rounds must be 0 or more")
+    if args.weight < 1:
+        raise ConfigError("--weight must be at least 1")
+    if args.output is not None and args.output.suffix.lower() not in {".csv", ".json"}:
+        raise ConfigError(f"--output must end in .csv or .json, got {args.output.name!r}")
+    bench = bench_from_args(args)
+    with ExitStack() as stack:
+        update = stack.enter_context(progress_bar(f"bootstrap ({control.value})"))
+        boards = compute_leaderboards(
+            bench,
+            [control],
+            judges=args.judges,
+            baseline=args.baseline,
+            rounds=args.rounds,
+            seed=args.seed,
+            weight=args.weight,
+            first_game_only=args.first_game_only,
+            resample=Resample(args.resample),
+            progress=lambda _c: update,
+        )
+    board = boards[control]
+    print_board(board)
+    if args.output is not None:
+        write_output(board, args.output)
+        err_console.print(f"wrote {args.output}")
+    return 0
+
+
+def print_board(board: Leaderboard) -> None:
+    """The leaderboard as a terminal table, with a line on dropped and flagged data."""
+    title = (
+        f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
+        f"control {board.control.value} · {board.rounds} rounds ({board.resample.value})"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("model")
+    table.add_column("score", justify="right")
+    table.add_column("95% CI", justify="right")
+    table.add_column("avg tokens", justify="right")
+    for i, r in enumerate(board.rows, 1):
+        style = "bold" if r.model == board.baseline else None
+        table.add_row(str(i), r.model, f"{r.score:.2f}", r.ci, str(r.avg_tokens), style=style)
+    console.print(table)
+    if board.style_coefficients:
+        coefs = ", ".join(f"{k} {v:+.3f}" for k, v in board.style_coefficients.items())
+        console.print(f"style coefficients: {coefs}")
+    failed = sum(r.failed_answers for r in board.rows)
+    empty = sum(r.empty_answers for r in board.rows)
+    console.print(
+        f"{board.n_battles} battles from {len(board.rows)} models; "
+        f"{board.dropped_games} games dropped (missing or unknown verdict); "
+        f"{failed + empty} flagged answers ({failed} failed-call markers, {empty} empty) — "
+        "see 'koarena data check'"
+    )

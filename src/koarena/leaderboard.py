@@ -1,0 +1,376 @@
+"""Win rate against the baseline, bootstrap confidence intervals, tables, CSV and JSON.
+
+Scores are Bradley–Terry win probabilities against the baseline in percent, rounded to two
+decimals; the baseline shows 50.0. The 95% interval is the 2.5th and 97.5th percentile of the
+win rate over bootstrap rounds (each round refits on resampled battles).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from koarena.battles import Battles, build_battles
+from koarena.bench import Bench
+from koarena.controls import Control, style_covariates
+from koarena.errors import DataError
+from koarena.jsonl import LoadReport
+from koarena.rating import (
+    Design,
+    FloatArray,
+    Resample,
+    design_from_battles,
+    fit_bt,
+    resample_targets,
+    targets,
+    win_rate,
+)
+from koarena.records import Answer, Judgment, StyleMeta
+
+log = logging.getLogger(__name__)
+
+L2_CONTROLLED = 1.0
+"""λ = 1/C of the published style-controlled fits (scikit-learn's default C = 1)."""
+
+ELO_ANCHOR = {Control.NONE: 1000.0}
+"""The original tool pins the baseline at 1000 without control and at 1114 with control."""
+ELO_ANCHOR_CONTROLLED = 1114.0
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class LeaderboardRow:
+    """One model's line of the leaderboard."""
+
+    model: str
+    score: float
+    lower: float | None
+    upper: float | None
+    rating: float
+    rating_lower: float | None
+    rating_upper: float | None
+    avg_tokens: int
+    n_battles: int
+    dropped_games: int = 0
+    failed_answers: int = 0
+    empty_answers: int = 0
+
+    @property
+    def ci(self) -> str:
+        """The interval as (−x, +y) around the score, as the original prints it."""
+        if self.lower is None or self.upper is None:
+            return ""
+        return f"(-{self.score - self.lower:.2f}, +{self.upper - self.score:.2f})"
+
+    @property
+    def rating_ci(self) -> str:
+        if self.rating_lower is None or self.rating_upper is None:
+            return ""
+        return f"(-{self.rating - self.rating_lower:.2f}, +{self.rating_upper - self.rating:.2f})"
+
+
+@dataclass
+class Leaderboard:
+    """A computed leaderboard and what it was computed from."""
+
+    bench: str
+    judges: list[str]
+    baseline: str
+    control: Control
+    rounds: int
+    seed: int
+    resample: Resample
+    weight: int
+    rows: list[LeaderboardRow]
+    battles: Battles
+    style_coefficients: dict[str, float] = field(default_factory=dict)
+    date: str = field(default_factory=lambda: dt.date.today().isoformat())
+
+    @property
+    def n_battles(self) -> int:
+        return self.battles.n_battles
+
+    @property
+    def dropped_games(self) -> int:
+        return sum(self.battles.dropped.values())
+
+    @property
+    def flagged_answers(self) -> int:
+        return sum(r.failed_answers + r.empty_answers for r in self.rows)
+
+    def row(self, model: str) -> LeaderboardRow:
+        for r in self.rows:
+            if r.model == model:
+                return r
+        raise KeyError(model)
+
+    def rank(self, model: str) -> int:
+        """1-based rank by score."""
+        return [r.model for r in self.rows].index(model) + 1
+
+
+@dataclass
+class LoadedData:
+    """Everything the leaderboard needs from disk, loaded once for all controls."""
+
+    battles: Battles
+    answers: dict[str, dict[str, Answer]]
+    baseline: str
+    judges: list[str]
+
+
+def load_battles(
+    bench: Bench,
+    *,
+    judges: list[str],
+    baseline: str | None = None,
+    weight: int = 3,
+    first_game_only: bool = False,
+) -> LoadedData:
+    """Load the judges' verdicts and all answers; raise `DataError` on bad input."""
+    bench.require()
+    base = baseline or bench.default_baseline()
+    if not base:
+        raise DataError("no baseline given and the bench's judge_config.yaml names none")
+    if not judges:
+        raise DataError("at least one judge is needed")
+    if not bench.answer_file(base).is_file():
+        raise DataError(f"baseline {base!r} has no answers ({bench.answer_file(base)} not found)")
+    judgments: list[Judgment] = []
+    for judge in judges:
+        models = bench.judged_models(judge)
+        if not models:
+            raise DataError(f"judge {judge!r} has no judgment files in {bench.judgment_dir(judge)}")
+        for model in models:
+            judgments.extend(bench.load_judgments(judge, model))
+    battles = build_battles(
+        judgments, base, weight=weight, first_game_only=first_game_only, judges=judges
+    )
+    if battles.a.size == 0:
+        raise DataError("no valid verdicts found")
+    answers: dict[str, dict[str, Answer]] = {}
+    for model in battles.models:
+        if bench.answer_file(model).is_file():
+            report = LoadReport()
+            answers[model] = bench.load_answers(model, report=report)
+    return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
+
+
+def _style_metas(answers: dict[str, dict[str, Answer]]) -> dict[str, dict[str, StyleMeta]]:
+    return {
+        m: {q: a.meta for q, a in by_q.items() if a.meta is not None}
+        for m, by_q in answers.items()
+    }
+
+
+def _percentiles(x: FloatArray) -> tuple[FloatArray, FloatArray]:
+    lo, hi = np.percentile(x, [2.5, 97.5], axis=0)
+    return lo, hi
+
+
+def fit_control(
+    data: LoadedData,
+    control: Control,
+    *,
+    rounds: int,
+    seed: int,
+    resample: Resample = Resample.BATTLES,
+    batch: int = 50,
+    progress: ProgressFn | None = None,
+) -> tuple[FloatArray, FloatArray | None, FloatArray]:
+    """Point estimate and bootstrap of one control.
+
+    Returns (beta of the full-data fit, beta per round or None, style coefficients).
+    """
+    battles = data.battles
+    z = (
+        style_covariates(battles, _style_metas(data.answers), control.features)
+        if control.features
+        else None
+    )
+    design: Design = design_from_battles(battles, z)
+    l2 = 0.0 if control is Control.NONE else L2_CONTROLLED
+    s_a, s_b = targets(battles.n_a, battles.n_b, battles.n_tie)
+    point = fit_bt(design, s_a[None, :], s_b[None, :], l2=l2)
+    if not point.converged:
+        log.warning("the %s fit did not converge in %d iterations", control.value, point.iterations)
+    if rounds <= 0:
+        return point.beta[0], None, point.gamma[0]
+    rng = np.random.default_rng(seed)
+    init = np.concatenate([point.beta[0], point.gamma[0]])
+    betas: list[FloatArray] = []
+    done = 0
+    while done < rounds:
+        size = min(batch, rounds - done)
+        ra, rb = resample_targets(
+            battles.n_a, battles.n_b, battles.n_tie, battles.q,
+            len(battles.questions), resample, rng, size,
+        )
+        fit = fit_bt(design, ra, rb, l2=l2, init=init)
+        betas.append(fit.beta)
+        done += size
+        if progress is not None:
+            progress(done, rounds)
+    return point.beta[0], np.concatenate(betas), point.gamma[0]
+
+
+def build_rows(
+    data: LoadedData, control: Control, beta: FloatArray, boot: FloatArray | None
+) -> list[LeaderboardRow]:
+    battles = data.battles
+    base = 0
+    anchor = ELO_ANCHOR.get(control, ELO_ANCHOR_CONTROLLED)
+    wr = win_rate(beta[None, :], base)[0] * 100.0
+    rating = 400.0 * (beta - beta[base]) + anchor
+    lo = hi = r_lo = r_hi = None
+    if boot is not None:
+        lo, hi = _percentiles(win_rate(boot, base) * 100.0)
+        r_lo, r_hi = _percentiles(400.0 * (boot - boot[:, [base]]) + anchor)
+    per_model = np.bincount(
+        battles.b, battles.n_a + battles.n_b + battles.n_tie, minlength=len(battles.models)
+    )
+    rows: list[LeaderboardRow] = []
+    for i, model in enumerate(battles.models):
+        answers = data.answers.get(model, {})
+        tokens = [a.meta.token_len for a in answers.values() if a.meta is not None]
+        rows.append(
+            LeaderboardRow(
+                model=model,
+                score=round(float(wr[i]), 2),
+                lower=None if lo is None else round(float(lo[i]), 2),
+                upper=None if hi is None else round(float(hi[i]), 2),
+                rating=float(rating[i]),
+                rating_lower=None if r_lo is None else float(r_lo[i]),
+                rating_upper=None if r_hi is None else float(r_hi[i]),
+                # The original truncates the mean token count to an integer.
+                avg_tokens=int(sum(tokens) / len(tokens)) if tokens else 0,
+                n_battles=int(per_model[i]),
+                dropped_games=battles.dropped.get(model, 0),
+                failed_answers=sum(a.is_failure_marker for a in answers.values()),
+                empty_answers=sum(a.is_empty for a in answers.values()),
+            )
+        )
+    rows.sort(key=lambda r: (-r.score, r.model))
+    return rows
+
+
+def compute_leaderboards(
+    bench: Bench,
+    controls: Iterable[Control],
+    *,
+    judges: list[str] | None = None,
+    baseline: str | None = None,
+    rounds: int = 100,
+    seed: int = 42,
+    weight: int = 3,
+    first_game_only: bool = False,
+    resample: Resample = Resample.BATTLES,
+    progress: Callable[[Control], ProgressFn | None] | None = None,
+) -> dict[Control, Leaderboard]:
+    """Leaderboards of ``bench`` under each control, sharing one load of the data."""
+    data = load_battles(
+        bench,
+        judges=judges or ["ensemble"],
+        baseline=baseline,
+        weight=weight,
+        first_game_only=first_game_only,
+    )
+    boards: dict[Control, Leaderboard] = {}
+    for control in controls:
+        beta, boot, gamma = fit_control(
+            data,
+            control,
+            rounds=rounds,
+            seed=seed,
+            resample=resample,
+            progress=progress(control) if progress else None,
+        )
+        boards[control] = Leaderboard(
+            bench=bench.name,
+            judges=data.judges,
+            baseline=data.baseline,
+            control=control,
+            rounds=rounds,
+            seed=seed,
+            resample=resample,
+            weight=weight,
+            rows=build_rows(data, control, beta, boot),
+            battles=data.battles,
+            style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
+        )
+    return boards
+
+
+def compute_leaderboard(bench: Bench, control: Control = Control.NONE, **kwargs: Any) -> Leaderboard:
+    """One leaderboard; see `compute_leaderboards` for the options."""
+    return compute_leaderboards(bench, [control], **kwargs)[control]
+
+
+CSV_COLUMNS = [
+    "model", "score", "rating_q025", "rating_q975", "avg_tokens", "elo_score",
+    "elo_rating_q025", "elo_rating_q975", "elo_CI", "CI", "date",
+]
+"""The original tool's leaderboard CSV columns, in its order."""
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
+
+
+def write_csv(board: Leaderboard, path: Path) -> None:
+    """The leaderboard as the original tool's CSV (win rates in %, Elo-scale ratings)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS)
+        for r in board.rows:
+            w.writerow([
+                r.model, r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
+                repr(r.rating), _fmt(r.rating_lower), _fmt(r.rating_upper), r.rating_ci, r.ci,
+                board.date,
+            ])
+
+
+def to_json(board: Leaderboard) -> dict[str, Any]:
+    """A JSON-ready description of the leaderboard and how it was made."""
+    return {
+        "bench": board.bench,
+        "judges": board.judges,
+        "baseline": board.baseline,
+        "control": board.control.value,
+        "rounds": board.rounds,
+        "seed": board.seed,
+        "resample": board.resample.value,
+        "weight": board.weight,
+        "date": board.date,
+        "n_battles": board.n_battles,
+        "dropped_games": board.dropped_games,
+        "style_coefficients": board.style_coefficients,
+        "rows": [asdict(r) for r in board.rows],
+    }
+
+
+def write_json(board: Leaderboard, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(to_json(board), option=orjson.OPT_INDENT_2))
+
+
+def write_output(board: Leaderboard, path: Path) -> None:
+    """CSV when the name ends in .csv, JSON when it ends in .json."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        write_csv(board, path)
+    elif suffix == ".json":
+        write_json(board, path)
+    else:
+        raise DataError(f"--output must end in .csv or .json, got {path.name!r}")
