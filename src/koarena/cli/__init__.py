@@ -11,18 +11,17 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from koarena import __version__
 from koarena.cli import leaderboard_cmd
+from koarena.cli.common import err_console
 from koarena.errors import KoarenaError
 
 COMMAND_MODULES = [
     leaderboard_cmd,
 ]
-
-err_console = Console(stderr=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except KoarenaError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]")
