@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -18,8 +19,9 @@ from rich.progress import (
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped output is read by people too (CI logs, files): do not squeeze tables to 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def add_bench_options(p: argparse.ArgumentParser) -> None:

@@ -1,0 +1,107 @@
+"""``koarena data pull|check``: fetch the benchmark, and report what is wrong with its files."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from koarena.cli.common import add_bench_options, bench_from_args, console, err_console
+from koarena.datacheck import CheckReport, FileReport, check_bench
+from koarena.datapull import DEFAULT_URL, pull
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("data", help="fetch the benchmark data or check it")
+    dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
+    dsub.required = True
+
+    pp = dsub.add_parser(
+        "pull",
+        help="download the published Korean benchmark into the data directory",
+        description=(
+            "Download the ko-arena-hard-auto repository archive, take the questions, the "
+            "published models' answers, the ensemble verdicts and the judge protocol, verify "
+            "them and install them as <data-dir>/<bench>/."
+        ),
+    )
+    add_bench_options(pp)
+    pp.add_argument("--url", default=DEFAULT_URL, help=f"archive URL (default: {DEFAULT_URL})")
+    pp.add_argument("--sha256", help="expected sha256 of the archive")
+    pp.add_argument("--force", action="store_true", help="replace an existing bench directory")
+    pp.set_defaults(func=run_pull)
+
+    pc = dsub.add_parser(
+        "check",
+        help="report failed-call markers, empty answers, missing/duplicate ids, bad lines",
+        description=(
+            "Scan every answer and judgment file of the bench and count, per model: answers "
+            "that are failed-call markers ($ERROR$), empty answers, missing, duplicate or "
+            "unknown question ids, torn or malformed lines, and games without a valid verdict."
+        ),
+    )
+    add_bench_options(pc)
+    pc.add_argument("--strict", action="store_true",
+                    help="exit with status 1 if any problem is found")
+    pc.add_argument("--all", action="store_true", help="list clean files too")
+    pc.set_defaults(func=run_check)
+
+
+def run_pull(args: argparse.Namespace) -> int:
+    bench = bench_from_args(args)
+    err_console.print(f"downloading {args.url}")
+    s = pull(bench.data_dir, bench.name, args.url, sha256=args.sha256, force=args.force)
+    console.print(
+        f"installed {s.bench_dir}: {s.questions} questions, {s.answer_files} answer files, "
+        f"{s.judgment_files} ensemble verdict files (archive sha256 {s.sha256})"
+    )
+    return 0
+
+
+_COMMON = ["records", "missing", "dup", "unknown", "malformed", "torn"]
+ANSWER_COLUMNS = ["model", "$ERROR$", "empty", *_COMMON]
+JUDGMENT_COLUMNS = ["model", "no verdict", *_COMMON]
+
+
+def _row(name: str, r: FileReport, answers: bool) -> list[str]:
+    specific = [str(r.failure_markers), str(r.empty)] if answers else [str(r.unlabelled_games)]
+    return [
+        name, *specific, str(r.records), str(r.missing_ids), str(r.duplicate_ids),
+        str(r.unknown_ids), str(len(r.malformed_lines)), "yes" if r.torn_tail else "",
+    ]
+
+
+def print_report(report: CheckReport, show_all: bool) -> None:
+    groups: list[tuple[str, dict[str, FileReport], bool]] = [("answers", report.answers, True)]
+    groups += [(f"judgments: {j}", js, False) for j, js in report.judgments.items()]
+    for title, files, answers in groups:
+        table = Table(title=f"{title} ({len(files)} files)", title_justify="left")
+        for c in ANSWER_COLUMNS if answers else JUDGMENT_COLUMNS:
+            table.add_column(c, justify="left" if c == "model" else "right", no_wrap=True)
+        shown = 0
+        for name, r in sorted(files.items()):
+            if show_all or r.problems:
+                table.add_row(*_row(name, r, answers))
+                shown += 1
+        if shown:
+            console.print(table)
+        else:
+            console.print(f"{title}: {len(files)} files, no problems")
+        for name, r in sorted(files.items()):
+            for lineno, why in r.malformed_lines[:5]:
+                console.print(f"  {name}: line {lineno}: {why}", highlight=False, markup=False)
+    totals = {
+        "failed-call markers": sum(r.failure_markers for r in report.answers.values()),
+        "empty answers": sum(r.empty for r in report.answers.values()),
+    }
+    console.print(
+        f"{report.questions} questions; "
+        + "; ".join(f"{v} {k}" for k, v in totals.items())
+        + f"; {report.problems} problems in all"
+    )
+
+
+def run_check(args: argparse.Namespace) -> int:
+    report = check_bench(bench_from_args(args))
+    print_report(report, args.all)
+    return 1 if args.strict and report.problems else 0
