@@ -1,0 +1,334 @@
+"""The three arena-hard YAML files, read as users already have them, into typed settings.
+
+- Endpoint file (``api_config.yaml``): ``<name>: {model_name, endpoints: [{api_base, api_key}],
+  api_type, parallel}`` plus optional keys: ``reasoning_effort``, ``reasoning`` (a mapping sent as
+  provider reasoning settings), ``extra_body``, ``rpm``/``tpm`` (requests/tokens per minute),
+  ``price: {input, output}`` (dollars per million tokens), ``timeout`` (seconds), ``stream``,
+  ``split_think`` (split a leading ``<think>`` block off the content; default true).
+- Answer settings (``gen_answer_config.yaml``): ``bench_name``, ``temperature``, ``max_tokens``,
+  ``num_choices``, ``model_list``.
+- Judge settings (``judge_config.yaml``): the keys of the bench's own ``judge_config.yaml``,
+  which is also the default protocol; a setting file overrides it key by key.
+
+API keys are ``${ENV_VAR}`` references (or literals, as arena-hard files have them, or
+``$OPENAI_API_KEY`` when absent) and are held in `Secret`, whose ``repr``/``str`` never show them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from koarena.bench import check_name
+from koarena.errors import ConfigError, UnsafeNameError
+
+OPENAI_API_BASE = "https://api.openai.com/v1"
+OPENAI_COMPATIBLE_TYPES = frozenset(
+    {"openai", "openai_compatible", "openai-compatible", "vllm", "sglang", "llamacpp",
+     "llama.cpp", "ollama", "openrouter", "deepseek", "gemini_openai", "openai_thinking"}
+)
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+# o1, o3, o4-mini, … take max_completion_tokens and reasoning_effort and reject temperature.
+_O_SERIES = re.compile(r"(^|/)o\d")
+
+
+class Secret:
+    """A credential. Its text is only available through `reveal`; repr and str are redacted."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def resolve_secret(raw: Any, where: str, env: dict[str, str] | None = None) -> Secret | None:
+    """Expand ``${VAR}`` references; a missing variable is an error naming only the variable."""
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise ConfigError(f"{where}: api_key must be a string")
+    environ = os.environ if env is None else env
+
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in environ:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return environ[name]
+
+    return Secret(_ENV_REF.sub(sub, raw))
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    api_base: str
+    api_key: Secret | None = None
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per million input and output tokens."""
+
+    input: float = 0.0
+    output: float = 0.0
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
+
+
+@dataclass(frozen=True)
+class ModelEndpoint:
+    """One entry of the endpoint file: how to reach a model and how hard to push it."""
+
+    name: str
+    model_name: str
+    endpoints: tuple[Endpoint, ...]
+    api_type: str = "openai"
+    parallel: int = 8
+    rpm: float | None = None
+    tpm: float | None = None
+    price: Price | None = None
+    reasoning: dict[str, Any] = field(default_factory=dict)
+    extra_body: dict[str, Any] = field(default_factory=dict)
+    timeout: float = 600.0
+    stream: bool = False
+    split_think: bool = True
+
+    @property
+    def o_series(self) -> bool:
+        """o-series shape: ``max_completion_tokens``, ``reasoning_effort``, no temperature."""
+        return bool(_O_SERIES.search(self.model_name)) or self.api_type == "openai_thinking"
+
+
+def _mapping(raw: Any, where: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    return raw
+
+
+def _load_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
+    return _mapping(raw or {}, str(path))
+
+
+def _positive(raw: Any, where: str, key: str, *, integer: bool = False) -> Any:
+    if raw is None:
+        return None
+    try:
+        value = int(raw) if integer else float(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: {key} must be a number, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{where}: {key} must be positive, got {raw!r}")
+    return value
+
+
+def parse_model_endpoint(
+    name: str, raw: Any, where: str, env: dict[str, str] | None = None
+) -> ModelEndpoint:
+    """One endpoint-file entry; ``where`` names the file for error messages."""
+    here = f"{where}: model {name!r}"
+    try:
+        check_name(name)
+    except UnsafeNameError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    d = _mapping(raw, here)
+    api_type = str(d.get("api_type", "openai"))
+    if api_type not in OPENAI_COMPATIBLE_TYPES:
+        raise ConfigError(
+            f"{here}: api_type {api_type!r} is not supported "
+            f"(supported: {', '.join(sorted(OPENAI_COMPATIBLE_TYPES))})"
+        )
+    raw_eps = d.get("endpoints")
+    endpoints: list[Endpoint] = []
+    if raw_eps is None:
+        key = resolve_secret(os.environ.get("OPENAI_API_KEY") if env is None
+                             else env.get("OPENAI_API_KEY"), here, env)
+        endpoints.append(Endpoint(OPENAI_API_BASE, key))
+    else:
+        if not isinstance(raw_eps, list) or not raw_eps:
+            raise ConfigError(f"{here}: endpoints must be a non-empty list or null")
+        for i, ep in enumerate(raw_eps):
+            e = _mapping(ep, f"{here} endpoint {i}")
+            base = e.get("api_base") or OPENAI_API_BASE
+            if not isinstance(base, str) or not base.startswith(("http://", "https://")):
+                raise ConfigError(f"{here} endpoint {i}: api_base must be an http(s) URL")
+            endpoints.append(Endpoint(base.rstrip("/"), resolve_secret(e.get("api_key"),
+                                                                       f"{here} endpoint {i}",
+                                                                       env)))
+    reasoning = dict(_mapping(d.get("reasoning") or {}, f"{here} reasoning"))
+    if d.get("reasoning_effort") is not None:
+        reasoning["effort"] = str(d["reasoning_effort"])
+    price = None
+    if d.get("price") is not None:
+        p = _mapping(d["price"], f"{here} price")
+        unknown = set(p) - {"input", "output"}
+        if unknown:
+            raise ConfigError(f"{here}: price has unknown keys {sorted(unknown)} "
+                              "(use input and output, dollars per million tokens)")
+        try:
+            price = Price(float(p.get("input", 0.0)), float(p.get("output", 0.0)))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{here}: price values must be numbers") from exc
+    parallel = _positive(d.get("parallel", 8), here, "parallel", integer=True)
+    return ModelEndpoint(
+        name=name,
+        model_name=str(d.get("model_name") or name),
+        endpoints=tuple(endpoints),
+        api_type=api_type,
+        parallel=parallel,
+        rpm=_positive(d.get("rpm", d.get("requests_per_minute")), here, "rpm"),
+        tpm=_positive(d.get("tpm", d.get("tokens_per_minute")), here, "tpm"),
+        price=price,
+        reasoning=reasoning,
+        extra_body=dict(_mapping(d.get("extra_body") or {}, f"{here} extra_body")),
+        timeout=_positive(d.get("timeout", 600.0), here, "timeout"),
+        stream=bool(d.get("stream", False)),
+        split_think=bool(d.get("split_think", True)),
+    )
+
+
+def load_endpoints(path: Path, env: dict[str, str] | None = None) -> dict[str, ModelEndpoint]:
+    """Read an endpoint file (``api_config.yaml``)."""
+    raw = _load_yaml(path)
+    return {str(name): parse_model_endpoint(str(name), entry, str(path), env)
+            for name, entry in raw.items()}
+
+
+@dataclass(frozen=True)
+class AnswerSettings:
+    """``gen_answer_config.yaml``."""
+
+    bench_name: str
+    model_list: list[str]
+    temperature: float = 0.0
+    max_tokens: int = 4096
+    num_choices: int = 1
+
+
+def load_answer_settings(path: Path) -> AnswerSettings:
+    raw = _load_yaml(path)
+    where = str(path)
+    bench = raw.get("bench_name")
+    if not isinstance(bench, str) or not bench:
+        raise ConfigError(f"{where}: bench_name is required")
+    models = raw.get("model_list") or []
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise ConfigError(f"{where}: model_list must be a list of model names")
+    num_choices = _positive(raw.get("num_choices", 1), where, "num_choices", integer=True)
+    if num_choices != 1:
+        raise ConfigError(f"{where}: num_choices {num_choices} is not supported (only 1 is "
+                          "judged; the published answers have one choice)")
+    try:
+        temperature = float(raw.get("temperature", 0.0))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: temperature must be a number") from exc
+    return AnswerSettings(
+        bench_name=bench,
+        model_list=list(models),
+        temperature=temperature,
+        max_tokens=_positive(raw.get("max_tokens", 4096), where, "max_tokens", integer=True),
+        num_choices=num_choices,
+    )
+
+
+@dataclass(frozen=True)
+class JudgeSettings:
+    """The judging protocol: the keys of the bench's ``judge_config.yaml``.
+
+    ``judge_models`` holds ``judge_model`` (a name or a list of names, one per judge).
+    """
+
+    bench_name: str
+    judge_models: list[str]
+    baseline_model: str
+    system_prompt: str
+    prompt_template: list[str]
+    regex_pattern: str = r"\[\[([AB<>=]+)\]\]"
+    number_of_judgment_attempts: int = 2
+    temperature: float = 0.0
+    max_tokens: int = 16384
+    model_list: list[str] = field(default_factory=list)
+    baseline: bool = True
+    pairwise: bool = True
+    reference: bool = False
+    ref_model: str | None = None
+
+
+def load_judge_settings(path: Path | None, default_protocol: Path | None = None) -> JudgeSettings:
+    """Merge ``default_protocol`` (the bench's judge_config.yaml) with the setting file."""
+    merged: dict[str, Any] = {}
+    if default_protocol is not None and default_protocol.is_file():
+        merged.update(_load_yaml(default_protocol))
+    if path is not None:
+        merged.update(_load_yaml(path))
+    where = str(path or default_protocol or "judge settings")
+    judge = merged.get("judge_model")
+    judges = [judge] if isinstance(judge, str) else judge
+    if not judges or not isinstance(judges, list) or not all(isinstance(j, str) for j in judges):
+        raise ConfigError(f"{where}: judge_model must be a model name or a list of names")
+    for key in ("bench_name", "baseline_model", "system_prompt"):
+        if not isinstance(merged.get(key), str) or not merged[key]:
+            raise ConfigError(f"{where}: {key} is required")
+    template = merged.get("prompt_template")
+    if isinstance(template, str):
+        template = [template]
+    if not template or not all(isinstance(t, str) for t in template):
+        raise ConfigError(f"{where}: prompt_template must be a string or a list of strings")
+    try:
+        re.compile(str(merged.get("regex_pattern", JudgeSettings.regex_pattern)))
+    except re.error as exc:
+        raise ConfigError(f"{where}: regex_pattern does not compile ({exc})") from exc
+    models = merged.get("model_list") or []
+    if not isinstance(models, list):
+        raise ConfigError(f"{where}: model_list must be a list")
+    try:
+        temperature = float(merged.get("temperature", 0.0))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: temperature must be a number") from exc
+    return JudgeSettings(
+        bench_name=merged["bench_name"],
+        judge_models=list(judges),
+        baseline_model=merged["baseline_model"],
+        system_prompt=merged["system_prompt"],
+        prompt_template=list(template),
+        regex_pattern=str(merged.get("regex_pattern", JudgeSettings.regex_pattern)),
+        number_of_judgment_attempts=_positive(
+            merged.get("number_of_judgment_attempts", 2), where,
+            "number_of_judgment_attempts", integer=True),
+        temperature=temperature,
+        max_tokens=_positive(merged.get("max_tokens", 16384), where, "max_tokens", integer=True),
+        model_list=[str(m) for m in models],
+        baseline=bool(merged.get("baseline", True)),
+        pairwise=bool(merged.get("pairwise", True)),
+        reference=bool(merged.get("reference", False)),
+        ref_model=merged.get("ref_model"),
+    )
