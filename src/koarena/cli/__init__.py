@@ -15,12 +15,14 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from koarena import __version__
-from koarena.cli import leaderboard_cmd
+from koarena.cli import leaderboard_cmd, report_cmd, serve_cmd
 from koarena.cli.common import err_console
 from koarena.errors import KoarenaError
 
 COMMAND_MODULES = [
     leaderboard_cmd,
+    report_cmd,
+    serve_cmd,
 ]
 
 

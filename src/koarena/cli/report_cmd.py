@@ -1,0 +1,75 @@
+"""``koarena report``: the leaderboard and judgment browser as a static, offline site."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from koarena.cli.common import add_bench_options, bench_from_args
+from koarena.report import build_report
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "report",
+        help="write the leaderboard and judgment browser as a static site",
+        description=(
+            "Write a self-contained static site: index.html (leaderboard under each style "
+            "control, CI chart, win rate per topic cluster) and browse.html (each question with "
+            "the baseline's and a model's answers and the judges' verdicts). It works offline, "
+            "from file:// or from 'koarena serve'."
+        ),
+    )
+    add_bench_options(p)
+    p.add_argument(
+        "--output", "-o", required=True, type=Path, help="directory to write the site to"
+    )
+    p.add_argument(
+        "--judge",
+        dest="judges",
+        nargs="+",
+        metavar="JUDGE",
+        help="judgment directories to show, each with its own leaderboard (default: all)",
+    )
+    p.add_argument(
+        "--baseline",
+        help="baseline model (default: the bench's judge_config.yaml baseline_model)",
+    )
+    p.add_argument(
+        "--rounds", type=int, default=100, help="bootstrap rounds of the CIs (default: 100)"
+    )
+    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes rendering the answers (default: one per core)",
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    summary = build_report(
+        bench_from_args(args),
+        args.output,
+        judges=args.judges,
+        baseline=args.baseline,
+        rounds=args.rounds,
+        seed=args.seed,
+        workers=args.workers,
+    )
+    log.info(
+        "wrote %s: %d questions, %d models, judges %s, controls %s; "
+        "index page + assets %.0f kB, data shards %.1f MB",
+        summary.output / "index.html",
+        summary.questions,
+        summary.models,
+        ", ".join(summary.judges),
+        ", ".join(summary.controls),
+        summary.index_bytes / 1e3,
+        summary.shard_bytes / 1e6,
+    )
+    return 0

@@ -1,0 +1,302 @@
+/* The judgment browser. Its data arrives as <script> shards (data/index.js, data/q/NNNN.js)
+   that call koarenaShard(key, data): that works from file:// as well as over HTTP, where
+   fetch() of local files would not. Answer and explanation HTML was sanitised at build time. */
+(function () {
+  "use strict";
+  const K = window.koarena;
+  const el = K.el;
+  const waiting = {};
+  const loaded = {};
+
+  window.koarenaShard = function (key, data) {
+    loaded[key] = data;
+    if (waiting[key]) { waiting[key].resolve(data); delete waiting[key]; }
+  };
+
+  function loadShard(src, key) {
+    if (loaded[key]) return Promise.resolve(loaded[key]);
+    if (waiting[key]) return waiting[key].promise;
+    const entry = {};
+    entry.promise = new Promise((resolve, reject) => { entry.resolve = resolve; entry.reject = reject; });
+    waiting[key] = entry;
+    const s = document.createElement("script");
+    s.src = "data/" + src;
+    s.onerror = () => { delete waiting[key]; entry.reject(new Error("cannot load data/" + src)); };
+    document.head.appendChild(s);
+    return entry.promise;
+  }
+
+  /* Game codes of data/index.js: one letter per game label, "-" no valid label, "." no judgment. */
+  const LABELS = { a: "A>>B", b: "A>B", c: "A=B", d: "B>A", e: "B>>A" };
+  function modelPoints(code, game, weight) {
+    const pts = { a: -weight, b: -1, c: 0, d: 1, e: weight }[code];
+    if (pts === undefined) return null;
+    return game === 0 ? pts : -pts; // game 2 shows the baseline as B: its labels read mirrored
+  }
+
+  function outcome(codes, weight) {
+    const g1 = modelPoints(codes[0], 0, weight);
+    const g2 = modelPoints(codes[1], 1, weight);
+    if (g1 === null && g2 === null) return "none";
+    const net = (g1 || 0) + (g2 || 0);
+    return net > 0 ? "win" : net < 0 ? "loss" : "tie";
+  }
+
+  function split(codes, weight) {
+    const g1 = modelPoints(codes[0], 0, weight);
+    const g2 = modelPoints(codes[1], 1, weight);
+    return g1 !== null && g2 !== null && Math.sign(g1) !== Math.sign(g2);
+  }
+
+  let index = null;
+  const state = { question: "", model: "", judge: "", cluster: "", verdict: "", q: "" };
+  const $ = (id) => document.getElementById(id);
+
+  function readUrl() {
+    const p = K.params();
+    state.model = index.models.includes(p.get("model")) ? p.get("model") : index.models[0];
+    state.judge = index.judges.includes(p.get("judge")) ? p.get("judge") : index.judges[0];
+    state.cluster = p.get("cluster") || "";
+    state.verdict = p.get("verdict") || "";
+    state.q = p.get("q") || "";
+    state.question = p.get("question") || "";
+  }
+
+  function writeUrl(push) {
+    return K.setParams({
+      question: state.question, model: state.model,
+      judge: state.judge === index.judges[0] ? "" : state.judge,
+      cluster: state.cluster, verdict: state.verdict, q: state.q,
+    }, push);
+  }
+
+  function matches(i) {
+    const q = index.questions[i];
+    if (state.cluster && q.ko_cluster !== state.cluster) return false;
+    if (state.q) {
+      const needle = state.q.toLowerCase();
+      if (!q.id.toLowerCase().includes(needle) && !q.text.toLowerCase().includes(needle)) return false;
+    }
+    if (state.verdict) {
+      const all = index.verdicts[state.judge][state.model] || "";
+      const codes = all.substr(2 * i, 2);
+      if (state.verdict === "split") return split(codes, index.weight);
+      return outcome(codes, index.weight) === state.verdict;
+    }
+    return true;
+  }
+
+  function filtered() {
+    const out = [];
+    for (let i = 0; i < index.questions.length; i++) if (matches(i)) out.push(i);
+    return out;
+  }
+
+  function currentIndex() {
+    return index.questions.findIndex((q) => q.id === state.question);
+  }
+
+  function renderList(list) {
+    const cur = currentIndex();
+    const ol = $("question-list");
+    const frag = document.createDocumentFragment();
+    const all = index.verdicts[state.judge][state.model] || "";
+    for (const i of list) {
+      const q = index.questions[i];
+      const res = outcome(all.substr(2 * i, 2), index.weight);
+      const a = el("a", { href: "?" + new URLSearchParams({ question: q.id, model: state.model }).toString(),
+        "data-question": q.id, "aria-current": i === cur ? "true" : null }, [
+        el("span", { className: "verdict-dot v-" + res, title: res }),
+        el("code", { text: q.id.slice(0, 8) }),
+        " ",
+        el("span", { className: "snippet", text: q.text.slice(0, 80) }),
+      ]);
+      a.addEventListener("click", (e) => { e.preventDefault(); go(q.id, true); });
+      frag.appendChild(el("li", {}, [a]));
+    }
+    ol.replaceChildren(frag);
+    const pos = list.indexOf(cur);
+    $("position").textContent = list.length === 0 ? "no match"
+      : (pos >= 0 ? pos + 1 : "–") + " / " + list.length;
+    $("prev").disabled = list.length === 0 || pos === 0;
+    $("next").disabled = list.length === 0 || pos === list.length - 1;
+    const active = ol.querySelector("[aria-current]");
+    if (active) active.scrollIntoView({ block: "nearest" });
+  }
+
+  const WORDS = {
+    "A>>B": "A is much better", "A>B": "A is better", "A=B": "tie",
+    "B>A": "B is better", "B>>A": "B is much better",
+  };
+
+  function who(score, game) {
+    if (!score || !(score in WORDS)) return "no valid verdict";
+    if (score === "A=B") return "tie";
+    const aWins = score[0] === "A";
+    const baselineWins = game === 0 ? aWins : !aWins;
+    const strong = score.includes(">>");
+    return (baselineWins ? "baseline" : "model") + (strong ? " much better" : " better");
+  }
+
+  function renderVerdicts(shard) {
+    const box = $("verdicts");
+    const parts = [el("h2", { text: "Verdicts" })];
+    for (const judge of index.judges) {
+      const games = (shard.games[judge] || {})[state.model];
+      const section = el("section", { className: "judge", "data-judge": judge }, [el("h3", { text: judge })]);
+      if (!games) {
+        section.appendChild(el("p", { className: "muted", text: "no judgment of this answer" }));
+      } else {
+        const row = el("div", { className: "games" });
+        games.forEach((g, gi) => {
+          const roles = gi === 0 ? "A = baseline, B = model" : "A = model, B = baseline";
+          const card = el("div", { className: "game", "data-game": gi + 1 }, [
+            el("div", { className: "game-head" }, [
+              el("span", { className: "game-name", text: "Game " + (gi + 1) }),
+              el("span", { className: "muted", text: roles }),
+            ]),
+            el("div", { className: "game-verdict" }, [
+              el("code", { className: "label", text: g.score || "—" }),
+              " ",
+              el("span", { className: "who", text: who(g.score, gi) }),
+            ]),
+          ]);
+          if (g.problem) card.appendChild(el("p", { className: "problem", text: g.problem }));
+          if (g.html) {
+            const body = el("div", { className: "md explanation" });
+            body.innerHTML = g.html; // sanitised at build time
+            card.appendChild(el("details", {}, [el("summary", { text: "Judge's explanation" }), body]));
+          }
+          row.appendChild(card);
+        });
+        section.appendChild(row);
+      }
+      parts.push(section);
+    }
+    box.replaceChildren(...parts);
+  }
+
+  function renderAnswer(box, role, model, answer) {
+    const head = el("header", {}, [
+      el("h2", {}, [el("span", { className: "role", text: role }), " ", el("span", { className: "name", text: model })]),
+    ]);
+    const parts = [head];
+    if (!answer) {
+      parts.push(el("p", { className: "muted", text: "no answer" }));
+    } else {
+      const meta = el("p", { className: "meta" });
+      if (answer.tokens !== null) meta.appendChild(el("span", { className: "muted", text: answer.tokens + " tokens" }));
+      if (answer.failed) meta.appendChild(el("span", { className: "badge badge-failed", text: "failed API call ($ERROR$)" }));
+      if (answer.empty) meta.appendChild(el("span", { className: "badge badge-empty", text: "empty answer" }));
+      parts.push(meta);
+      answer.html.forEach((h, ti) => {
+        if (answer.html.length > 1) parts.push(el("h3", { className: "turn", text: "Turn " + (ti + 1) }));
+        const body = el("div", { className: "md" });
+        body.innerHTML = h; // sanitised at build time
+        parts.push(body);
+      });
+    }
+    box.replaceChildren(...parts);
+  }
+
+  let token = 0;
+  async function show() {
+    const list = filtered();
+    if (currentIndex() < 0) state.question = list.length ? index.questions[list[0]].id : index.questions[0].id;
+    const i = currentIndex();
+    const q = index.questions[i];
+    const url = writeUrl(false);
+    $("share-link").setAttribute("href", url);
+    renderList(list);
+    const mine = ++token;
+    $("status").textContent = "Loading " + q.id + "…";
+    $("status").hidden = false;
+    let shard;
+    try {
+      shard = await loadShard(q.shard, "q:" + q.id);
+    } catch (err) {
+      $("status").textContent = String(err.message || err);
+      return;
+    }
+    if (mine !== token) return;
+    $("question-id").textContent = q.id;
+    $("question-cluster").textContent = q.ko_cluster;
+    $("question-cluster-en").textContent = q.cluster;
+    const qt = $("question-text");
+    qt.replaceChildren();
+    shard.turns.forEach((h, ti) => {
+      if (shard.turns.length > 1) qt.appendChild(el("h3", { className: "turn", text: "Turn " + (ti + 1) }));
+      const body = el("div", {});
+      body.innerHTML = h; // sanitised at build time
+      qt.appendChild(body);
+    });
+    renderVerdicts(shard);
+    renderAnswer($("answer-baseline"), "Baseline", shard.baseline, shard.answers[shard.baseline]);
+    renderAnswer($("answer-model"), "Model", state.model, shard.answers[state.model]);
+    $("status").hidden = true;
+    $("question").hidden = false;
+    document.body.dataset.ready = "1";
+    document.body.dataset.question = q.id;
+    document.body.dataset.model = state.model;
+  }
+
+  function go(questionId, push) {
+    state.question = questionId;
+    writeUrl(push);
+    show();
+  }
+
+  function step(delta) {
+    const list = filtered();
+    if (!list.length) return;
+    const pos = list.indexOf(currentIndex());
+    const next = pos < 0 ? 0 : Math.min(list.length - 1, Math.max(0, pos + delta));
+    go(index.questions[list[next]].id, true);
+  }
+
+  function setupControls() {
+    $("model-select").replaceChildren(...index.models.map((m) => el("option", { value: m, text: m })));
+    const clusters = [...new Set(index.questions.map((q) => q.ko_cluster).filter(Boolean))].sort();
+    $("cluster-select").append(...clusters.map((c) => el("option", { value: c, text: c })));
+    $("judge-select").replaceChildren(...index.judges.map((j) => el("option", { value: j, text: j })));
+    $("judge-filter").hidden = index.judges.length < 2;
+    syncControls();
+    $("model-select").addEventListener("change", (e) => { state.model = e.target.value; writeUrl(true); show(); });
+    $("judge-select").addEventListener("change", (e) => { state.judge = e.target.value; writeUrl(true); show(); });
+    $("cluster-select").addEventListener("change", (e) => { state.cluster = e.target.value; afterFilter(); });
+    $("verdict-select").addEventListener("change", (e) => { state.verdict = e.target.value; afterFilter(); });
+    $("search").addEventListener("input", (e) => { state.q = e.target.value.trim(); afterFilter(); });
+    $("filters").addEventListener("submit", (e) => e.preventDefault());
+    $("prev").addEventListener("click", () => step(-1));
+    $("next").addEventListener("click", () => step(1));
+    document.addEventListener("keydown", (e) => {
+      if (e.target.closest && e.target.closest("input, select, textarea")) return;
+      if (e.key === "ArrowLeft") step(-1);
+      else if (e.key === "ArrowRight") step(1);
+    });
+    window.addEventListener("popstate", () => { readUrl(); syncControls(); show(); });
+  }
+
+  /* After a filter change the current question stays if it still matches, else the first match. */
+  function afterFilter() {
+    const list = filtered();
+    if (list.length && !list.includes(currentIndex())) state.question = index.questions[list[0]].id;
+    writeUrl(false);
+    show();
+  }
+
+  function syncControls() {
+    $("model-select").value = state.model;
+    $("judge-select").value = state.judge;
+    $("cluster-select").value = state.cluster;
+    $("verdict-select").value = state.verdict;
+    $("search").value = state.q;
+  }
+
+  loadShard("index.js", "index").then((data) => {
+    index = data;
+    readUrl();
+    setupControls();
+    show();
+  }, (err) => { $("status").textContent = String(err.message || err); });
+})();

@@ -1,0 +1,87 @@
+/* Helpers shared by the pages. Untrusted text (model names, ids, labels) only ever goes into
+   the page through textContent or attribute values; only the build's pre-sanitised HTML is
+   assigned to innerHTML. */
+(function () {
+  "use strict";
+
+  function el(tag, attrs, children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "text") node.textContent = String(v);
+      else if (k === "className") node.className = v;
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children || []) {
+      if (c === null || c === undefined) continue;
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    }
+    return node;
+  }
+
+  function svg(tag, attrs, text) {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    if (text !== undefined) node.textContent = String(text);
+    return node;
+  }
+
+  function params() {
+    return new URLSearchParams(window.location.search);
+  }
+
+  /* Keep the view in the URL so that it can be shared. A file:// page may refuse
+     history updates in some browsers; then the view still works, just without the URL. */
+  function setParams(values, push) {
+    const p = new URLSearchParams();
+    for (const [k, v] of Object.entries(values)) {
+      if (v !== null && v !== undefined && v !== "") p.set(k, v);
+    }
+    const query = p.toString();
+    const url = window.location.pathname + (query ? "?" + query : "") + window.location.hash;
+    try {
+      if (push) window.history.pushState(null, "", url);
+      else window.history.replaceState(null, "", url);
+    } catch (err) {
+      console.warn("cannot update the address bar:", err);
+    }
+    return url;
+  }
+
+  function fmt(x, digits) {
+    return x === null || x === undefined ? "–" : Number(x).toFixed(digits);
+  }
+
+  /* Badges for data problems of a leaderboard row (failed calls, empty answers, dropped games). */
+  function problemBadges(row) {
+    const out = [];
+    if (row.failed_answers > 0) {
+      out.push(el("span", {
+        className: "badge badge-failed",
+        title: row.failed_answers + " answers are the literal $ERROR$ of a failed API call, judged as if they were answers",
+        text: row.failed_answers + " failed",
+      }));
+    }
+    if (row.empty_answers > 0) {
+      out.push(el("span", {
+        className: "badge badge-empty",
+        title: row.empty_answers + " answers are empty",
+        text: row.empty_answers + " empty",
+      }));
+    }
+    if (row.dropped_games > 0) {
+      out.push(el("span", {
+        className: "badge badge-dropped",
+        title: row.dropped_games + " games had no valid verdict and were dropped",
+        text: row.dropped_games + " dropped",
+      }));
+    }
+    return out;
+  }
+
+  function problemCount(row) {
+    return row.failed_answers + row.empty_answers + row.dropped_games;
+  }
+
+  window.koarena = { el, svg, params, setParams, fmt, problemBadges, problemCount };
+})();
