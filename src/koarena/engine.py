@@ -56,6 +56,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from koarena.bench import Bench
 from koarena.config import ModelEndpoint
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl, iter_jsonl
@@ -325,6 +326,16 @@ class RunResult:
             "usage": {m: u.to_dict() for m, u in sorted(self.usage.items())},
             "cost_usd": round(sum(u.cost for u in self.usage.values()), 6),
         }
+
+
+def failure_log_path(bench: Bench, stage: str) -> Path:
+    """Where a stage's failures go: ``<bench>/logs/<stage>_failures.jsonl``."""
+    return bench.root / "logs" / f"{stage}_failures.jsonl"
+
+
+def run_summary_path(bench: Bench) -> Path:
+    """One JSON line per run with counts, usage and cost: ``<bench>/logs/run_summary.jsonl``."""
+    return bench.root / "logs" / "run_summary.jsonl"
 
 
 def completed_keys(path: Path, record_key: Callable[[dict[str, Any]], str | None]

@@ -1,0 +1,58 @@
+"""``koarena answer``: ask models the benchmark's questions."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from koarena.answering import answer, dry_run, select_models
+from koarena.bench import Bench, resolve_data_dir
+from koarena.cli.common import err_console
+from koarena.config import load_answer_settings, load_endpoints
+from koarena.engine import RetryPolicy, report, report_estimate
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "answer",
+        help="generate model answers (model_answer/<model>.jsonl), resumable",
+        description=(
+            "Ask each model every question it has not answered yet and append its answers to "
+            "model_answer/<model>.jsonl in the arena-hard v0.1 format, with conv_metadata. "
+            "Failed requests are never written as answers: they go to logs/answer_failures.jsonl "
+            "and the next run retries them. Exit code 1 if anything failed."
+        ),
+    )
+    p.add_argument("--setting-file", required=True, type=Path,
+                   help="answer settings (gen_answer_config.yaml: bench_name, temperature, "
+                        "max_tokens, num_choices, model_list)")
+    p.add_argument("--endpoint-file", required=True, type=Path,
+                   help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references")
+    p.add_argument("--model", dest="models", nargs="+", metavar="MODEL",
+                   help="models to answer (default: the setting file's model_list)")
+    p.add_argument("--data-dir",
+                   help="data directory in the arena-hard layout "
+                        "(default: $KOARENA_DATA_DIR, else ./data)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print requests, tokens and dollars the run would take; send nothing")
+    p.add_argument("--attempts", type=int, default=6,
+                   help="tries per request for rate limits, 5xx and timeouts (default: 6)")
+    p.add_argument("--retry-base", type=float, default=1.0,
+                   help="first backoff delay in seconds, doubled per retry (default: 1)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_answer_settings(args.setting_file)
+    endpoints = load_endpoints(args.endpoint_file)
+    bench = Bench(resolve_data_dir(args.data_dir), settings.bench_name)
+    bench.require()
+    models = select_models(settings, endpoints, args.models)
+    if args.dry_run:
+        report_estimate(dry_run(bench, models, settings), endpoints, err_console)
+        return 0
+    result = answer(bench, models, settings, endpoints,
+                    retry=RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base),
+                    progress=err_console.is_terminal, console=err_console)
+    report(result, err_console)
+    return result.exit_code
