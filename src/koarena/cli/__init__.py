@@ -15,11 +15,23 @@ from rich.logging import RichHandler
 from rich.markup import escape
 
 from koarena import __version__
-from koarena.cli import leaderboard_cmd, report_cmd, serve_cmd
+from koarena.cli import (
+    answer_cmd,
+    data_cmd,
+    ensemble_cmd,
+    fakeserver_cmd,
+    leaderboard_cmd,
+    report_cmd,
+    serve_cmd,
+)
 from koarena.cli.common import err_console
 from koarena.errors import KoarenaError
 
 COMMAND_MODULES = [
+    answer_cmd,
+    fakeserver_cmd,
+    data_cmd,
+    ensemble_cmd,
     leaderboard_cmd,
     report_cmd,
     serve_cmd,
