@@ -1,0 +1,222 @@
+"""``analyze()``: every analysis of a bench in one JSON-ready dict.
+
+Each top-level section is ``{"available": true, ...}`` with its numbers, or
+``{"available": false, "reason": ...}`` when the data cannot answer it (for example judge
+agreement when only the ensemble's verdicts are on disk).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from koarena.analysis.agreement import judge_agreement
+from koarena.analysis.korean import DEFAULT_THRESHOLD, korean_fidelity
+from koarena.analysis.positions import position_stats
+from koarena.analysis.self_preference import DEFAULT_FAMILIES, FamilyRule, self_preference
+from koarena.analysis.separability import (
+    Scored,
+    read_reference,
+    reference_metrics,
+    separability,
+)
+from koarena.analysis.verdicts import JudgeLabels, load_judge_labels
+from koarena.battles import build_battles
+from koarena.bench import Bench
+from koarena.clusters import cluster_win_rates
+from koarena.controls import Control
+from koarena.errors import DataError
+from koarena.leaderboard import LoadedData, build_rows, fit_control, load_battles
+from koarena.rating import win_rate
+from koarena.records import Answer
+
+log = logging.getLogger(__name__)
+
+ENSEMBLE = "ensemble"
+WEAKEST_CLUSTERS = 3
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """What `analyze` computes and how."""
+
+    judges: list[str] | None = None
+    board_judges: list[str] | None = None
+    baseline: str | None = None
+    reference: Path | None = None
+    families: Sequence[FamilyRule] = DEFAULT_FAMILIES
+    controls: tuple[Control, ...] = (Control.NONE, Control.STYLE)
+    rounds: int = 100
+    self_preference_rounds: int = 1000
+    seed: int = 42
+    korean_threshold: float = DEFAULT_THRESHOLD
+    weakest: int = WEAKEST_CLUSTERS
+
+
+def _unavailable(reason: str) -> dict[str, Any]:
+    return {"available": False, "reason": reason}
+
+
+def _positions(labels: dict[str, JudgeLabels]) -> dict[str, Any]:
+    return {
+        "available": True,
+        "judges": [position_stats(labels[j]).to_dict() for j in sorted(labels)],
+    }
+
+
+def _per_judge(labels: dict[str, JudgeLabels]) -> list[str]:
+    return sorted(j for j in labels if j != ENSEMBLE)
+
+
+def _agreement(labels: dict[str, JudgeLabels]) -> dict[str, Any]:
+    judges = sorted(labels)
+    if len(judges) < 2:
+        return _unavailable(
+            "needs the verdict files of at least two judges "
+            f"(model_judgment/<judge>/); found: {', '.join(judges) or 'none'}"
+        )
+    return {
+        "available": True,
+        "pairs": [
+            judge_agreement(labels[a], labels[b]).to_dict() for a, b in combinations(judges, 2)
+        ],
+    }
+
+
+def _self_preference(
+    labels: dict[str, JudgeLabels], baseline: str, opts: AnalyzeOptions
+) -> dict[str, Any]:
+    judges = _per_judge(labels)
+    rules = list(opts.families)
+    ruled = [j for j in judges if any(r.matches_judge(j) for r in rules)]
+    families = {r.judge: list(r.models) for r in rules}
+    if len(judges) < 2 or not ruled:
+        return {
+            **_unavailable(
+                "needs per-judge verdict files of a judge with a family rule and of at least one "
+                f"other judge; per-judge directories found: {', '.join(judges) or 'none'} "
+                f"(the {ENSEMBLE} directory pools the judges and cannot be split)"
+            ),
+            "families": families,
+        }
+    battles = {j: build_battles(labels[j].judgments, baseline, judges=[j]) for j in judges}
+    rows = self_preference(battles, rules, rounds=opts.self_preference_rounds, seed=opts.seed)
+    return {"available": True, "families": families, "rows": [r.to_dict() for r in rows]}
+
+
+def _separability(data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
+    reference = read_reference(opts.reference) if opts.reference else None
+    out: dict[str, Any] = {"available": True, "judges": data.judges, "rounds": opts.rounds}
+    if opts.rounds <= 0:
+        return _unavailable("needs bootstrap rounds (--rounds > 0) for confidence intervals")
+    controls: dict[str, Any] = {}
+    for control in opts.controls:
+        beta, boot, _ = fit_control(data, control, rounds=opts.rounds, seed=opts.seed)
+        rows = build_rows(data, control, beta, boot)
+        scores = {r.model: Scored(r.score, r.lower, r.upper) for r in rows}
+        pairs, separated = separability(scores)
+        entry: dict[str, Any] = {
+            "models": len(rows),
+            "pairs": pairs,
+            "separated_pairs": separated,
+            "separability": separated / pairs if pairs else None,
+            "leaderboard": [
+                {"model": r.model, "score": r.score, "lower": r.lower, "upper": r.upper}
+                for r in rows
+            ],
+        }
+        if reference is not None:
+            assert boot is not None  # rounds > 0
+            wr = win_rate(boot, 0) * 100.0
+            boot_scores = {m: wr[:, i] for i, m in enumerate(data.battles.models)}
+            entry["reference"] = reference_metrics(scores, boot_scores, reference)
+        controls[control.value] = entry
+    out["controls"] = controls
+    if opts.reference:
+        out["reference_file"] = str(opts.reference)
+    return out
+
+
+def _clusters(bench: Bench, data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
+    cluster_of = {q.question_id: q.ko_cluster for q in bench.load_questions()}
+    if not any(cluster_of.values()):
+        return _unavailable("the bench's questions have no ko_cluster field")
+    rates = cluster_win_rates(data.battles, cluster_of)
+    models: dict[str, Any] = {}
+    for model, per in sorted(rates.items()):
+        if model == data.baseline:
+            continue
+        ranked = sorted(per.items(), key=lambda kv: (kv[1].win_rate, -kv[1].battles, kv[0]))
+        models[model] = {
+            "clusters": {
+                c: {"win_rate": 100.0 * s.win_rate, "battles": s.battles}
+                for c, s in sorted(per.items())
+            },
+            "weakest": [
+                {"cluster": c, "win_rate": 100.0 * s.win_rate, "battles": s.battles}
+                for c, s in ranked[: opts.weakest]
+            ],
+        }
+    counts = np.bincount(
+        [sorted({c for c in cluster_of.values() if c}).index(c) for c in cluster_of.values() if c]
+    )
+    return {
+        "available": True,
+        "judges": data.judges,
+        "clusters": len(counts),
+        "questions_per_cluster": {"min": int(counts.min()), "max": int(counts.max())},
+        "models": models,
+    }
+
+
+def _korean(
+    bench: Bench, answers: dict[str, dict[str, Answer]], baseline: str, opts: AnalyzeOptions
+) -> dict[str, Any]:
+    all_answers = dict(answers)
+    for model in bench.answer_models():
+        if model not in all_answers:
+            all_answers[model] = bench.load_answers(model, strict=False)
+    if not all_answers:
+        return _unavailable(f"no answer files in {bench.answer_dir}")
+    rows = korean_fidelity(all_answers, baseline=baseline, threshold=opts.korean_threshold)
+    return {
+        "available": True,
+        "threshold": opts.korean_threshold,
+        "baseline": baseline,
+        "models": [r.to_dict() for r in rows],
+    }
+
+
+def analyze(bench: Bench, opts: AnalyzeOptions | None = None) -> dict[str, Any]:
+    """All analyses of ``bench``; see the module docstring for the shape of the result."""
+    opts = opts or AnalyzeOptions()
+    bench.require()
+    judges = opts.judges or bench.judges()
+    if not judges:
+        raise DataError(f"no judgment directories in {bench.judgment_root}")
+    board_judges = opts.board_judges or ([ENSEMBLE] if ENSEMBLE in judges else judges)
+    log.info("loading verdicts of %s", ", ".join(judges))
+    labels = load_judge_labels(bench, judges)
+    data = load_battles(bench, judges=board_judges, baseline=opts.baseline)
+    log.info("separability: %d bootstrap rounds per control", opts.rounds)
+    result: dict[str, Any] = {
+        "bench": bench.name,
+        "judges": judges,
+        "leaderboard_judges": board_judges,
+        "baseline": data.baseline,
+        "seed": opts.seed,
+        "position_consistency": _positions(labels),
+        "judge_agreement": _agreement(labels),
+        "self_preference": _self_preference(labels, data.baseline, opts),
+        "separability": _separability(data, opts),
+        "clusters": _clusters(bench, data, opts),
+    }
+    log.info("Korean fidelity of every answer")
+    result["korean_fidelity"] = _korean(bench, data.answers, data.baseline, opts)
+    return result

@@ -1,0 +1,176 @@
+"""How well a leaderboard separates models, and how well it agrees with a reference ranking.
+
+Definitions of Li et al. 2024, "From Crowdsourced Data to High-Quality Benchmarks: Arena-Hard
+and BenchBuilder Pipeline" (§3), and the Arena-Hard blog post of 2024-04-19:
+
+- Separability with confidence: the share of model pairs whose 95% confidence intervals do not
+  overlap.
+- Agreement with confidence: over the model pairs the reference separates with confidence,
+  +1 if the benchmark also separates the pair with confidence in the same order, −1 if it
+  separates it in the opposite order, 0 if it cannot separate it; averaged. A reference
+  given as plain scores (no interval) separates every pair whose scores differ.
+- Spearman correlation of the benchmark's scores with the reference scores.
+- Pair rank Brier score: for each pair the reference orders, the benchmark's probability that
+  the reference's better model ranks above the other (the share of bootstrap rounds in which its
+  score is higher, ties counting half), scored against the outcome 1:
+  mean((1 − p)²). 0 is perfect, 0.25 is a coin flip.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from koarena.errors import DataError
+from koarena.rating import FloatArray
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A model's score and, if known, its 95% interval."""
+
+    score: float
+    lower: float | None = None
+    upper: float | None = None
+
+
+def _separated(a: Scored, b: Scored) -> int:
+    """+1 if ``a`` is confidently above ``b``, −1 if confidently below, 0 if not separated.
+
+    Without intervals, any difference of scores separates.
+    """
+    if a.lower is None or a.upper is None or b.lower is None or b.upper is None:
+        return int(np.sign(a.score - b.score))
+    if a.lower > b.upper:
+        return 1
+    if b.lower > a.upper:
+        return -1
+    return 0
+
+
+def separability(scores: Mapping[str, Scored]) -> tuple[int, int]:
+    """(pairs, pairs with non-overlapping intervals) over all pairs of ``scores``."""
+    pairs = list(combinations(sorted(scores), 2))
+    return len(pairs), sum(1 for a, b in pairs if _separated(scores[a], scores[b]) != 0)
+
+
+def agreement_with_confidence(
+    bench: Mapping[str, Scored], reference: Mapping[str, Scored]
+) -> tuple[float | None, int]:
+    """(agreement, number of pairs the reference separates) over the models both rank."""
+    common = sorted(bench.keys() & reference.keys())
+    total = 0
+    count = 0
+    for a, b in combinations(common, 2):
+        ref = _separated(reference[a], reference[b])
+        if ref == 0:
+            continue
+        count += 1
+        total += ref * _separated(bench[a], bench[b])
+    return (total / count if count else None), count
+
+
+def _ranks(x: FloatArray) -> FloatArray:
+    """Ranks from 1, ties sharing their average rank."""
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    xs = x[order]
+    i = 0
+    while i < len(x):
+        j = i
+        while j + 1 < len(x) and xs[j + 1] == xs[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return ranks
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (Pearson correlation of average ranks).
+
+    >>> spearman([1, 2, 3, 4], [10, 30, 20, 40])
+    0.8
+    """
+    if len(x) != len(y):
+        raise ValueError("x and y must have the same length")
+    if len(x) < 2:
+        return None
+    rx = _ranks(np.asarray(x, dtype=np.float64))
+    ry = _ranks(np.asarray(y, dtype=np.float64))
+    rx -= rx.mean()
+    ry -= ry.mean()
+    denom = float(np.sqrt((rx * rx).sum() * (ry * ry).sum()))
+    return None if denom == 0 else round(float((rx * ry).sum()) / denom, 12)
+
+
+def pair_rank_brier(
+    boot: Mapping[str, FloatArray], reference: Mapping[str, Scored]
+) -> tuple[float | None, int]:
+    """(Brier score, pairs) of the bootstrap's pairwise ranking probabilities.
+
+    ``boot`` holds each model's score in every bootstrap round (same rounds for all models).
+    Pairs the reference scores equally are left out.
+    """
+    common = sorted(boot.keys() & reference.keys())
+    errors: list[float] = []
+    for a, b in combinations(common, 2):
+        d = reference[a].score - reference[b].score
+        if d == 0:
+            continue
+        hi, lo = (a, b) if d > 0 else (b, a)
+        p = float(np.mean(boot[hi] > boot[lo]) + 0.5 * np.mean(boot[hi] == boot[lo]))
+        errors.append((1.0 - p) ** 2)
+    return (float(np.mean(errors)) if errors else None), len(errors)
+
+
+def read_reference(path: Path) -> dict[str, Scored]:
+    """A reference leaderboard CSV: header with ``model`` and ``score``, optionally ``lower``
+    and ``upper`` (a 95% interval); other columns are ignored."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            fields = set(reader.fieldnames or [])
+            if not {"model", "score"} <= fields:
+                raise DataError(f"{path}: the reference CSV needs the columns model and score")
+            has_ci = {"lower", "upper"} <= fields
+            out: dict[str, Scored] = {}
+            for lineno, row in enumerate(reader, start=2):
+                try:
+                    out[row["model"].strip()] = Scored(
+                        float(row["score"]),
+                        float(row["lower"]) if has_ci and row["lower"] else None,
+                        float(row["upper"]) if has_ci and row["upper"] else None,
+                    )
+                except ValueError as exc:
+                    raise DataError(f"{path}:{lineno}: not a number ({exc})") from exc
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: reference file not found") from exc
+    return out
+
+
+def reference_metrics(
+    bench: Mapping[str, Scored],
+    boot: Mapping[str, FloatArray] | None,
+    reference: Mapping[str, Scored],
+) -> dict[str, Any]:
+    """Agreement with confidence, Spearman correlation and pair rank Brier score."""
+    common = sorted(bench.keys() & reference.keys())
+    agreement, ref_pairs = agreement_with_confidence(bench, reference)
+    brier, brier_pairs = pair_rank_brier(boot, reference) if boot is not None else (None, 0)
+    return {
+        "models": len(common),
+        "missing_from_reference": sorted(bench.keys() - reference.keys()),
+        "agreement_with_confidence": agreement,
+        "reference_separated_pairs": ref_pairs,
+        "spearman": spearman(
+            [bench[m].score for m in common], [reference[m].score for m in common]
+        ),
+        "brier": brier,
+        "brier_pairs": brier_pairs,
+    }
