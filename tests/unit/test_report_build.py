@@ -1,0 +1,169 @@
+"""`build_report` on a small bench written here: layout, embedded data, verdict codes, safety."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from koarena.bench import Bench
+from koarena.controls import Control
+from koarena.errors import DataError
+from koarena.leaderboard import compute_leaderboards
+from koarena.report import build_report
+
+QUESTIONS = {"q1": "가", "q2": "가", "q3": "나", "q4": "나"}
+VERDICTS = {
+    "m1": {"q1": ("B>A", "A>B"), "q2": ("A>B", "B>A"), "q3": ("A=B", "A=B"), "q4": ("B>>A", "B>A")},
+    "m2": {"q1": ("A>B", "B>A"), "q2": ("A=B", "B>A"), "q3": ("B>A", "garbage")},
+}
+
+
+def _meta(n: int) -> dict[str, Any]:
+    return {
+        "token_len": n,
+        "header_count": {"h1": n % 3},
+        "list_count": {"ordered": n % 2, "unordered": 1},
+        "bold_count": {"**": n % 4, "__": 0},
+    }
+
+
+def _write(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+
+
+def make_bench(root: Path, *, with_meta: bool = True) -> Bench:
+    bench = Bench(root, "tiny")
+    bench.root.mkdir(parents=True)
+    bench.judge_config_file.write_text("baseline_model: base\n", "utf-8")
+    _write(
+        bench.question_file,
+        [
+            {"question_id": q, "category": "c", "cluster": f"en-{c}", "ko_cluster": c,
+             "turns": [{"content": f"질문 {q}"}]}
+            for q, c in QUESTIONS.items()
+        ],
+    )
+    texts = {("m2", "q2"): "$ERROR$", ("m1", "q3"): ""}
+    for mi, model in enumerate(["base", "m1", "m2"]):
+        records = []
+        for qi, q in enumerate(QUESTIONS):
+            rec: dict[str, Any] = {
+                "question_id": q, "answer_id": f"{model}-{q}", "model_id": model,
+                "choices": [{"index": 0, "turns": [
+                    {"content": texts.get((model, q), f"{model} 답 {q}")}
+                ]}],
+                "tstamp": 0.0,
+            }
+            if with_meta or model != "m2":
+                rec["conv_metadata"] = _meta(10 * (mi + 1) + qi)
+            records.append(rec)
+        _write(bench.answer_file(model), records)
+    for model, by_q in VERDICTS.items():
+        _write(
+            bench.judgment_file("jx", model),
+            [
+                {"question_id": q, "model": model, "judge": "jx",
+                 "games": [{"score": g1, "judgment": f"판정 {g1}"}, {"score": g2}]}
+                for q, (g1, g2) in by_q.items()
+            ],
+        )
+    return bench
+
+
+def _page_data(site: Path) -> dict[str, Any]:
+    html = (site / "index.html").read_text("utf-8")
+    m = re.search(r'<script type="application/json" id="koarena-data">(.*?)</script>', html, re.S)
+    assert m is not None
+    return dict(orjson.loads(m.group(1)))
+
+
+def _shard(path: Path) -> tuple[str, Any]:
+    m = re.fullmatch(r'koarenaShard\(("[^"]*"),(.*)\);\n', path.read_text("utf-8"), re.S)
+    assert m is not None
+    return orjson.loads(m.group(1)), orjson.loads(m.group(2))
+
+
+def test_build_report(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    summary = build_report(bench, site, rounds=5, seed=1, workers=2)
+    assert summary.questions == 4
+    assert summary.models == 2
+    assert summary.judges == ["jx"]
+    assert summary.controls == ["none", "style", "length", "markdown"]
+    assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
+        ".koarena-report", "assets/browse.js", "assets/common.js", "assets/leaderboard.js",
+        "assets/report.css", "browse.html", "data/index.js", "data/q/0000.js", "data/q/0001.js",
+        "data/q/0002.js", "data/q/0003.js", "index.html",
+    ]
+
+    page = _page_data(site)
+    boards = compute_leaderboards(bench, list(Control), judges=["jx"], rounds=5, seed=1)
+    for control, board in boards.items():
+        assert [(r["model"], r["score"], r["lower"], r["upper"])
+                for r in page["boards"]["jx"][control.value]] == [
+            (r.model, r.score, r.lower, r.upper) for r in board.rows
+        ]
+    rows = {r["model"]: r for r in page["boards"]["jx"]["none"]}
+    assert (rows["m1"]["empty_answers"], rows["m1"]["failed_answers"]) == (1, 0)
+    assert (rows["m2"]["failed_answers"], rows["m2"]["dropped_games"]) == (1, 1)
+    assert page["clusters"]["jx"] == {
+        "names": ["가", "나"],
+        "en": ["en-가", "en-나"],
+        "questions": [2, 2],
+        "rates": {"m1": [[50.0, 4], [66.7, 6]], "m2": [[12.5, 4], [100.0, 1]]},
+    }
+
+    key, index = _shard(site / "data" / "index.js")
+    assert key == "index"
+    assert index["models"] == [r.model for r in boards[Control.NONE].rows if r.model != "base"]
+    assert index["verdicts"] == {"jx": {"m1": "dbbdcced", "m2": "bdcdd-.."}}
+    assert [(q["id"], q["ko_cluster"], q["shard"]) for q in index["questions"]] == [
+        ("q1", "가", "q/0000.js"), ("q2", "가", "q/0001.js"),
+        ("q3", "나", "q/0002.js"), ("q4", "나", "q/0003.js"),
+    ]
+
+    key, shard = _shard(site / "data" / "q" / "0001.js")
+    assert key == "q:q2"
+    assert shard["answers"]["m2"] == {
+        "html": ["<p>$ERROR$</p>\n"], "tokens": 30 + 1, "failed": True, "empty": False,
+    }
+    assert shard["games"]["jx"]["m1"] == [
+        {"score": "A>B", "html": "<p>판정 A&gt;B</p>\n", "problem": ""},
+        {"score": "B>A", "html": "", "problem": ""},
+    ]
+    assert shard["games"]["jx"]["m2"] == [
+        {"score": "A=B", "html": "<p>판정 A=B</p>\n", "problem": ""},
+        {"score": "B>A", "html": "", "problem": ""},
+    ]
+    _, last = _shard(site / "data" / "q" / "0003.js")
+    assert sorted(last["games"]["jx"]) == ["m1"]
+
+
+def test_rebuild_in_place_and_refuse_foreign_directory(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    build_report(bench, site, rounds=0, workers=1)
+    stale = site / "data" / "q" / "9999.js"
+    stale.write_text("stale", "utf-8")
+    build_report(bench, site, rounds=0, workers=1)
+    assert not stale.exists()
+
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep", "utf-8")
+    with pytest.raises(DataError, match="not written by 'koarena report'"):
+        build_report(bench, foreign, rounds=0, workers=1)
+    assert (foreign / "notes.txt").read_text("utf-8") == "keep"
+
+
+def test_missing_style_metadata_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data", with_meta=False)
+    summary = build_report(bench, tmp_path / "site", rounds=0, workers=1)
+    assert summary.controls == ["none"]
+    assert list(_page_data(tmp_path / "site")["boards"]["jx"]) == ["none"]
