@@ -144,7 +144,8 @@ class FakeState:
         self.by_prompt: Counter[str] = Counter()
         self.by_model: Counter[str] = Counter()
         self.faults: Counter[str] = Counter()
-        self.auth_seen: set[str] = set()
+        self.in_flight: Counter[str] = Counter()
+        self.max_in_flight: Counter[str] = Counter()
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -152,6 +153,7 @@ class FakeState:
             "by_prompt": dict(self.by_prompt),
             "by_model": dict(self.by_model),
             "faults": dict(self.faults),
+            "max_in_flight": dict(self.max_in_flight),
         }
 
     def reply(self, body: dict[str, Any], auth: str) -> _Reply:
@@ -169,7 +171,9 @@ class FakeState:
                 fh.write(orjson.dumps({"model": model, "prompt": prompt_key,
                                        "last_user": last_user[:200]}) + b"\n")
         if self.config.require_key is not None and auth != f"Bearer {self.config.require_key}":
-            return _Reply(status=401, content="Incorrect API key provided.")
+            # Echo the key back, as some providers do (partly masked): the client must scrub it.
+            given = auth.removeprefix("Bearer ")
+            return _Reply(status=401, content=f"Incorrect API key provided: {given}")
         for rule in self.config.faults:
             if rule.take(model, last_user):
                 self.faults[rule.kind] += 1
@@ -292,14 +296,20 @@ class _HTTPProtocol(asyncio.Protocol):
                 self._done()
                 return
             reply = state.reply(req, headers.get("authorization", ""))
-            if state.config.latency:
-                await asyncio.sleep(state.config.latency)
-            if reply.fault == "hang":
-                await asyncio.sleep(3600)
-            if reply.fault == "reset":
-                self._reset()
-                return
-            await self._respond(req, reply)
+            model = str(req.get("model", ""))
+            state.in_flight[model] += 1
+            state.max_in_flight[model] = max(state.max_in_flight[model], state.in_flight[model])
+            try:
+                if state.config.latency:
+                    await asyncio.sleep(state.config.latency)
+                if reply.fault == "hang":
+                    await asyncio.sleep(3600)
+                if reply.fault == "reset":
+                    self._reset()
+                    return
+                await self._respond(req, reply)
+            finally:
+                state.in_flight[model] -= 1
         else:
             self._send(404, _error_body(404, f"no route {method} {path}"))
         self._done()
