@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from koarena.bench import Bench, check_name, resolve_data_dir
+from koarena.errors import DataError, UnsafeNameError
+from koarena.records import Answer, Judgment, Question, StyleMeta
+
+META = {
+    "token_len": 12,
+    "header_count": {"h1": 1, "h2": 2, "h3": 0, "h4": 0, "h5": 0, "h6": 0},
+    "list_count": {"ordered": 3, "unordered": 4},
+    "bold_count": {"**": 5, "__": 6},
+}
+
+
+def test_v01_answer_round_trips() -> None:
+    rec = {
+        "question_id": "q1",
+        "answer_id": "a1",
+        "model_id": "m",
+        "choices": [{"index": 0, "turns": [{"content": "첫째"}, {"content": "둘째"}]}],
+        "tstamp": 1.5,
+        "conv_metadata": META,
+    }
+    a = Answer.from_dict(rec, "x")
+    assert a.turns == ["첫째", "둘째"]
+    assert a.text == "둘째"
+    assert a.meta is not None
+    assert (a.meta.headers, a.meta.lists, a.meta.bolds) == (3, 7, 11)
+    assert a.to_dict() == rec
+
+
+def test_v20_answer_with_reasoning() -> None:
+    rec = {
+        "uid": "q1",
+        "ans_id": "a1",
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": {"answer": "답", "reasoning": "생각"}},
+        ],
+        "tstamp": 2.0,
+        "metadata": META,
+    }
+    a = Answer.from_dict(rec, "x")
+    assert (a.question_id, a.model, a.turns, a.reasoning) == ("q1", "m", ["답"], ["생각"])
+    out = a.to_dict()
+    assert out["choices"][0]["turns"] == [{"content": "답", "reasoning": "생각"}]
+
+
+def test_failure_marker_and_empty() -> None:
+    base = {"question_id": "q", "model_id": "m"}
+    a = Answer.from_dict({**base, "choices": [{"turns": [{"content": " $ERROR$ "}]}]}, "x")
+    e = Answer.from_dict({**base, "choices": [{"turns": [{"content": "  "}]}]}, "x")
+    ok = Answer.from_dict({**base, "choices": [{"turns": [{"content": "답"}]}]}, "x")
+    assert (a.is_failure_marker, a.is_empty) == (True, False)
+    assert (e.is_failure_marker, e.is_empty) == (False, True)
+    assert (ok.is_failure_marker, ok.is_empty) == (False, False)
+
+
+def test_question_formats() -> None:
+    q1 = Question.from_dict(
+        {"question_id": "a", "category": "c", "cluster": "x", "ko_cluster": "엑스",
+         "turns": [{"content": "질문"}]},
+        "f",
+    )
+    q2 = Question.from_dict({"uid": "b", "category": "hard_prompt", "prompt": "p"}, "f")
+    assert (q1.question_id, q1.turns, q1.ko_cluster) == ("a", ["질문"], "엑스")
+    assert (q2.question_id, q2.turns) == ("b", ["p"])
+
+
+@pytest.mark.parametrize(
+    "rec",
+    [
+        {"turns": [{"content": "x"}]},
+        {"question_id": "", "turns": []},
+        {"question_id": 5, "turns": []},
+    ],
+)
+def test_question_without_id_is_rejected(rec: dict[str, object]) -> None:
+    with pytest.raises(DataError, match="no question_id/uid"):
+        Question.from_dict(rec, "f:3")
+
+
+def test_judgment_with_bad_games() -> None:
+    j = Judgment.from_dict(
+        {"question_id": "q", "model": "m", "judge": "j",
+         "games": [{"score": "A>B", "judgment": "설명"}, None]},
+        "f",
+    )
+    assert j.games[0] is not None and j.games[0].score == "A>B"
+    assert j.games[0].extra == {"judgment": "설명"}
+    assert j.games[1] is None
+    with pytest.raises(DataError, match="no games list"):
+        Judgment.from_dict({"question_id": "q", "model": "m"}, "f")
+
+
+def test_style_meta_accepts_plain_counts() -> None:
+    m = StyleMeta.from_dict(
+        {"token_len": 3, "header_count": 2, "list_count": {"a": 1}, "bold_count": 0}, "f"
+    )
+    assert (m.headers, m.lists, m.bolds) == (2, 1, 0)
+    with pytest.raises(DataError, match="invalid style metadata"):
+        StyleMeta.from_dict({"token_len": 3}, "f")
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", ".", "", ".hidden", "a\\b", "a\x00b"])
+def test_unsafe_names_are_rejected(name: str) -> None:
+    with pytest.raises(UnsafeNameError):
+        check_name(name)
+
+
+@pytest.mark.parametrize("name", ["gpt-4o-mini", "claude-3.7-sonnet(thinking)", "모델 1"])
+def test_ordinary_names_pass(name: str) -> None:
+    assert check_name(name) == name
+
+
+def test_bench_paths_refuse_escaping_names(tmp_path: Path) -> None:
+    b = Bench(tmp_path)
+    assert b.answer_file("m") == tmp_path / "ko-arena-hard-v0.1" / "model_answer" / "m.jsonl"
+    with pytest.raises(UnsafeNameError):
+        b.answer_file("../../etc/passwd")
+    with pytest.raises(UnsafeNameError):
+        b.judgment_dir("../x")
+    with pytest.raises(UnsafeNameError):
+        Bench(tmp_path, "../up")
+
+
+def test_data_dir_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_data_dir("/x") == Path("/x")
+    monkeypatch.setenv("KOARENA_DATA_DIR", "/from/env")
+    assert resolve_data_dir(None) == Path("/from/env")
+    monkeypatch.delenv("KOARENA_DATA_DIR")
+    assert resolve_data_dir(None) == Path("data")
