@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from koarena import __version__
 from koarena.cli import (
+    analyze_cmd,
     answer_cmd,
     data_cmd,
     ensemble_cmd,
@@ -28,6 +29,7 @@ from koarena.cli.common import err_console
 from koarena.errors import KoarenaError
 
 COMMAND_MODULES = [
+    analyze_cmd,
     answer_cmd,
     fakeserver_cmd,
     data_cmd,
