@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from enum import Enum
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from koarena.battles import Battles
 from koarena.errors import DataError
 from koarena.rating import FloatArray
-from koarena.records import StyleMeta
+from koarena.records import Answer, StyleMeta
 
 
 class Control(Enum):
@@ -20,6 +21,7 @@ class Control(Enum):
     STYLE = "style"
     LENGTH = "length"
     MARKDOWN = "markdown"
+    STYLE_KOREAN = "style+korean"
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -28,7 +30,9 @@ class Control(Enum):
     @property
     def csv_name(self) -> str:
         """The original tool's file stem for this control."""
-        return "no_control" if self is Control.NONE else f"{self.value}_control"
+        if self is Control.NONE:
+            return "no_control"
+        return f"{self.value.replace('+', '_')}_control"
 
 
 _ALL = ("token_len", "headers", "lists", "bolds")
@@ -37,7 +41,37 @@ _FEATURES = {
     Control.STYLE: _ALL,
     Control.LENGTH: ("token_len",),
     Control.MARKDOWN: ("headers", "lists", "bolds"),
+    Control.STYLE_KOREAN: (*_ALL, "korean_share"),
 }
+
+
+@dataclass(frozen=True)
+class KoreanStyleMeta(StyleMeta):
+    """Style metadata plus the answer's Hangul share in percent (`Control.STYLE_KOREAN`)."""
+
+    korean_share: float = 100.0
+
+
+def style_metas(
+    answers: Mapping[str, Mapping[str, Answer]], features: tuple[str, ...]
+) -> dict[str, dict[str, StyleMeta]]:
+    """The style metadata of every answer that has it, with the Korean share when needed."""
+    if "korean_share" not in features:
+        return {
+            m: {q: a.meta for q, a in by_q.items() if a.meta is not None}
+            for m, by_q in answers.items()
+        }
+    # Imported here: koarena.analysis imports the leaderboard, which imports this module.
+    from koarena.analysis.korean import hangul_share_feature
+
+    return {
+        m: {
+            q: KoreanStyleMeta(**asdict(a.meta), korean_share=hangul_share_feature(a))
+            for q, a in by_q.items()
+            if a.meta is not None
+        }
+        for m, by_q in answers.items()
+    }
 
 
 def feature_value(meta: StyleMeta, feature: str) -> float:

@@ -21,7 +21,7 @@ import orjson
 
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
-from koarena.controls import Control, style_covariates
+from koarena.controls import Control, style_covariates, style_metas
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.rating import (
@@ -34,7 +34,7 @@ from koarena.rating import (
     targets,
     win_rate,
 )
-from koarena.records import Answer, Judgment, StyleMeta
+from koarena.records import Answer, Judgment
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,7 @@ def load_battles(
     baseline: str | None = None,
     weight: int = 3,
     first_game_only: bool = False,
+    reuse_lone_game: bool = True,
 ) -> LoadedData:
     """Load the judges' verdicts and all answers; raise `DataError` on bad input."""
     bench.require()
@@ -154,7 +155,12 @@ def load_battles(
         for model in models:
             judgments.extend(bench.load_judgments(judge, model))
     battles = build_battles(
-        judgments, base, weight=weight, first_game_only=first_game_only, judges=judges
+        judgments,
+        base,
+        weight=weight,
+        first_game_only=first_game_only,
+        reuse_lone_game=reuse_lone_game,
+        judges=judges,
     )
     if battles.a.size == 0:
         raise DataError("no valid verdicts found")
@@ -164,13 +170,6 @@ def load_battles(
             report = LoadReport()
             answers[model] = bench.load_answers(model, report=report)
     return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
-
-
-def _style_metas(answers: dict[str, dict[str, Answer]]) -> dict[str, dict[str, StyleMeta]]:
-    return {
-        m: {q: a.meta for q, a in by_q.items() if a.meta is not None}
-        for m, by_q in answers.items()
-    }
 
 
 def _percentiles(x: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -194,7 +193,7 @@ def fit_control(
     """
     battles = data.battles
     z = (
-        style_covariates(battles, _style_metas(data.answers), control.features)
+        style_covariates(battles, style_metas(data.answers, control.features), control.features)
         if control.features
         else None
     )
@@ -274,6 +273,7 @@ def compute_leaderboards(
     seed: int = 42,
     weight: int = 3,
     first_game_only: bool = False,
+    reuse_lone_game: bool = True,
     resample: Resample = Resample.BATTLES,
     progress: Callable[[Control], ProgressFn | None] | None = None,
 ) -> dict[Control, Leaderboard]:
@@ -284,6 +284,7 @@ def compute_leaderboards(
         baseline=baseline,
         weight=weight,
         first_game_only=first_game_only,
+        reuse_lone_game=reuse_lone_game,
     )
     boards: dict[Control, Leaderboard] = {}
     for control in controls:
@@ -355,6 +356,7 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
         "date": board.date,
         "n_battles": board.n_battles,
         "dropped_games": board.dropped_games,
+        "lone_games": board.battles.lone_games,
         "style_coefficients": board.style_coefficients,
         "rows": [asdict(r) for r in board.rows],
     }
