@@ -80,6 +80,8 @@ class Battles:
     n_tie: IntArray
     dropped: Counter[str] = field(default_factory=Counter)
     judges: list[str] = field(default_factory=list)
+    lone_games: int = 0
+    """Judgments that had a single game (read twice when ``reuse_lone_game``)."""
 
     @property
     def n_battles(self) -> int:
@@ -95,9 +97,16 @@ def build_battles(
     *,
     weight: int = 3,
     first_game_only: bool = False,
+    reuse_lone_game: bool = True,
     judges: list[str] | None = None,
 ) -> Battles:
-    """Turn judgments (of any number of judges) into aggregated battles against ``baseline``."""
+    """Turn judgments (of any number of judges) into aggregated battles against ``baseline``.
+
+    A judgment with only one game: the original tool reads game 1's label a second time as
+    game 2 (mirrored), which turns a win into a win plus a loss. ``reuse_lone_game`` keeps that
+    behaviour, as the published leaderboard has it; without it the missing game is dropped and
+    counted.
+    """
     if weight < 1:
         raise ValueError("weight must be at least 1")
     model_idx: dict[str, int] = {baseline: 0}
@@ -110,10 +119,17 @@ def build_battles(
     nt: list[int] = []
     dropped: Counter[str] = Counter()
     n_games = 1 if first_game_only else 2
+    lone = 0
     for j in judgments:
+        lone += len(j.games) == 1
         counts = {Winner.A: 0, Winner.B: 0, Winner.TIE: 0}
         for gi in range(n_games):
-            game = j.games[gi] if gi < len(j.games) else None
+            if gi < len(j.games):
+                game = j.games[gi]
+            elif reuse_lone_game and len(j.games) == 1:
+                game = j.games[0]
+            else:
+                game = None
             outcome = game_outcome(game.score if game is not None else None, gi)
             if outcome is None:
                 dropped[j.model] += 1
@@ -142,4 +158,5 @@ def build_battles(
         n_tie=np.asarray(nt, dtype=np.int64),
         dropped=dropped,
         judges=list(judges or []),
+        lone_games=lone,
     )

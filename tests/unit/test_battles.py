@@ -71,11 +71,15 @@ def test_weight_and_first_game_only() -> None:
     assert (first.n_a.tolist(), first.n_b.tolist()) == ([0], [2])
 
 
-def test_missing_second_game_is_dropped_not_duplicated() -> None:
+def test_lone_game_is_read_again_as_game_two_like_the_original() -> None:
+    # game 1 "A>B": baseline wins; re-read as game 2 (mirrored): the model wins
     b = build_battles([J("m", "q", "A>B")], "base")
-    assert b.n_a.tolist() == [1]
-    assert b.n_b.tolist() == [0]
-    assert dict(b.dropped) == {"m": 1}
+    assert (b.n_a.tolist(), b.n_b.tolist(), dict(b.dropped)) == ([1], [1], {})
+
+
+def test_lone_game_dropped_when_asked() -> None:
+    b = build_battles([J("m", "q", "A>B")], "base", reuse_lone_game=False)
+    assert (b.n_a.tolist(), b.n_b.tolist(), dict(b.dropped)) == ([1], [0], {"m": 1})
 
 
 def test_weight_must_be_positive() -> None:

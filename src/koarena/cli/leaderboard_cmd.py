@@ -85,6 +85,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="use only game 1 of each judgment (baseline shown as assistant A)",
     )
     p.add_argument(
+        "--drop-lone-games", action="store_true",
+        help="drop game 2 of a judgment that has only one game (the original tool, and so the "
+        "published leaderboard, reads game 1 a second time as game 2)",
+    )
+    p.add_argument(
         "--output", type=Path,
         help="also write the leaderboard: CSV if the name ends in .csv, JSON if .json",
     )
@@ -119,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
             seed=args.seed,
             weight=args.weight,
             first_game_only=args.first_game_only,
+            reuse_lone_game=not args.drop_lone_games,
             resample=Resample(args.resample),
             progress=lambda _c: update,
         )
@@ -154,6 +160,7 @@ def print_board(board: Leaderboard) -> None:
     console.print(
         f"{board.n_battles} battles from {len(board.rows)} models; "
         f"{board.dropped_games} games dropped (missing or unknown verdict); "
+        f"{board.battles.lone_games} judgments with a single game; "
         f"{failed + empty} flagged answers ({failed} failed-call markers, {empty} empty) — "
         "see 'koarena data check'"
     )

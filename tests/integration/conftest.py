@@ -1,0 +1,42 @@
+"""Fixtures that build small benches in the arena-hard layout from the shared data."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from koarena.jsonl import iter_jsonl, write_jsonl_atomic
+
+BENCH = "ko-arena-hard-v0.1"
+SmallBench = Callable[..., Path]
+
+
+@pytest.fixture
+def small_bench(shared_data: Path, tmp_path: Path) -> SmallBench:
+    """``make(models, n_questions)`` → a data dir with the first questions, those models'
+    answers and ensemble verdicts, and the bench's judge_config.yaml."""
+
+    def make(
+        models: tuple[str, ...] = ("claude-3.7-sonnet", "gpt-4o-mini", "o3-high"),
+        n_questions: int = 20,
+        root: Path | None = None,
+    ) -> Path:
+        src = shared_data / BENCH
+        data_dir = root or tmp_path / "data"
+        dst = data_dir / BENCH
+        qs = [r for _, r in iter_jsonl(src / "question.jsonl")][:n_questions]
+        ids = {q["question_id"] for q in qs}
+        write_jsonl_atomic(dst / "question.jsonl", qs)
+        shutil.copy(src / "judge_config.yaml", dst / "judge_config.yaml")
+        for m in models:
+            for sub in ("model_answer", "model_judgment/ensemble"):
+                rows = [
+                    r for _, r in iter_jsonl(src / sub / f"{m}.jsonl") if r["question_id"] in ids
+                ]
+                write_jsonl_atomic(dst / sub / f"{m}.jsonl", rows)
+        return data_dir
+
+    return make
