@@ -8,12 +8,13 @@ A judge reply with no verdict label, or with several conflicting labels, gets th
 turn arena-hard uses, up to the protocol's number of attempts. After that the game is recorded
 with ``score: None`` and the reason; a label is never invented.
 
-Everything here is pure except `judge_game`/`judge_question`, which await a caller-supplied
-chat function, so the engine owns concurrency, retries and rate limits.
+Prompt building and parsing are pure. `JudgeTask` is an engine task (`koarena.engine`), which
+owns concurrency, retries, rate limits, resume and the failure log; `judge` runs a plan.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -21,14 +22,30 @@ import string
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.console import Console
 
 from koarena.battles import VERDICTS
 from koarena.bench import Bench
+from koarena.config import JudgeSettings, ModelEndpoint
+from koarena.engine import (
+    Chat,
+    Estimate,
+    ProviderFactory,
+    ProviderPool,
+    RetryPolicy,
+    RunOptions,
+    RunResult,
+    estimate,
+    failure_log_path,
+    run_summary_path,
+    run_tasks,
+)
 from koarena.errors import ConfigError, DataError
-from koarena.providers.base import ChatResponse, Message
+from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Game, Judgment, Question
 
 log = logging.getLogger(__name__)
@@ -72,6 +89,25 @@ class JudgeProtocol:
                 raise ConfigError(
                     f"judge settings: regex {pattern!r} must have at most one capture group"
                 )
+
+    @classmethod
+    def from_settings(cls, settings: JudgeSettings) -> JudgeProtocol:
+        """The protocol of a judge settings file (pairwise against a baseline only)."""
+        if not settings.pairwise or not settings.baseline:
+            raise ConfigError(
+                "judge settings: only pairwise judging against a baseline is "
+                "supported (pairwise: true, baseline: true)"
+            )
+        if settings.reference:
+            raise ConfigError("judge settings: reference answers are not supported")
+        return cls(
+            system_prompt=settings.system_prompt,
+            prompt_template=tuple(settings.prompt_template),
+            regex_patterns=(settings.regex_pattern,),
+            attempts=settings.number_of_judgment_attempts,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+        )
 
     @property
     def prompt_hash(self) -> str:
@@ -265,7 +301,11 @@ async def judge_game(chat: ChatFn, protocol: JudgeProtocol, messages: list[Messa
 
 @dataclass(frozen=True)
 class JudgeIdentity:
-    """What produced a judgment, stored with every record."""
+    """What produced a judgment, stored with every record.
+
+    ``judge`` is the endpoint-file name (the ``model_judgment/<judge>/`` directory);
+    ``judge_model`` the model name the API was asked for.
+    """
 
     judge: str
     judge_model: str
@@ -281,30 +321,58 @@ class JudgeIdentity:
         }
 
 
-async def judge_question(
-    chat: ChatFn,
-    protocol: JudgeProtocol,
-    identity: JudgeIdentity,
-    question: Question,
-    baseline: Answer,
-    model: Answer,
-    *,
-    clock: Callable[[], float] = time.time,
-) -> Judgment:
-    """Both games of one question, as a v0.1 judgment record.
+@dataclass(frozen=True)
+class JudgeTask:
+    """Both games of one question for one judge and model: a `koarena.engine.Task`.
 
-    A failed request propagates (the engine logs it); nothing partial is returned.
+    The conversations are built when the task is planned, so a template that does not fit
+    the questions fails before anything is sent.
     """
-    messages_1, messages_2 = game_messages(protocol, question, baseline, model)
-    game_1 = await judge_game(chat, protocol, messages_1)
-    game_2 = await judge_game(chat, protocol, messages_2)
-    return Judgment(
-        question_id=question.question_id,
-        model=model.model,
-        judge=identity.judge,
-        games=[game_1.to_game(), game_2.to_game()],
-        extra={**identity.record_fields(protocol), "tstamp": clock()},
-    )
+
+    question_id: str
+    judged_model: str
+    games: tuple[list[Message], list[Message]]
+    protocol: JudgeProtocol
+    identity: JudgeIdentity
+    output: Path
+
+    @property
+    def key(self) -> str:
+        return self.question_id
+
+    @property
+    def model(self) -> str:
+        return self.identity.judge
+
+    def _request(self, messages: list[Message]) -> ChatRequest:
+        return ChatRequest(
+            model=self.identity.judge,
+            messages=messages,
+            temperature=self.protocol.temperature,
+            max_tokens=self.protocol.max_tokens,
+        )
+
+    def planned_requests(self) -> list[ChatRequest]:
+        # Follow-up turns depend on the replies, so a dry run counts the first turns only.
+        return [self._request(messages) for messages in self.games]
+
+    async def run(self, chat: Chat) -> dict[str, Any]:
+        """Play game 1 then game 2 and return the judgment record.
+
+        A request the engine gives up on propagates, so a failed judgment is never written.
+        """
+
+        async def ask(messages: list[Message]) -> ChatResponse:
+            return await chat(self._request(messages))
+
+        results = [await judge_game(ask, self.protocol, messages) for messages in self.games]
+        return Judgment(
+            question_id=self.question_id,
+            model=self.judged_model,
+            judge=self.identity.judge,
+            games=[r.to_game() for r in results],
+            extra={**self.identity.record_fields(self.protocol), "tstamp": time.time()},
+        ).to_dict()
 
 
 def unjudgeable(
@@ -336,36 +404,17 @@ def unjudgeable(
     return ok, skipped
 
 
-@dataclass(frozen=True)
-class JudgeJob:
-    """One judgment to request: both games of one question for one judge and model."""
-
-    judge: str
-    question: Question
-    baseline: Answer
-    answer: Answer
-
-    @property
-    def model(self) -> str:
-        return self.answer.model
-
-    @property
-    def key(self) -> str:
-        return f"{self.judge}/{self.model}/{self.question.question_id}"
-
-
 @dataclass
 class JudgePlan:
-    """What a judging run will do: the jobs still missing and what it leaves out, and why."""
+    """The judge tasks of a run (done ones included: the engine skips those) and the
+    questions left out because an answer cannot be judged."""
 
-    jobs: list[JudgeJob] = field(default_factory=list)
-    already_done: dict[tuple[str, str], int] = field(default_factory=dict)
-    """(judge, model) → judgments already on disk, not requested again."""
+    tasks: list[JudgeTask] = field(default_factory=list)
     skipped: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """model → {reason: question ids} of answers that cannot be judged."""
 
     def skipped_counts(self) -> dict[str, int]:
-        """Skipped questions by reason over all models (each judge skips the same ones)."""
+        """Left-out questions by reason over all models (every judge leaves out the same)."""
         counts: dict[str, int] = {}
         for by_reason in self.skipped.values():
             for reason, ids in by_reason.items():
@@ -376,15 +425,15 @@ class JudgePlan:
 def plan_judging(
     bench: Bench,
     protocol: JudgeProtocol,
-    judges: Sequence[str],
+    judges: Mapping[str, str],
     models: Sequence[str],
     baseline: str,
 ) -> JudgePlan:
-    """The judgments missing from ``model_judgment/<judge>/<model>.jsonl``, as jobs.
+    """One task per judge, model and judgeable question.
 
-    A judgment on disk is never requested again, whatever its games say: an unparsed game is
-    a recorded outcome, not a failure. Judgments made with another prompt or baseline are
-    kept and reported, because silently mixing protocols would skew the leaderboard.
+    ``judges`` maps each judge's endpoint-file name to its API model name. Judgments already on
+    disk are left to the engine's resume; those made with another prompt or baseline are kept
+    but reported, because silently mixing protocols would skew the leaderboard.
     """
     questions = bench.load_questions()
     baseline_answers = _answers(bench, baseline, "baseline")
@@ -394,18 +443,26 @@ def plan_judging(
         judgeable, skipped = unjudgeable(questions, baseline_answers, model_answers)
         if skipped:
             plan.skipped[model] = skipped
-        for judge in judges:
-            done = _judged_ids(bench, judge, model, protocol, baseline)
-            plan.already_done[(judge, model)] = len(done)
-            plan.jobs += [
-                JudgeJob(
-                    judge=judge,
-                    question=q,
-                    baseline=baseline_answers[q.question_id],
-                    answer=model_answers[q.question_id],
+        games = {
+            q.question_id: game_messages(
+                protocol, q, baseline_answers[q.question_id], model_answers[q.question_id]
+            )
+            for q in judgeable
+        }
+        for judge, judge_model in judges.items():
+            _warn_foreign(bench, judge, model, protocol, baseline)
+            identity = JudgeIdentity(judge=judge, judge_model=judge_model, baseline=baseline)
+            output = bench.judgment_file(judge, model)
+            plan.tasks += [
+                JudgeTask(
+                    question_id=qid,
+                    judged_model=model,
+                    games=pair,
+                    protocol=protocol,
+                    identity=identity,
+                    output=output,
                 )
-                for q in judgeable
-                if q.question_id not in done
+                for qid, pair in games.items()
             ]
     return plan
 
@@ -418,15 +475,15 @@ def _answers(bench: Bench, model: str, role: str) -> dict[str, Answer]:
     return bench.load_answers(model, strict=False)
 
 
-def _judged_ids(
+def _warn_foreign(
     bench: Bench, judge: str, model: str, protocol: JudgeProtocol, baseline: str
-) -> set[str]:
-    if not bench.judgment_file(judge, model).is_file():
-        return set()
-    existing = bench.load_judgments(judge, model, strict=False)
+) -> None:
+    path = bench.judgment_file(judge, model)
+    if not path.is_file():
+        return
     foreign = sum(
         1
-        for j in existing
+        for j in bench.load_judgments(judge, model, strict=False)
         if j.extra.get("prompt_hash", protocol.prompt_hash) != protocol.prompt_hash
         or j.extra.get("baseline", baseline) != baseline
     )
@@ -437,6 +494,58 @@ def _judged_ids(
             foreign,
             model,
             judge,
-            bench.judgment_file(judge, model),
+            path,
         )
-    return {j.question_id for j in existing}
+
+
+def select_judges(
+    settings: JudgeSettings, endpoints: Mapping[str, ModelEndpoint], requested: Sequence[str] | None
+) -> dict[str, str]:
+    """``--judge`` names, else the settings' ``judge_model``(s), each mapped to its API model."""
+    names = list(dict.fromkeys(requested or settings.judge_models))
+    missing = [j for j in names if j not in endpoints]
+    if missing:
+        raise ConfigError(f"judge(s) not in the endpoint file: {', '.join(missing)}")
+    return {j: endpoints[j].model_name for j in names}
+
+
+def select_models(settings: JudgeSettings, requested: Sequence[str] | None) -> list[str]:
+    """``--model`` names, else the settings' ``model_list``; their answers must be on disk."""
+    models = list(dict.fromkeys(requested or settings.model_list))
+    if not models:
+        raise ConfigError("no models to judge: give --model or a model_list in the settings")
+    return models
+
+
+def dry_run(plan: JudgePlan) -> Estimate:
+    """What the plan's missing judgments would send (first turns only; nothing is sent)."""
+    return estimate(plan.tasks)
+
+
+def judge(
+    bench: Bench,
+    plan: JudgePlan,
+    endpoints: dict[str, ModelEndpoint],
+    *,
+    retry: RetryPolicy | None = None,
+    progress: bool = True,
+    console: Console | None = None,
+    factory: ProviderFactory | None = None,
+) -> RunResult:
+    """Request every judgment of the plan not yet on disk; return the run summary."""
+    options = RunOptions(
+        stage="judge",
+        failure_log=failure_log_path(bench, "judge"),
+        summary_file=run_summary_path(bench),
+        progress=progress,
+        console=console,
+    )
+
+    async def go() -> RunResult:
+        pool = ProviderPool(endpoints, factory=factory, retry=retry)
+        try:
+            return await run_tasks(plan.tasks, pool, options)
+        finally:
+            await pool.aclose()
+
+    return asyncio.run(go())

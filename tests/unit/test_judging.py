@@ -17,15 +17,15 @@ from koarena.judging import (
     ChatFn,
     JudgeIdentity,
     JudgeProtocol,
+    JudgeTask,
     build_messages,
     game_messages,
     judge_game,
-    judge_question,
     parse_verdict,
     unjudgeable,
 )
 from koarena.providers.base import ChatRequest, ChatResponse, Message, Usage
-from koarena.records import Answer, Question
+from koarena.records import Answer, Game, Judgment, Question
 
 V2_PATTERNS = (r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]")
 
@@ -250,9 +250,7 @@ def test_unparsed_after_all_attempts_is_never_a_label() -> None:
 def test_single_attempt_sends_no_follow_up() -> None:
     one = JudgeProtocol(system_prompt="S", prompt_template=SIMPLE.prompt_template, attempts=1)
     judge = ScriptedJudge(replies("[[A>B]] [[B>A]]"))
-    result = asyncio.run(
-        judge_game(judge.chat_fn(one), one, build_messages(one, Q, BASE, MODEL))
-    )
+    result = asyncio.run(judge_game(judge.chat_fn(one), one, build_messages(one, Q, BASE, MODEL)))
     assert result.score is None
     assert result.reason == "conflicting verdict labels: A>B, B>A after 1 attempt(s)"
     assert len(judge.requests) == 1
@@ -264,21 +262,32 @@ def prefers_model(request: ChatRequest) -> str:
     return "[[B>A]]" if user.endswith("B=모델 답변") else "[[A>B]]"
 
 
-def test_judge_question_swap_round_trip() -> None:
+def test_judge_task_swap_round_trip(tmp_path: Path) -> None:
     tmpl = JudgeProtocol(system_prompt="S", prompt_template=("A={answer_1} B={answer_2}",))
     judge = ScriptedJudge(prefers_model)
-    identity = JudgeIdentity(judge="judge-x", judge_model="vendor/judge-x", baseline="base")
-    judgment = asyncio.run(
-        judge_question(judge.chat_fn(tmpl), tmpl, identity, Q, BASE, MODEL, clock=lambda: 7.0)
+    task = JudgeTask(
+        question_id="q1",
+        judged_model="m",
+        games=game_messages(tmpl, Q, BASE, MODEL),
+        protocol=tmpl,
+        identity=JudgeIdentity(judge="judge-x", judge_model="vendor/judge-x", baseline="base"),
+        output=tmp_path / "judge-x" / "m.jsonl",
     )
-    labels = [g.score for g in judgment.games if g is not None]
+    assert (task.key, task.model) == ("q1", "judge-x")
+    assert [r.messages[1].content for r in task.planned_requests()] == [
+        "A=기준 답변 B=모델 답변",
+        "A=모델 답변 B=기준 답변",
+    ]
+    record = asyncio.run(task.run(judge.chat))
+    # Requests go to the judge's endpoint-file name; the engine maps it to the API model.
+    assert [r.model for r in judge.requests] == ["judge-x", "judge-x"]
+    labels = [g["score"] for g in record["games"]]
     assert labels == ["B>A", "A>B"]
     # Read from the baseline's side, both games are won by the model (B).
     assert [game_outcome(label, i) for i, label in enumerate(labels)] == [
         (Winner.B, False),
         (Winner.B, False),
     ]
-    record = judgment.to_dict()
     assert record["question_id"] == "q1"
     assert record["model"] == "m"
     assert record["judge"] == "judge-x"
@@ -289,11 +298,14 @@ def test_judge_question_swap_round_trip() -> None:
         "max_tokens": 16384,
     }
     assert record["prompt_hash"] == tmpl.prompt_hash
-    assert record["tstamp"] == 7.0
+    assert isinstance(record["tstamp"], float)
     assert [g["user_prompt"] for g in record["games"]] == [
         "A=기준 답변 B=모델 답변",
         "A=모델 답변 B=기준 답변",
     ]
+    assert Judgment.from_dict(record, "here").games[1] == Game(
+        score="A>B", extra={k: v for k, v in record["games"][1].items() if k != "score"}
+    )
 
 
 def test_unjudgeable_answers_are_reported_by_reason() -> None:

@@ -1,4 +1,5 @@
-"""Planning a judging run: resume from disk, unjudgeable answers left out and reported."""
+"""Planning a judging run: one task per judge, model and judgeable question; unjudgeable
+answers left out and reported; judgments of another protocol reported."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from koarena.bench import Bench
-from koarena.errors import DataError
+from koarena.config import JudgeSettings
+from koarena.engine import pending_tasks
+from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl
 from koarena.judging import JudgeProtocol, plan_judging
 from koarena.records import Answer, Game, Judgment, Question
 
-PROTOCOL = JudgeProtocol(system_prompt="S", prompt_template=("{question_1}{answer_1}{answer_2}",))
+PROTOCOL = JudgeProtocol(system_prompt="S", prompt_template=("{question_1}|{answer_1}|{answer_2}",))
 
 
 def make_bench(tmp_path: Path) -> Bench:
@@ -34,19 +37,18 @@ def make_bench(tmp_path: Path) -> Bench:
     return bench
 
 
-def test_plan_skips_done_and_unjudgeable(tmp_path: Path) -> None:
+def test_plan_tasks_and_unjudgeable(tmp_path: Path) -> None:
     bench = make_bench(tmp_path)
-    done = Judgment(
-        question_id="q2",
-        model="m",
-        judge="j1",
-        games=[Game("A>B"), Game(None)],
-        extra={"prompt_hash": PROTOCOL.prompt_hash, "baseline": "base"},
-    )
-    append_jsonl(bench.judgment_file("j1", "m"), [done.to_dict()])
-    plan = plan_judging(bench, PROTOCOL, ["j1", "j2"], ["m"], "base")
-    assert [job.key for job in plan.jobs] == ["j1/m/q0", "j2/m/q0", "j2/m/q2"]
-    assert plan.already_done == {("j1", "m"): 1, ("j2", "m"): 0}
+    plan = plan_judging(bench, PROTOCOL, {"j1": "api-j1", "j2": "api-j2"}, ["m"], "base")
+    assert [(t.model, t.key) for t in plan.tasks] == [
+        ("j1", "q0"),
+        ("j1", "q2"),
+        ("j2", "q0"),
+        ("j2", "q2"),
+    ]
+    assert plan.tasks[0].output == tmp_path / "tiny" / "model_judgment" / "j1" / "m.jsonl"
+    assert plan.tasks[2].identity.judge_model == "api-j2"
+    assert [m[1].content for m in plan.tasks[0].games] == ["질문 0|b0|m0", "질문 0|m0|b0"]
     assert plan.skipped == {
         "m": {"model answer failure marker $ERROR$": ["q1"], "model answer missing": ["q3"]}
     }
@@ -54,9 +56,16 @@ def test_plan_skips_done_and_unjudgeable(tmp_path: Path) -> None:
         "model answer failure marker $ERROR$": 1,
         "model answer missing": 1,
     }
-    job = plan.jobs[0]
-    assert (job.baseline.turns, job.answer.turns) == (["b0"], ["m0"])
-    assert job.question.turns == ["질문 0"]
+
+
+def test_done_judgments_are_left_to_the_engines_resume(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path)
+    done = Judgment(question_id="q2", model="m", judge="j1", games=[Game("A>B"), Game(None)])
+    append_jsonl(bench.judgment_file("j1", "m"), [done.to_dict()])
+    plan = plan_judging(bench, PROTOCOL, {"j1": "j1"}, ["m"], "base")
+    todo, skipped = pending_tasks(plan.tasks, lambda r: r.get("question_id"))
+    assert [t.key for t in todo] == ["q0"]
+    assert skipped == 1
 
 
 def test_plan_reports_judgments_of_another_protocol(
@@ -72,14 +81,49 @@ def test_plan_reports_judgments_of_another_protocol(
     )
     append_jsonl(bench.judgment_file("j1", "m"), [old.to_dict()])
     with caplog.at_level(logging.WARNING):
-        plan = plan_judging(bench, PROTOCOL, ["j1"], ["m"], "base")
-    assert [job.key for job in plan.jobs] == ["j1/m/q2"]
+        plan_judging(bench, PROTOCOL, {"j1": "j1"}, ["m"], "base")
     assert "1 judgment(s) of m by j1 were made with another prompt or baseline" in caplog.text
 
 
 def test_plan_needs_answer_files(tmp_path: Path) -> None:
     bench = make_bench(tmp_path)
     with pytest.raises(DataError, match="no answers of model 'nobody'"):
-        plan_judging(bench, PROTOCOL, ["j1"], ["nobody"], "base")
+        plan_judging(bench, PROTOCOL, {"j1": "j1"}, ["nobody"], "base")
     with pytest.raises(DataError, match="no answers of baseline 'gone'"):
-        plan_judging(bench, PROTOCOL, ["j1"], ["m"], "gone")
+        plan_judging(bench, PROTOCOL, {"j1": "j1"}, ["m"], "gone")
+
+
+def test_template_mismatch_fails_before_any_request(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path)
+    bad = JudgeProtocol(system_prompt="S", prompt_template=("{question_1} {answer_1}",))
+    with pytest.raises(ConfigError, match="does not show assistant B's last turn"):
+        plan_judging(bench, bad, {"j1": "j1"}, ["m"], "base")
+
+
+def settings(**overrides: object) -> JudgeSettings:
+    base: dict[str, object] = {
+        "bench_name": "tiny",
+        "judge_models": ["j1"],
+        "baseline_model": "base",
+        "system_prompt": "S",
+        "prompt_template": ["{question_1}|{answer_1}|{answer_2}"],
+    }
+    return JudgeSettings(**{**base, **overrides})  # type: ignore[arg-type]
+
+
+def test_protocol_from_settings() -> None:
+    p = JudgeProtocol.from_settings(
+        settings(number_of_judgment_attempts=3, temperature=0.5, max_tokens=100)
+    )
+    assert p == JudgeProtocol(
+        system_prompt="S",
+        prompt_template=("{question_1}|{answer_1}|{answer_2}",),
+        regex_patterns=(r"\[\[([AB<>=]+)\]\]",),
+        attempts=3,
+        temperature=0.5,
+        max_tokens=100,
+    )
+    with pytest.raises(ConfigError, match="only pairwise"):
+        JudgeProtocol.from_settings(settings(pairwise=False))
+    with pytest.raises(ConfigError, match="reference answers"):
+        JudgeProtocol.from_settings(settings(reference=True))
