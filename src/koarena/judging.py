@@ -20,7 +20,7 @@ import logging
 import re
 import string
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -549,3 +549,23 @@ def judge(
             await pool.aclose()
 
     return asyncio.run(go())
+
+
+def unparsed_games(
+    bench: Bench, judges: Iterable[str], models: Iterable[str]
+) -> dict[tuple[str, str], int]:
+    """(judge, model) → games on disk stored without a verdict, where there are any."""
+    out: dict[tuple[str, str], int] = {}
+    for judge_name in judges:
+        for model in models:
+            if not bench.judgment_file(judge_name, model).is_file():
+                continue
+            n = sum(
+                1
+                for j in bench.load_judgments(judge_name, model, strict=False)
+                for g in j.games
+                if g is None or g.score is None
+            )
+            if n:
+                out[(judge_name, model)] = n
+    return out

@@ -21,6 +21,7 @@ from koarena.cli import (
     data_cmd,
     ensemble_cmd,
     fakeserver_cmd,
+    judge_cmd,
     leaderboard_cmd,
     report_cmd,
     serve_cmd,
@@ -31,6 +32,7 @@ from koarena.errors import KoarenaError
 COMMAND_MODULES = [
     analyze_cmd,
     answer_cmd,
+    judge_cmd,
     fakeserver_cmd,
     data_cmd,
     ensemble_cmd,

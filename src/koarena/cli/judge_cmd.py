@@ -1,0 +1,149 @@
+"""``koarena judge``: ask the judges to compare each model's answers with the baseline's."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import yaml
+
+from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
+from koarena.cli.common import err_console
+from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
+from koarena.engine import RetryPolicy, report, report_estimate
+from koarena.errors import ConfigError
+from koarena.judging import (
+    JudgePlan,
+    JudgeProtocol,
+    dry_run,
+    judge,
+    plan_judging,
+    select_judges,
+    select_models,
+    unparsed_games,
+)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "judge",
+        help="judge model answers against the baseline (model_judgment/<judge>/<model>.jsonl)",
+        description=(
+            "For every question a model has answered, ask each judge for two games (the "
+            "baseline's answer shown first, then second) and append the verdicts to "
+            "model_judgment/<judge>/<model>.jsonl. Only missing judgments are requested. A "
+            "reply without a usable verdict gets a follow-up turn; after the configured "
+            "attempts the game is stored unparsed with its reason. Answers that are missing, "
+            "empty or the failure marker $ERROR$ are not judged and are reported. Failed "
+            "requests go to logs/judge_failures.jsonl; exit code 1 if anything failed."
+        ),
+    )
+    p.add_argument(
+        "--setting-file",
+        required=True,
+        type=Path,
+        help="judge settings (judge_config.yaml keys); missing keys come from the bench's own "
+        "judge_config.yaml",
+    )
+    p.add_argument(
+        "--endpoint-file",
+        required=True,
+        type=Path,
+        help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references",
+    )
+    p.add_argument(
+        "--judge",
+        dest="judges",
+        nargs="+",
+        metavar="JUDGE",
+        help="judges (endpoint-file names; default: the settings' judge_model)",
+    )
+    p.add_argument(
+        "--model",
+        dest="models",
+        nargs="+",
+        metavar="MODEL",
+        help="models to judge (default: the settings' model_list)",
+    )
+    p.add_argument(
+        "--data-dir",
+        help="data directory in the arena-hard layout (default: $KOARENA_DATA_DIR, else ./data)",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print requests, tokens and dollars the run would take; send nothing",
+    )
+    p.add_argument(
+        "--attempts",
+        type=int,
+        default=6,
+        help="tries per request for rate limits, 5xx and timeouts (default: 6)",
+    )
+    p.add_argument(
+        "--retry-base",
+        type=float,
+        default=1.0,
+        help="first backoff delay in seconds, doubled per retry (default: 1)",
+    )
+    p.set_defaults(func=run)
+
+
+def bench_name_of(setting_file: Path) -> str:
+    """The setting file's ``bench_name``, needed first to find the bench's default protocol."""
+    try:
+        raw = yaml.safe_load(setting_file.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{setting_file}: cannot read ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{setting_file}: expected a mapping")
+    return str(raw.get("bench_name") or DEFAULT_BENCH)
+
+
+def load_setup(setting_file: Path, data_dir: str | None) -> tuple[Bench, JudgeSettings]:
+    """The bench and the judge settings merged over the bench's own judge_config.yaml."""
+    bench = Bench(resolve_data_dir(data_dir), bench_name_of(setting_file))
+    bench.require()
+    settings = load_judge_settings(setting_file, default_protocol=bench.judge_config_file)
+    return bench, settings
+
+
+def report_plan(plan: JudgePlan) -> None:
+    """Say which answers were not judged and why (they are never sent to a judge)."""
+    for model, by_reason in sorted(plan.skipped.items()):
+        for reason, ids in sorted(by_reason.items()):
+            err_console.print(
+                f"  not judged ({model}): {reason}: {len(ids)}", highlight=False, markup=False
+            )
+
+
+def run(args: argparse.Namespace) -> int:
+    bench, settings = load_setup(args.setting_file, args.data_dir)
+    endpoints = load_endpoints(args.endpoint_file)
+    judges = select_judges(settings, endpoints, args.judges)
+    models = select_models(settings, args.models)
+    plan = plan_judging(
+        bench, JudgeProtocol.from_settings(settings), judges, models, settings.baseline_model
+    )
+    if args.dry_run:
+        report_estimate(dry_run(plan), endpoints, err_console)
+        report_plan(plan)
+        return 0
+    result = judge(
+        bench,
+        plan,
+        endpoints,
+        retry=RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base),
+        progress=err_console.is_terminal,
+        console=err_console,
+    )
+    report(result, err_console)
+    report_plan(plan)
+    for (judge_name, model), n in sorted(unparsed_games(bench, judges, models).items()):
+        err_console.print(
+            f"  unparsed games ({judge_name} on {model}): {n} (no usable verdict; see "
+            "unparsed_reason)",
+            highlight=False,
+            markup=False,
+        )
+    return result.exit_code
