@@ -1,0 +1,161 @@
+"""`koarena data pull` against an archive served on 127.0.0.1, and `koarena data check`."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from koarena.bench import Bench
+from koarena.cli import main
+from koarena.datacheck import check_bench
+from koarena.datapull import pull
+from koarena.errors import DataError
+
+BENCH = "ko-arena-hard-v0.1"
+ROOT = "ko-arena-hard-auto-main/"
+
+
+def build_archive(src_data: Path, dest: Path, models: tuple[str, ...]) -> Path:
+    """A zip in the layout of the ko-arena-hard-auto repository archive."""
+    src = src_data / BENCH
+    with zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(ROOT + "README.md", "# ko-arena-hard-auto\n")
+        zf.write(src / "judge_config.yaml", ROOT + "config/judge_config.yaml")
+        zf.write(src / "question.jsonl", ROOT + f"data/{BENCH}/question.jsonl")
+        for m in models:
+            zf.write(src / "model_answer" / f"{m}.jsonl",
+                     ROOT + f"data/{BENCH}/model_answer/{m}.jsonl")
+            zf.write(src / "model_judgment" / "ensemble" / f"{m}.jsonl",
+                     ROOT + f"data/{BENCH}/model_judgment/ensemble/{m}.jsonl")
+        zf.writestr(ROOT + "gen_answer.py", "print('not data')\n")
+    return dest
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """An HTTP server on 127.0.0.1 serving ``tmp_path/www``."""
+    www = tmp_path / "www"
+    www.mkdir()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *a, **kw):  # type: ignore[no-untyped-def]
+            super().__init__(*a, directory=str(www), **kw)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}", www
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+MODELS = ("claude-3.7-sonnet", "gpt-4o-mini", "gemini-2.0-pro-exp-02-05")
+
+
+def test_pull_installs_and_verifies(shared_data: Path, served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, www = served
+    archive = build_archive(shared_data, www / "main.zip", MODELS)
+    sha = hashlib.sha256(archive.read_bytes()).hexdigest()
+    data = tmp_path / "data"
+    assert main(["data", "pull", "--data-dir", str(data), "--url", f"{url}/main.zip",
+                 "--sha256", sha]) == 0
+    b = Bench(data)
+    assert len(b.load_questions()) == 500
+    assert b.answer_models() == sorted(MODELS)
+    assert b.judged_models("ensemble") == sorted(MODELS)
+    assert b.default_baseline() == "claude-3.7-sonnet"
+    assert not (b.root / "gen_answer.py").exists()
+    assert [p.name for p in data.iterdir()] == [BENCH]  # no temporary files left behind
+    src = shared_data / BENCH / "model_answer" / "gpt-4o-mini.jsonl"
+    assert (b.answer_dir / "gpt-4o-mini.jsonl").read_bytes() == src.read_bytes()
+    # the pulled data feeds the leaderboard directly
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0"]) == 0
+
+
+def test_pull_refuses_to_overwrite_without_force(shared_data: Path, served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, www = served
+    build_archive(shared_data, www / "main.zip", MODELS[:2])
+    data = tmp_path / "data"
+    pull(data, BENCH, f"{url}/main.zip")
+    with pytest.raises(DataError, match="already exists"):
+        pull(data, BENCH, f"{url}/main.zip")
+    s = pull(data, BENCH, f"{url}/main.zip", force=True)
+    assert s.answer_files == 2
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "HTTP 404"),
+        ("not_zip", "did not return a zip archive"),
+        ("checksum", "checksum mismatch"),
+        ("bad_line", "malformed JSON"),
+        ("no_questions", "exactly one data/ko-arena-hard-v0.1/question.jsonl"),
+    ],
+)
+def test_failed_pull_leaves_nothing(  # type: ignore[no-untyped-def]
+    shared_data: Path, served, tmp_path: Path, setup: str, message: str
+) -> None:
+    url, www = served
+    name = "main.zip"
+    sha = None
+    if setup == "not_zip":
+        (www / name).write_text("<html>rate limited</html>")
+    elif setup == "checksum":
+        build_archive(shared_data, www / name, MODELS[:1])
+        sha = "0" * 64
+    elif setup == "bad_line":
+        p = build_archive(shared_data, www / name, MODELS[:1])
+        with zipfile.ZipFile(p, "a") as zf:
+            zf.writestr(ROOT + f"data/{BENCH}/model_answer/broken.jsonl", "{nope\n{}\n")
+    elif setup == "no_questions":
+        with zipfile.ZipFile(www / name, "w") as zf:
+            zf.writestr(ROOT + "README.md", "x")
+    data = tmp_path / "data"
+    with pytest.raises(DataError, match=message):
+        pull(data, BENCH, f"{url}/{name}", sha256=sha)
+    assert not data.exists() or list(data.iterdir()) == []
+
+
+def test_check_finds_the_known_problems_of_the_shared_data(shared_data: Path) -> None:
+    report = check_bench(Bench(shared_data))
+    assert report.questions == 500
+    assert len(report.answers) == 76
+    failures = {m: r.failure_markers for m, r in report.answers.items() if r.failure_markers}
+    assert failures == {"gemini-2.0-pro-exp-02-05": 26}
+    empty = {m: r.empty for m, r in report.answers.items() if r.empty}
+    assert sum(empty.values()) == 9
+    assert len(empty) == 6  # "9 answers in 6 other files are empty" (data README)
+    assert all(r.missing_ids == 0 and r.duplicate_ids == 0 for r in report.answers.values())
+    assert {m: r.unlabelled_games for m, r in report.judgments["ensemble"].items()
+            if r.unlabelled_games} == {"o4-mini-high": 1}
+
+
+def test_check_reports_torn_malformed_missing_and_duplicates(small_bench, capsys) -> None:  # type: ignore[no-untyped-def]
+    data = small_bench(n_questions=10)
+    f = data / BENCH / "model_answer" / "gpt-4o-mini.jsonl"
+    lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
+    f.write_text(
+        "".join([lines[0], lines[0], "{bad json\n", *lines[3:], '{"question_id": "x", "mo']),
+        encoding="utf-8",
+    )
+    report = check_bench(Bench(data))
+    r = report.answers["gpt-4o-mini"]
+    assert (r.duplicate_ids, r.missing_ids, len(r.malformed_lines), r.torn_tail) == (1, 2, 1, True)
+    assert main(["data", "check", "--data-dir", str(data)]) == 0
+    assert main(["data", "check", "--data-dir", str(data), "--strict"]) == 1
+    out = capsys.readouterr().out
+    assert "gpt-4o-mini" in out and "line 3" in out
+    clean = small_bench(root=data.parent / "clean")
+    assert main(["data", "check", "--data-dir", str(clean), "--strict"]) == 0
