@@ -24,6 +24,7 @@ from koarena.cli import (
     judge_cmd,
     leaderboard_cmd,
     report_cmd,
+    run_cmd,
     serve_cmd,
 )
 from koarena.cli.common import err_console
@@ -33,6 +34,7 @@ COMMAND_MODULES = [
     analyze_cmd,
     answer_cmd,
     judge_cmd,
+    run_cmd,
     fakeserver_cmd,
     data_cmd,
     ensemble_cmd,
