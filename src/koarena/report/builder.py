@@ -42,6 +42,8 @@ MARKER = ".koarena-report"
 """A file in every site this builds: only such a directory is ever cleared for a rebuild."""
 ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js")
 WEIGHT = 3
+CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
+"""The leaderboards the site offers: without control and the three published style controls."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def build_report(
     base = first.baseline
     models = _model_order(boards, judges, base)
 
-    controls = [c.value for c in Control if c in boards[judges[0]]]
+    controls = [c.value for c in CONTROLS if c in boards[judges[0]]]
     page = {
         "bench": bench.name,
         "baseline": base,
@@ -161,7 +163,7 @@ def _leaderboards(
     log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, rounds)
     try:
         return compute_leaderboards(
-            bench, list(Control), judges=[judge], baseline=baseline, rounds=rounds, seed=seed,
+            bench, list(CONTROLS), judges=[judge], baseline=baseline, rounds=rounds, seed=seed,
             weight=WEIGHT,
         )
     except DataError as exc:
