@@ -184,7 +184,7 @@ def fit_control(
     rounds: int,
     seed: int,
     resample: Resample = Resample.BATTLES,
-    batch: int = 50,
+    batch: int | None = None,
     progress: ProgressFn | None = None,
 ) -> tuple[FloatArray, FloatArray | None, FloatArray]:
     """Point estimate and bootstrap of one control.
@@ -207,6 +207,9 @@ def fit_control(
         return point.beta[0], None, point.gamma[0]
     rng = np.random.default_rng(seed)
     init = np.concatenate([point.beta[0], point.gamma[0]])
+    if batch is None:
+        # Rounds are fitted together; keep each (rows × rounds) work array near 16 MB.
+        batch = max(1, min(64, 2_000_000 // max(1, design.n_rows)))
     betas: list[FloatArray] = []
     done = 0
     while done < rounds:

@@ -154,3 +154,16 @@ def test_help_on_every_command() -> None:
     for c in ("pull", "check"):
         h = run_cli("data", c, "--help")
         assert h.returncode == 0 and "usage: koarena data" in h.stdout
+
+
+def test_all_controls_write_the_original_file_names(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = small_bench()
+    out = tmp_path / "lb"
+    assert main(["leaderboard", "--data-dir", str(data), "--control", "all", "--rounds", "3",
+                 "--output-dir", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "length_control.csv", "markdown_control.csv", "no_control.csv", "style_control.csv"
+    ]
+    r = run_cli("leaderboard", "--data-dir", str(data), "--control", "all",
+                "--output", str(tmp_path / "x.csv"))
+    _assert_one_line_error(r, "--output takes one control")

@@ -17,7 +17,7 @@ from koarena.cli.common import (
 )
 from koarena.controls import Control
 from koarena.errors import ConfigError
-from koarena.leaderboard import Leaderboard, compute_leaderboards, write_output
+from koarena.leaderboard import Leaderboard, compute_leaderboards, write_csv, write_output
 from koarena.rating import Resample
 
 
@@ -48,9 +48,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument(
         "--control",
-        choices=[c.value for c in Control],
+        choices=[*(c.value for c in Control), "all"],
         default=None,
-        help="what the fit controls for (default: none)",
+        help="what the fit controls for (default: none); 'all' computes none, style, length "
+        "and markdown in one run, like the original gen_result.py",
     )
     p.add_argument(
         "--style-control", dest="alias_control", action="store_const", const="style",
@@ -93,19 +94,30 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--output", type=Path,
         help="also write the leaderboard: CSV if the name ends in .csv, JSON if .json",
     )
+    p.add_argument(
+        "--output-dir", type=Path,
+        help="also write <control>.csv per control (no_control.csv, style_control.csv, …), "
+        "the original tool's file names",
+    )
     p.set_defaults(func=run)
 
 
-def _control(args: argparse.Namespace) -> Control:
+ALL_CONTROLS = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
+
+
+def _controls(args: argparse.Namespace) -> list[Control]:
     if args.control and args.alias_control and args.control != args.alias_control:
         raise ConfigError(
             f"--control {args.control} contradicts the alias for {args.alias_control}"
         )
-    return Control(args.control or args.alias_control or "none")
+    choice = args.control or args.alias_control or "none"
+    return ALL_CONTROLS if choice == "all" else [Control(choice)]
 
 
 def run(args: argparse.Namespace) -> int:
-    control = _control(args)
+    controls = _controls(args)
+    if args.output is not None and len(controls) > 1:
+        raise ConfigError("--output takes one control; use --output-dir with --control all")
     if args.rounds < 0:
         raise ConfigError("--rounds must be 0 or more")
     if args.weight < 1:
@@ -114,10 +126,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--output must end in .csv or .json, got {args.output.name!r}")
     bench = bench_from_args(args)
     with ExitStack() as stack:
-        update = stack.enter_context(progress_bar(f"bootstrap ({control.value})"))
+        update = stack.enter_context(progress_bar("bootstrap"))
         boards = compute_leaderboards(
             bench,
-            [control],
+            controls,
             judges=args.judges,
             baseline=args.baseline,
             rounds=args.rounds,
@@ -128,11 +140,16 @@ def run(args: argparse.Namespace) -> int:
             resample=Resample(args.resample),
             progress=lambda _c: update,
         )
-    board = boards[control]
-    print_board(board)
+    for board in boards.values():
+        print_board(board)
     if args.output is not None:
-        write_output(board, args.output)
+        write_output(boards[controls[0]], args.output)
         err_console.print(f"wrote {args.output}")
+    if args.output_dir is not None:
+        for control, board in boards.items():
+            path = args.output_dir / f"{control.csv_name}.csv"
+            write_csv(board, path)
+            err_console.print(f"wrote {path}")
     return 0
 
 
