@@ -101,13 +101,14 @@ def run(args: argparse.Namespace) -> int:
     endpoints = load_endpoints(args.endpoint_file)
     if args.model not in endpoints:
         raise ConfigError(f"model {args.model!r} is not in the endpoint file")
+    judges = select_judges(judge_settings, endpoints, args.judges)
     result = run_pipeline(
         bench,
         args.model,
         answer_settings,
         judge_settings,
         endpoints,
-        select_judges(judge_settings, endpoints, args.judges),
+        judges,
         control=Control(args.control),
         rounds=args.rounds,
         seed=args.seed,
@@ -125,19 +126,25 @@ def run(args: argparse.Namespace) -> int:
         for reason, n in sorted(result.plan.skipped_counts().items()):
             err_console.print(f"  not judged: {reason}: {n}", highlight=False, markup=False)
     assert result.board is not None  # a pipeline that did not stop has a leaderboard
-    print_rank(result.board, args.model)
+    print_rank(result.board, args.model, list(judges))
     return 0
 
 
-def print_rank(board: Leaderboard, model: str) -> None:
+def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     """The model's leaderboard row and its rank among all models of the board."""
     row = board.row(model)
+    others = len(board.rows) - 1
     table = Table(
         title=(
             f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
             f"control {board.control.value}"
         ),
         title_justify="left",
+        caption=(
+            f"{model}: ensemble of {', '.join(judges)}; the {others} other "
+            "models: the verdicts already in the data directory"
+        ),
+        caption_justify="left",
     )
     for col in ("rank", "model", "score", "95% CI", "avg tokens"):
         table.add_column(col, justify="left" if col == "model" else "right")
