@@ -6,7 +6,9 @@ a reasoning model's thinking is never shown.
 
 A judge reply with no verdict label, or with several conflicting labels, gets the follow-up user
 turn arena-hard uses, up to the protocol's number of attempts. After that the game is recorded
-with ``score: None`` and the reason; a label is never invented.
+with ``score: None`` and the reason; a label is never invented. (arena-hard v0.1 asked again only
+when the label was missing and stored conflicting labels as None at once; a judge that changes
+its mind mid-text deserves the same second chance.)
 
 Prompt building and parsing are pure. `JudgeTask` is an engine task (`koarena.engine`), which
 owns concurrency, retries, rate limits, resume and the failure log; `judge` runs a plan.

@@ -26,7 +26,12 @@ N_QUESTIONS = 6
 # Question index → what the judged model's answer file holds instead of a real answer.
 BROKEN = {1: "$ERROR$", 2: "", 3: None}
 JUDGEABLE = [0, 4, 5]
-API_NAMES = {"j1": "fake-judge-1", "j2": "fake-judge-2"}
+API_NAMES = {
+    "j1": "fake-judge-1",
+    "j2": "fake-judge-2",
+    "r1": "judge-reasoner",
+    "t1": "judge-think",
+}
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -251,6 +256,23 @@ def test_resume_after_a_failed_run_requests_only_what_is_missing(
     assert all(counts[prompt_key(ws.convo(i, g))] == 1 for i in (0, 4) for g in (0, 1))
     assert counts[prompt_key(ws.convo(5, 1))] == 1
     assert server.state.total == 2 * len(JUDGEABLE) + 1
+
+
+@pytest.mark.parametrize("judge", ["r1", "t1"])
+def test_reasoning_judge_thinking_kept_apart(ws: Workspace, server: FakeServer, judge: str) -> None:
+    proc = ws.run("--judge", judge)
+    assert proc.returncode == 0, proc.stderr
+    api = API_NAMES[judge]
+    for i in JUDGEABLE:
+        rec = ws.judgments(judge)[ws.qid(i)]
+        for g, game in enumerate(rec["games"]):
+            key = prompt_key(ws.convo(i, g))
+            assert game["score"] == ws.expected_verdict(judge, i, g)
+            assert game["judge_reasoning"] == [f"{api} 생각 {key}"]
+            reply = game["messages"][2]["content"]
+            assert reply.startswith("두 답변을 비교했습니다.")
+            assert "생각" not in reply
+            assert game["judgment"] == "\n" + reply
 
 
 def test_dry_run_sends_nothing(ws: Workspace, server: FakeServer) -> None:
