@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,16 +124,27 @@ class Workspace:
     def qid(self, i: int) -> str:
         return str(self.questions[i]["question_id"])
 
-    def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KOARENA_")}
-        env["KOARENA_TEST_KEY"] = PLANTED
-        cmd = [
+    def command(self, *extra: str) -> list[str]:
+        return [
             sys.executable, "-m", "koarena", "judge",
             "--setting-file", str(self.settings), "--endpoint-file", str(self.endpoints),
             "--data-dir", str(self.data), "--retry-base", "0.01", *extra,
         ]  # fmt: skip
+
+    @staticmethod
+    def env() -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KOARENA_")}
+        env["KOARENA_TEST_KEY"] = PLANTED
+        return env
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=120, check=False
+            self.command(*extra),
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
 
@@ -290,3 +303,52 @@ def test_unknown_judge_fails_with_one_line(ws: Workspace, server: FakeServer) ->
     assert proc.returncode == 2
     assert "judge(s) not in the endpoint file: nobody" in proc.stderr
     assert server.state.total == 0
+
+
+def test_kill_9_then_resume_equals_an_uninterrupted_run(
+    ws: Workspace, server: FakeServer, tmp_path: Path, shared_data: Path
+) -> None:
+    server.state.config.latency = 0.3
+    ws.endpoints.write_text(
+        ws.endpoints.read_text(encoding="utf-8").replace("parallel: 4", "parallel: 1"),
+        encoding="utf-8",
+    )
+    out = ws.bench / "model_judgment" / "j1" / "m.jsonl"
+    proc = subprocess.Popen(ws.command("--judge", "j1", "j2"), env=ws.env(), text=True)
+    try:
+        while not (out.is_file() and out.read_bytes().count(b"\n") >= 1):
+            assert proc.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    done_before = {
+        (judge, qid)
+        for judge in ("j1", "j2")
+        if (ws.bench / "model_judgment" / judge / "m.jsonl").is_file()
+        for qid in ws.judgments(judge)
+    }
+    assert 1 <= len(done_before) < 2 * len(JUDGEABLE)
+    sent_before = dict(server.state.by_prompt)
+
+    again = ws.run("--judge", "j1", "j2")
+    assert again.returncode == 0, again.stderr
+    # A judgment on disk before the kill was not asked for again.
+    index = {ws.qid(i): i for i in JUDGEABLE}
+    for judge, qid in done_before:
+        for g in (0, 1):
+            key = prompt_key(ws.convo(index[qid], g))
+            per_judge = server.state.by_prompt[key] - sent_before.get(key, 0)
+            others_done = (("j2" if judge == "j1" else "j1"), qid) in done_before
+            assert per_judge <= (0 if others_done else 1)
+    server.state.config.latency = 0.0
+    clean = Workspace(tmp_path / "clean", shared_data, server)
+    assert clean.run("--judge", "j1", "j2").returncode == 0
+    for judge in ("j1", "j2"):
+        assert comparable(ws.judgments(judge)) == comparable(clean.judgments(judge))
+        lines = (ws.bench / "model_judgment" / judge / "m.jsonl").read_bytes().splitlines()
+        assert len(lines) == len(JUDGEABLE)
+
+
+def comparable(recs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {qid: {k: v for k, v in r.items() if k != "tstamp"} for qid, r in recs.items()}
