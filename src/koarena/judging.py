@@ -519,9 +519,30 @@ def select_models(settings: JudgeSettings, requested: Sequence[str] | None) -> l
     return models
 
 
-def dry_run(plan: JudgePlan) -> Estimate:
+def expected_reply_tokens(bench: Bench, judges: Iterable[str]) -> int | None:
+    """Mean output tokens per judge reply in the judgments these judges already wrote.
+
+    The dry run's likely cost uses it; without earlier judgments only the ``max_tokens``
+    bound is known, and inventing a typical length would make the dollars look exact.
+    """
+    tokens = replies = 0
+    for judge_name in judges:
+        if not bench.judgment_dir(judge_name).is_dir():
+            continue
+        for model in bench.judged_models(judge_name):
+            for j in bench.load_judgments(judge_name, model, strict=False):
+                for g in j.games:
+                    usage = g.extra.get("usage") if g is not None else None
+                    attempts = g.extra.get("attempts") if g is not None else None
+                    if isinstance(usage, dict) and isinstance(attempts, int) and attempts > 0:
+                        tokens += int(usage.get("output_tokens", 0))
+                        replies += attempts
+    return round(tokens / replies) if replies else None
+
+
+def dry_run(plan: JudgePlan, expected_output_tokens: int | None = None) -> Estimate:
     """What the plan's missing judgments would send (first turns only; nothing is sent)."""
-    return estimate(plan.tasks)
+    return estimate(plan.tasks, expected_output_tokens=expected_output_tokens)
 
 
 def judge(

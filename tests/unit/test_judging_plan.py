@@ -13,7 +13,7 @@ from koarena.config import JudgeSettings
 from koarena.engine import pending_tasks
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl
-from koarena.judging import JudgeProtocol, plan_judging
+from koarena.judging import JudgeProtocol, dry_run, expected_reply_tokens, plan_judging
 from koarena.records import Answer, Game, Judgment, Question
 
 PROTOCOL = JudgeProtocol(system_prompt="S", prompt_template=("{question_1}|{answer_1}|{answer_2}",))
@@ -127,3 +127,26 @@ def test_protocol_from_settings() -> None:
         JudgeProtocol.from_settings(settings(pairwise=False))
     with pytest.raises(ConfigError, match="reference answers"):
         JudgeProtocol.from_settings(settings(reference=True))
+
+
+def test_expected_reply_tokens_from_earlier_judgments(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path)
+    assert expected_reply_tokens(bench, ["j1"]) is None
+    games = [
+        Game("A>B", {"usage": {"input_tokens": 5, "output_tokens": 300}, "attempts": 1}),
+        Game(None, {"usage": {"input_tokens": 9, "output_tokens": 500}, "attempts": 2}),
+    ]
+    published = [Game("A>B"), Game("B>A")]  # no usage: not counted
+    append_jsonl(
+        bench.judgment_file("j1", "base"),
+        [
+            Judgment(question_id="q0", model="base", judge="j1", games=games).to_dict(),
+            Judgment(question_id="q2", model="base", judge="j1", games=published).to_dict(),
+        ],
+    )
+    assert expected_reply_tokens(bench, ["j1", "j2"]) == 267  # 800 tokens / 3 replies
+    plan = plan_judging(bench, PROTOCOL, {"j1": "j1"}, ["m"], "base")
+    est = dry_run(plan, expected_reply_tokens(bench, ["j1"]))
+    assert est.requests["j1"] == 4
+    assert est.expected_output_tokens["j1"] == 4 * 267
+    assert est.max_output_tokens["j1"] == 4 * 16384

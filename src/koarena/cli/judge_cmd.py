@@ -16,6 +16,7 @@ from koarena.judging import (
     JudgePlan,
     JudgeProtocol,
     dry_run,
+    expected_reply_tokens,
     judge,
     plan_judging,
     select_judges,
@@ -126,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         bench, JudgeProtocol.from_settings(settings), judges, models, settings.baseline_model
     )
     if args.dry_run:
-        report_estimate(dry_run(plan), endpoints, err_console)
+        expected = expected_reply_tokens(bench, judges)
+        report_estimate(dry_run(plan, expected), endpoints, err_console)
         report_plan(plan)
         return 0
     result = judge(
