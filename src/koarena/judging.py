@@ -47,6 +47,7 @@ from koarena.engine import (
     run_tasks,
 )
 from koarena.errors import ConfigError, DataError
+from koarena.jsonl import LoadReport
 from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Game, Judgment, Question
 
@@ -474,7 +475,14 @@ def _answers(bench: Bench, model: str, role: str) -> dict[str, Answer]:
         raise DataError(
             f"no answers of {role} {model!r} in {bench.answer_dir} (run 'koarena answer' first)"
         )
-    return bench.load_answers(model, strict=False)
+    report = LoadReport()
+    answers = bench.load_answers(model, strict=False, report=report)
+    if report.malformed:
+        # Such lines are skipped; their questions then count as missing answers.
+        log.warning(
+            "%s: %d malformed line(s) skipped", bench.answer_file(model), len(report.malformed)
+        )
+    return answers
 
 
 def _warn_foreign(

@@ -150,3 +150,15 @@ def test_expected_reply_tokens_from_earlier_judgments(tmp_path: Path) -> None:
     assert est.requests["j1"] == 4
     assert est.expected_output_tokens["j1"] == 4 * 267
     assert est.max_output_tokens["j1"] == 4 * 16384
+
+
+def test_malformed_answer_lines_are_reported_and_count_as_missing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bench = make_bench(tmp_path)
+    with open(bench.answer_file("m"), "ab") as fh:
+        fh.write(b"{not json}\n")
+    with caplog.at_level(logging.WARNING):
+        plan = plan_judging(bench, PROTOCOL, {"j1": "j1"}, ["m"], "base")
+    assert "m.jsonl: 1 malformed line(s) skipped" in caplog.text
+    assert [t.key for t in plan.tasks] == ["q0", "q2"]
