@@ -24,6 +24,7 @@ from enum import Enum
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from koarena.battles import Battles
 
@@ -164,6 +165,24 @@ def fit_bt(
     odds) is checked against the loss and halved until it decreases it. Stops when every
     problem's largest coefficient change is below ``tol``.
     """
+    # Many small dense solves: BLAS threads only add synchronisation (3-10x slower with two
+    # threads on the 2-core machine, see docs/benchmarks.md), so the fit runs single-threaded.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_bt(design, s_a, s_b, l2=l2, anchor=anchor, init=init, tol=tol,
+                       max_iter=max_iter)
+
+
+def _fit_bt(
+    design: Design,
+    s_a: FloatArray,
+    s_b: FloatArray,
+    *,
+    l2: float,
+    anchor: int,
+    init: FloatArray | None,
+    tol: float,
+    max_iter: int,
+) -> FitResult:
     sd = design.sparse()
     s_a_t = np.ascontiguousarray(np.atleast_2d(s_a).T)  # (rows, R)
     s_b_t = np.ascontiguousarray(np.atleast_2d(s_b).T)
