@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs and run it: lint, type check, unit, integration
+# (real HTTP on 127.0.0.1) and browser tests (Debian's Chromium driven by Playwright).
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "koarena needs Python 3.11 or newer (python3 is $(python3 --version))" >&2; exit 1; }
+
+# Browser tests: Debian's Chromium and a CJK font for Hangul (no browser download).
+if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium fonts-noto-cjk >/dev/null
+  else
+    echo "warning: chromium/fonts-noto-cjk missing and not root; browser tests will fail" >&2
+  fi
+fi
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+export HF_HUB_OFFLINE=1
+.venv/bin/ruff check src tests benchmarks
+.venv/bin/mypy
+exec .venv/bin/python -m pytest -q "$@"
