@@ -120,7 +120,8 @@ def write_ensemble(
             lacking = len(ids - {x.question_id for x in js})
             if lacking:
                 summary.missing[j] = summary.missing.get(j, 0) + lacking
-        write_jsonl_atomic(bench.judgment_file(ENSEMBLE_JUDGE, model), (x.to_dict() for x in result))
+        out = bench.judgment_file(ENSEMBLE_JUDGE, model)
+        write_jsonl_atomic(out, (x.to_dict() for x in result))
         summary.models += 1
         summary.judgments += len(result)
         summary.dropped_games += dropped

@@ -315,7 +315,9 @@ def compute_leaderboards(
     return boards
 
 
-def compute_leaderboard(bench: Bench, control: Control = Control.NONE, **kwargs: Any) -> Leaderboard:
+def compute_leaderboard(
+    bench: Bench, control: Control = Control.NONE, **kwargs: Any
+) -> Leaderboard:
     """One leaderboard; see `compute_leaderboards` for the options."""
     return compute_leaderboards(bench, [control], **kwargs)[control]
 

@@ -197,7 +197,8 @@ def _fit_bt(
 
     def loss_of(th: FloatArray, e: FloatArray) -> FloatArray:
         val = (s_a_t * np.logaddexp(0.0, -e) + s_b_t * np.logaddexp(0.0, e)).sum(axis=0)
-        return val + 0.5 * l2 * (th * th).sum(axis=0)
+        out: FloatArray = val + 0.5 * l2 * (th * th).sum(axis=0)
+        return out
 
     eta = sd.X @ theta
     converged = False
