@@ -226,7 +226,7 @@
     qt.replaceChildren();
     shard.turns.forEach((h, ti) => {
       if (shard.turns.length > 1) qt.appendChild(el("h3", { className: "turn", text: "Turn " + (ti + 1) }));
-      const body = el("div", {});
+      const body = el("div", { className: "md" });
       body.innerHTML = h; // sanitised at build time
       qt.appendChild(body);
     });

@@ -1,0 +1,159 @@
+"""Untrusted text cannot run script or break the pages: payloads planted in every text field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+import pytest
+from playwright.sync_api import Page
+
+from koarena.bench import Bench
+from koarena.report import build_report
+from koarena.report.markdown import ALLOWED_TAGS
+
+PAYLOADS = [
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=1">',
+    '<svg onload="window.__xss=1"></svg>',
+    "<svg><script>window.__xss=1</script></svg>",
+    "<math><mtext><table><mglyph><style><img src=x onerror=window.__xss=1>",
+    "[click](javascript:window.__xss=1)",
+    "[click](JAVASCRIPT:window.__xss=1)",
+    '<a href="javascript:window.__xss=1">x</a>',
+    "[data](data:text/html,<script>window.__xss=1</script>)",
+    '![img](x" onerror="window.__xss=1)',
+    '![img](https://tracker.example/pixel.png)',
+    '[t](https://example.com "\\"><img src=x onerror=window.__xss=1>")',
+    "```html\n</code></pre><script>window.__xss=1</script>\n```",
+    "`</code><img src=x onerror=window.__xss=1>`",
+    "</script><script>window.__xss=1</script>",
+    "<!--<script>window.__xss=1</script>-->",
+    '<details open ontoggle="window.__xss=1">x</details>',
+    '<iframe srcdoc="<script>parent.__xss=1</script>"></iframe>',
+    '<object data="javascript:window.__xss=1"></object>',
+    '<base href="https://evil.example/">',
+    '<meta http-equiv="refresh" content="0;url=javascript:window.__xss=1">',
+    '<form><button formaction="javascript:window.__xss=1">go</button></form>',
+    '<noscript><p title="</noscript><img src=x onerror=window.__xss=1>">',
+    "<style>body{display:none}</style>",
+    "line\u2028separators\u2029 and </script><!-- in text",
+    '<a href="https://ok.example/" onclick="window.__xss=1">ok link</a>',
+    '<div id="koarena-data">clobber</div><form id="question"></form>',
+    "<a href='javas&#x09;cript:window.__xss=1'>tab</a> [e](&#106;avascript:window.__xss=1)",
+]
+MODELS = ["<img src=x onerror=window.__xss=1>", 'm" onmouseover="window.__xss=1']
+LABELS = ["A>B", "B>A", "A=B", "A>>B", "B>>A"]
+ATTRIBUTES = {"href", "title", "rel", "start", "align"}
+
+
+def _write(path: Path, records: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
+
+
+def _qid(i: int) -> str:
+    # the ids are untrusted too; the last one carries markup
+    return f"q{i:02d}" if i < len(PAYLOADS) else "q-</script><b>x</b>"
+
+
+@pytest.fixture(scope="module")
+def xss_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("xss-data")
+    bench = Bench(root, "xss")
+    bench.root.mkdir()
+    bench.judge_config_file.write_text("baseline_model: base\n", "utf-8")
+    texts = [*PAYLOADS, "\n\n".join(PAYLOADS)]
+    _write(bench.question_file, [
+        {"question_id": _qid(i), "category": "c", "cluster": t[:40], "ko_cluster": f"군집 {t[:30]}",
+         "turns": [{"content": t}]}
+        for i, t in enumerate(texts)
+    ])
+    meta = {"token_len": 5, "header_count": {}, "list_count": {}, "bold_count": {}}
+    for model in ["base", *MODELS]:
+        _write(bench.answer_file(model), [
+            {"question_id": _qid(i), "answer_id": str(i), "model_id": model,
+             "choices": [{"index": 0, "turns": [{"content": t}]}], "conv_metadata": meta}
+            for i, t in enumerate(texts)
+        ])
+    for mi, model in enumerate(MODELS):
+        _write(bench.judgment_file("judge<script>", model), [
+            {"question_id": _qid(i), "model": model, "judge": "j",
+             "games": [{"score": LABELS[(i + mi) % 5], "judgment": t},
+                       {"score": LABELS[(i + 2) % 5], "judgment": t}]}
+            for i, t in enumerate(texts)
+        ])
+    site = tmp_path_factory.mktemp("xss-site")
+    build_report(bench, site, rounds=5, workers=1)
+    return site
+
+
+CHECK_DOM = """([allowed, attrs]) => {
+  const bad = [];
+  for (const node of document.querySelectorAll('.md, .md *')) {
+    if (node.matches('.md')) continue;
+    if (!allowed.includes(node.tagName.toLowerCase())) bad.push(node.tagName);
+    for (const a of node.attributes) {
+      if (!attrs.includes(a.name)) bad.push(node.tagName + '@' + a.name);
+      if (a.name === 'href' && !/^(https?:|mailto:)/i.test(a.value)) bad.push('href ' + a.value);
+    }
+  }
+  for (const s of document.scripts) {
+    const data = s.id === 'koarena-data' && s.type === 'application/json';
+    if (!data && (!s.src || s.type)) bad.push('inline script');
+  }
+  if (document.querySelectorAll('#koarena-data').length > 1) bad.push('clobbered data');
+  return bad;
+}"""
+
+
+def _intact(page: Page) -> None:
+    assert page.evaluate("window.__xss") is None
+    assert page.evaluate(CHECK_DOM, [sorted(ALLOWED_TAGS), sorted(ATTRIBUTES)]) == []
+
+
+def test_leaderboard_with_hostile_names(page: Page, xss_site: Path, artifacts: Path) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(xss_site.joinpath("index.html").as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    models = page.locator("#board tbody tr td.model").all_inner_texts()
+    assert sorted(m.removesuffix("baseline").strip() for m in models) == sorted(["base", *MODELS])
+    assert page.locator("#board tbody img, #chart-box img").count() == 0
+    for m in MODELS:
+        page.select_option("#cluster-model", m)
+    page.locator("#chart-box svg").hover()
+    _intact(page)
+    assert all(u.startswith("file://") for u in requests), requests
+    page.screenshot(path=str(artifacts / "xss-leaderboard.png"), full_page=True)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_browse_every_payload(page: Page, xss_site: Path, model: str, artifacts: Path) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    base = xss_site.joinpath("browse.html").as_uri()
+    for i in range(len(PAYLOADS) + 1):
+        qid = _qid(i)
+        page.goto(f"{base}?question={quote(qid, safe='')}&model={quote(model, safe='')}")
+        page.wait_for_function(
+            "([q, m]) => document.body.dataset.question === q && document.body.dataset.model === m",
+            arg=[qid, model],
+        )
+        for summary in page.locator("details summary").all():
+            summary.click()
+        for link in page.locator(".md a").all():
+            link.hover()
+        _intact(page)
+        assert page.inner_text("#question-id") == qid
+        assert page.inner_text("#answer-model .name") == model
+        assert page.inner_text("#answer-baseline .name") == "base"
+        assert page.locator(".answers > section").count() == 2
+        assert page.locator(".judge .game").count() == 2
+        assert page.is_visible("#question")
+    assert all(u.startswith("file://") for u in requests), [
+        u for u in requests if not u.startswith("file://")
+    ]
+    page.screenshot(path=str(artifacts / f"xss-browse-{MODELS.index(model)}.png"), full_page=True)
