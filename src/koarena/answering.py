@@ -8,7 +8,6 @@ are written; a resumed run asks only for the questions a model has no answer to 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from koarena.engine import (
     Task,
     estimate,
     failure_log_path,
+    run_async,
     run_summary_path,
     run_tasks,
 )
@@ -158,4 +158,4 @@ def answer(bench: Bench, models: list[str], settings: AnswerSettings,
         finally:
             await pool.aclose()
 
-    return asyncio.run(go())
+    return run_async(go())

@@ -41,10 +41,10 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.progress import (
@@ -69,10 +69,23 @@ from koarena.providers.base import (
     RateLimitError,
     TransientError,
 )
+from koarena.providers.openai_compat import make_providers
 
 log = logging.getLogger(__name__)
 
 Chat = Callable[[ChatRequest], Awaitable[ChatResponse]]
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on uvloop when it is installed: it halves the event loop's CPU per
+    request, which is what bounds throughput at high ``parallel`` (docs/benchmarks.md)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
 ProviderFactory = Callable[[ModelEndpoint], list[Provider]]
 
 
@@ -273,8 +286,6 @@ class ProviderPool:
 
 
 def _default_factory(cfg: ModelEndpoint) -> list[Provider]:
-    from koarena.providers.openai_compat import make_providers
-
     return list(make_providers(cfg))
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 from pathlib import Path
 
+from koarena.engine import run_async
 from koarena.fakeserver import FakeConfig, serve_forever
 
 
@@ -35,5 +35,5 @@ def run(args: argparse.Namespace) -> int:
         config.latency = args.latency
     config.request_log = args.request_log
     # Loopback only: this server exists for tests and demos on this machine.
-    asyncio.run(serve_forever(config, "127.0.0.1", args.port, args.port_file))
+    run_async(serve_forever(config, "127.0.0.1", args.port, args.port_file))
     return 0
