@@ -158,6 +158,11 @@ def run_original(url: str, parallel: int, system: str, prompts: list[str]) -> No
         list(ex.map(one, prompts))
 
 
+def _rss_mb() -> float:
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 MODES = {"koarena": run_koarena, "sdk-async": run_sdk_async, "original": run_original}
 
 
@@ -173,6 +178,7 @@ def main() -> None:
     server, url = start_server()
     try:
         for parallel in args.parallel:
+            rss_before = _rss_mb()
             cpu0, t0 = time.process_time(), time.perf_counter()
             MODES[args.mode](url, parallel, system, prompts)
             wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
@@ -183,8 +189,10 @@ def main() -> None:
                 "wall_s": round(wall, 3), "ideal_s": round(ideal, 2),
                 "ratio_to_ideal": round(wall / ideal, 3),
                 "client_cpu_ms_per_request": round(cpu / len(prompts) * 1000, 3),
-                "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                                    1),
+                # Growth of the peak over what the prompts themselves occupy before the run.
+                "rss_before_mb": round(rss_before, 1),
+                "peak_growth_mb": round(
+                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - rss_before, 1),
             }), flush=True)
     finally:
         server.terminate()
