@@ -12,6 +12,7 @@ from koarena.battles import Battles
 from koarena.errors import DataError
 from koarena.rating import FloatArray
 from koarena.records import Answer, StyleMeta
+from koarena.style import conv_metadata
 
 
 class Control(Enum):
@@ -52,23 +53,25 @@ class KoreanStyleMeta(StyleMeta):
     korean_share: float = 100.0
 
 
+def answer_meta(answer: Answer) -> StyleMeta:
+    """The answer's stored ``conv_metadata``, or the same counts computed from its text
+    (answer files written by other tools may lack it)."""
+    return answer.meta if answer.meta is not None else conv_metadata(answer.text)
+
+
 def style_metas(
     answers: Mapping[str, Mapping[str, Answer]], features: tuple[str, ...]
 ) -> dict[str, dict[str, StyleMeta]]:
-    """The style metadata of every answer that has it, with the Korean share when needed."""
+    """The style metadata of every answer, with the Korean share when ``features`` need it."""
     if "korean_share" not in features:
-        return {
-            m: {q: a.meta for q, a in by_q.items() if a.meta is not None}
-            for m, by_q in answers.items()
-        }
+        return {m: {q: answer_meta(a) for q, a in by_q.items()} for m, by_q in answers.items()}
     # Imported here: koarena.analysis imports the leaderboard, which imports this module.
     from koarena.analysis.korean import hangul_share_feature
 
     return {
         m: {
-            q: KoreanStyleMeta(**asdict(a.meta), korean_share=hangul_share_feature(a))
+            q: KoreanStyleMeta(**asdict(answer_meta(a)), korean_share=hangul_share_feature(a))
             for q, a in by_q.items()
-            if a.meta is not None
         }
         for m, by_q in answers.items()
     }
@@ -91,22 +94,23 @@ def style_covariates(
     n = battles.a.shape[0]
     if not features:
         return np.zeros((n, 0))
-    raw_a = np.empty((n, len(features)))
-    raw_b = np.empty((n, len(features)))
-    missing: dict[str, int] = {}
-    for r in range(n):
-        qid = battles.questions[battles.q[r]]
-        for side, idx, out in (("a", battles.a[r], raw_a), ("b", battles.b[r], raw_b)):
-            model = battles.models[idx]
-            meta = metas.get(model, {}).get(qid)
-            if meta is None:
-                missing[model] = missing.get(model, 0) + 1
-                out[r] = np.nan
-                continue
-            del side
-            out[r] = [feature_value(meta, f) for f in features]
-    if missing:
-        detail = ", ".join(f"{m} ({c})" for m, c in sorted(missing.items()))
+    q_index = {q: i for i, q in enumerate(battles.questions)}
+    # values[model, question] holds the features of that answer; NaN where none is known
+    values = np.full((len(battles.models), len(battles.questions), len(features)), np.nan)
+    for mi, model in enumerate(battles.models):
+        for qid, meta in metas.get(model, {}).items():
+            qi = q_index.get(qid)
+            if qi is not None:
+                values[mi, qi] = [feature_value(meta, f) for f in features]
+    raw_a = values[battles.a, battles.q]
+    raw_b = values[battles.b, battles.q]
+    gaps = np.concatenate([battles.a[np.isnan(raw_a[:, 0])], battles.b[np.isnan(raw_b[:, 0])]])
+    if gaps.size:
+        counts = np.bincount(gaps, minlength=len(battles.models))
+        detail = ", ".join(
+            f"{battles.models[i]} ({counts[i]})"
+            for i in sorted(np.flatnonzero(counts), key=lambda i: battles.models[i])
+        )
         raise DataError(
             "style control needs the length and markdown counts of every judged answer; "
             f"missing for: {detail}"
@@ -116,4 +120,5 @@ def style_covariates(
     mean = np.average(ratio, axis=0, weights=w)
     std = np.sqrt(np.average((ratio - mean) ** 2, axis=0, weights=w))
     std[std == 0] = 1.0
-    return (ratio - mean) / std
+    out: FloatArray = (ratio - mean) / std
+    return out

@@ -56,3 +56,16 @@ def test_missing_metadata_is_a_clear_error() -> None:
     battles = build_battles([Judgment("q1", "m", "j", [Game("A>B"), Game("A>B")])], "base")
     with pytest.raises(DataError, match=r"missing for: m \(1\)"):
         style_covariates(battles, {"base": {"q1": meta(1)}}, ("token_len",))
+
+
+def test_answers_without_metadata_get_it_computed_from_their_text() -> None:
+    from koarena.controls import style_metas
+    from koarena.records import Answer
+
+    stored = Answer("q1", "m", ["## 제목\n- 하나\n"], meta=meta(99, 7, 7, 7))
+    bare = Answer("q2", "m", ["## 제목\n- 하나\n- 둘\n**굵게**"])
+    out = style_metas({"m": {"q1": stored, "q2": bare}}, Control.STYLE.features)
+    assert out["m"]["q1"].token_len == 99
+    computed = out["m"]["q2"]
+    assert (computed.headers, computed.lists, computed.bolds) == (1, 2, 1)
+    assert computed.token_len > 0
