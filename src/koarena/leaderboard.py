@@ -64,6 +64,10 @@ class LeaderboardRow:
     dropped_games: int = 0
     failed_answers: int = 0
     empty_answers: int = 0
+    korean_share: float | None = None
+    """Mean Hangul share (%) of the model's answers, with ``korean=True``."""
+    not_korean: int | None = None
+    """Answers not primarily in Korean where the baseline's answer was, with ``korean=True``."""
 
     @property
     def ci(self) -> str:
@@ -278,9 +282,13 @@ def compute_leaderboards(
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
     resample: Resample = Resample.BATTLES,
+    korean: bool = False,
     progress: Callable[[Control], ProgressFn | None] | None = None,
 ) -> dict[Control, Leaderboard]:
-    """Leaderboards of ``bench`` under each control, sharing one load of the data."""
+    """Leaderboards of ``bench`` under each control, sharing one load of the data.
+
+    ``korean`` adds each model's Korean fidelity (`koarena.analysis.korean`) to its row.
+    """
     data = load_battles(
         bench,
         judges=judges or ["ensemble"],
@@ -289,6 +297,7 @@ def compute_leaderboards(
         first_game_only=first_game_only,
         reuse_lone_game=reuse_lone_game,
     )
+    fidelity = _korean_columns(data) if korean else {}
     boards: dict[Control, Leaderboard] = {}
     for control in controls:
         beta, boot, gamma = fit_control(
@@ -308,11 +317,33 @@ def compute_leaderboards(
             seed=seed,
             resample=resample,
             weight=weight,
-            rows=build_rows(data, control, beta, boot),
+            rows=_with_korean(build_rows(data, control, beta, boot), fidelity),
             battles=data.battles,
             style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
         )
     return boards
+
+
+def _korean_columns(data: LoadedData) -> dict[str, tuple[float | None, int | None]]:
+    # Imported here: the analysis package builds on this module.
+    from koarena.analysis.korean import korean_fidelity
+
+    return {
+        f.model: (
+            None if f.mean_hangul_share is None else round(100.0 * f.mean_hangul_share, 1),
+            f.not_korean_where_baseline_korean,
+        )
+        for f in korean_fidelity(data.answers, baseline=data.baseline)
+    }
+
+
+def _with_korean(
+    rows: list[LeaderboardRow], fidelity: dict[str, tuple[float | None, int | None]]
+) -> list[LeaderboardRow]:
+    for r in rows:
+        if r.model in fidelity:
+            r.korean_share, r.not_korean = fidelity[r.model]
+    return rows
 
 
 def compute_leaderboard(
@@ -336,14 +367,16 @@ def _fmt(x: float | None) -> str:
 def write_csv(board: Leaderboard, path: Path) -> None:
     """The leaderboard as the original tool's CSV (win rates in %, Elo-scale ratings)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    korean = any(r.korean_share is not None for r in board.rows)
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(CSV_COLUMNS)
+        w.writerow(CSV_COLUMNS + (["korean_share", "not_korean"] if korean else []))
         for r in board.rows:
+            extra = [_fmt(r.korean_share), r.not_korean if r.not_korean is not None else ""]
             w.writerow([
                 r.model, r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
                 repr(r.rating), _fmt(r.rating_lower), _fmt(r.rating_upper), r.rating_ci, r.ci,
-                board.date,
+                board.date, *(extra if korean else []),
             ])
 
 

@@ -167,3 +167,23 @@ def test_all_controls_write_the_original_file_names(small_bench, tmp_path: Path)
     r = run_cli("leaderboard", "--data-dir", str(data), "--control", "all",
                 "--output", str(tmp_path / "x.csv"))
     _assert_one_line_error(r, "--output takes one control")
+
+
+def test_korean_fidelity_columns(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = small_bench()
+    out = tmp_path / "lb.csv"
+    r = run_cli("leaderboard", "--data-dir", str(data), "--rounds", "0", "--korean",
+                "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "Korean %" in r.stdout
+    with open(out, encoding="utf-8") as fh:
+        rows = {row["model"]: row for row in csv.DictReader(fh)}
+    for row in rows.values():
+        assert 0.0 <= float(row["korean_share"]) <= 100.0
+        assert 0 <= int(row["not_korean"]) <= 20
+    # the baseline cannot drift from itself
+    assert rows["claude-3.7-sonnet"]["not_korean"] == "0"
+    plain = tmp_path / "plain.csv"
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0",
+                 "--output", str(plain)]) == 0
+    assert "korean_share" not in plain.read_text(encoding="utf-8").splitlines()[0]

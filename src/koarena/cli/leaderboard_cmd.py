@@ -91,6 +91,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "published leaderboard, reads game 1 a second time as game 2)",
     )
     p.add_argument(
+        "--korean", action="store_true",
+        help="add Korean-fidelity columns: mean Hangul share of the answers' prose (%%) and "
+        "answers not primarily in Korean where the baseline's was (scans every answer)",
+    )
+    p.add_argument(
         "--output", type=Path,
         help="also write the leaderboard: CSV if the name ends in .csv, JSON if .json",
     )
@@ -138,6 +143,7 @@ def run(args: argparse.Namespace) -> int:
             first_game_only=args.first_game_only,
             reuse_lone_game=not args.drop_lone_games,
             resample=Resample(args.resample),
+            korean=args.korean,
             progress=lambda _c: update,
         )
     for board in boards.values():
@@ -165,9 +171,19 @@ def print_board(board: Leaderboard) -> None:
     table.add_column("score", justify="right")
     table.add_column("95% CI", justify="right")
     table.add_column("avg tokens", justify="right")
+    korean = any(r.korean_share is not None for r in board.rows)
+    if korean:
+        table.add_column("Korean %", justify="right")
+        table.add_column("non-Korean", justify="right")
     for i, r in enumerate(board.rows, 1):
         style = "bold" if r.model == board.baseline else None
-        table.add_row(str(i), r.model, f"{r.score:.2f}", r.ci, str(r.avg_tokens), style=style)
+        cells = [str(i), r.model, f"{r.score:.2f}", r.ci, str(r.avg_tokens)]
+        if korean:
+            cells += [
+                "" if r.korean_share is None else f"{r.korean_share:.1f}",
+                "" if r.not_korean is None else str(r.not_korean),
+            ]
+        table.add_row(*cells, style=style)
     console.print(table)
     if board.style_coefficients:
         coefs = ", ".join(f"{k} {v:+.3f}" for k, v in board.style_coefficients.items())
