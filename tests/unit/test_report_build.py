@@ -36,7 +36,7 @@ def _write(path: Path, records: list[dict[str, Any]]) -> None:
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
 
 
-def make_bench(root: Path, *, with_meta: bool = True) -> Bench:
+def make_bench(root: Path, *, missing: tuple[str, str] | None = None) -> Bench:
     bench = Bench(root, "tiny")
     bench.root.mkdir(parents=True)
     bench.judge_config_file.write_text("baseline_model: base\n", "utf-8")
@@ -52,15 +52,16 @@ def make_bench(root: Path, *, with_meta: bool = True) -> Bench:
     for mi, model in enumerate(["base", "m1", "m2"]):
         records = []
         for qi, q in enumerate(QUESTIONS):
+            if (model, q) == missing:
+                continue
             rec: dict[str, Any] = {
                 "question_id": q, "answer_id": f"{model}-{q}", "model_id": model,
                 "choices": [{"index": 0, "turns": [
                     {"content": texts.get((model, q), f"{model} 답 {q}")}
                 ]}],
                 "tstamp": 0.0,
+                "conv_metadata": _meta(10 * (mi + 1) + qi),
             }
-            if with_meta or model != "m2":
-                rec["conv_metadata"] = _meta(10 * (mi + 1) + qi)
             records.append(rec)
         _write(bench.answer_file(model), records)
     for model, by_q in VERDICTS.items():
@@ -163,8 +164,12 @@ def test_rebuild_in_place_and_refuse_foreign_directory(tmp_path: Path) -> None:
     assert (foreign / "notes.txt").read_text("utf-8") == "keep"
 
 
-def test_missing_style_metadata_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
-    bench = make_bench(tmp_path / "data", with_meta=False)
+def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
+    # a judged answer that is gone: no style covariates for it, so only the plain fit
+    bench = make_bench(tmp_path / "data", missing=("m2", "q3"))
     summary = build_report(bench, tmp_path / "site", rounds=0, workers=1)
     assert summary.controls == ["none"]
     assert list(_page_data(tmp_path / "site")["boards"]["jx"]) == ["none"]
+    _, shard = _shard(tmp_path / "site" / "data" / "q" / "0002.js")
+    assert sorted(shard["answers"]) == ["base", "m1"]
+    assert shard["games"]["jx"]["m2"][0]["score"] == "B>A"
