@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import Page
 
 from koarena.bench import Bench
+from koarena.controls import Control
+from koarena.leaderboard import compute_leaderboards
 from koarena.report import build_report
 from koarena.report.markdown import ALLOWED_TAGS
 
@@ -45,6 +47,7 @@ PAYLOADS = [
     "<a href='javas&#x09;cript:window.__xss=1'>tab</a> [e](&#106;avascript:window.__xss=1)",
 ]
 MODELS = ["<img src=x onerror=window.__xss=1>", 'm" onmouseover="window.__xss=1']
+JUDGES = ["judge<script>", "j2 <b onmouseover=window.__xss=1>"]
 LABELS = ["A>B", "B>A", "A=B", "A>>B", "B>>A"]
 ATTRIBUTES = {"href", "title", "rel", "start", "align"}
 
@@ -60,7 +63,7 @@ def _qid(i: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def xss_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def xss_bench(tmp_path_factory: pytest.TempPathFactory) -> Bench:
     root = tmp_path_factory.mktemp("xss-data")
     bench = Bench(root, "xss")
     bench.root.mkdir()
@@ -78,15 +81,21 @@ def xss_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
              "choices": [{"index": 0, "turns": [{"content": t}]}], "conv_metadata": meta}
             for i, t in enumerate(texts)
         ])
-    for mi, model in enumerate(MODELS):
-        _write(bench.judgment_file("judge<script>", model), [
-            {"question_id": _qid(i), "model": model, "judge": "j",
-             "games": [{"score": LABELS[(i + mi) % 5], "judgment": t},
-                       {"score": LABELS[(i + 2) % 5], "judgment": t}]}
-            for i, t in enumerate(texts)
-        ])
+    for ji, judge in enumerate(JUDGES):
+        for mi, model in enumerate(MODELS):
+            _write(bench.judgment_file(judge, model), [
+                {"question_id": _qid(i), "model": model, "judge": judge,
+                 "games": [{"score": LABELS[(i + mi + ji) % 5], "judgment": t},
+                           {"score": LABELS[(i + 2) % 5], "judgment": t}]}
+                for i, t in enumerate(texts)
+            ])
+    return bench
+
+
+@pytest.fixture(scope="module")
+def xss_site(xss_bench: Bench, tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = tmp_path_factory.mktemp("xss-site")
-    build_report(bench, site, rounds=5, workers=1)
+    build_report(xss_bench, site, rounds=5, workers=1)
     return site
 
 
@@ -114,7 +123,9 @@ def _intact(page: Page) -> None:
     assert page.evaluate(CHECK_DOM, [sorted(ALLOWED_TAGS), sorted(ATTRIBUTES)]) == []
 
 
-def test_leaderboard_with_hostile_names(page: Page, xss_site: Path, artifacts: Path) -> None:
+def test_leaderboard_with_hostile_names(
+    page: Page, xss_site: Path, xss_bench: Bench, artifacts: Path
+) -> None:
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(xss_site.joinpath("index.html").as_uri())
@@ -125,6 +136,18 @@ def test_leaderboard_with_hostile_names(page: Page, xss_site: Path, artifacts: P
     for m in MODELS:
         page.select_option("#cluster-model", m)
     page.locator("#chart-box svg").hover()
+    _intact(page)
+    # the judge switch shows each judge's own leaderboard
+    for judge in JUDGES:
+        page.select_option("#judge-select", judge)
+        board = compute_leaderboards(xss_bench, [Control.NONE], judges=[judge], rounds=0)
+        rows = board[Control.NONE].rows
+        assert page.locator("#board tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.model)"
+        ) == [r.model for r in rows]
+        assert page.locator("#board tbody td.score").all_inner_texts() == [
+            f"{r.score:.2f}" for r in rows
+        ]
     _intact(page)
     assert all(u.startswith("file://") for u in requests), requests
     page.screenshot(path=str(artifacts / "xss-leaderboard.png"), full_page=True)
@@ -151,7 +174,8 @@ def test_browse_every_payload(page: Page, xss_site: Path, model: str, artifacts:
         assert page.inner_text("#answer-model .name") == model
         assert page.inner_text("#answer-baseline .name") == "base"
         assert page.locator(".answers > section").count() == 2
-        assert page.locator(".judge .game").count() == 2
+        assert page.locator(".judge .game").count() == 2 * len(JUDGES)
+        assert page.locator(".judge h3").all_inner_texts() == sorted(JUDGES)
         assert page.is_visible("#question")
     assert all(u.startswith("file://") for u in requests), [
         u for u in requests if not u.startswith("file://")
