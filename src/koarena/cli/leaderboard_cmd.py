@@ -191,9 +191,9 @@ def print_board(board: Leaderboard) -> None:
     failed = sum(r.failed_answers for r in board.rows)
     empty = sum(r.empty_answers for r in board.rows)
     console.print(
-        f"{board.n_battles} battles from {len(board.rows)} models; "
-        f"{board.dropped_games} games dropped (missing or unknown verdict); "
-        f"{board.battles.lone_games} judgments with a single game; "
-        f"{failed + empty} flagged answers ({failed} failed-call markers, {empty} empty) — "
-        "see 'koarena data check'"
+        f"{board.n_battles} battles from {len(board.rows)} models · "
+        f"games dropped (missing or unknown verdict): {board.dropped_games} · "
+        f"judgments with a single game: {board.battles.lone_games} · "
+        f"flagged answers: {failed + empty} ({failed} failed-call markers, {empty} empty; "
+        "see 'koarena data check')"
     )
