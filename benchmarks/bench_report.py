@@ -32,16 +32,22 @@ CHROMIUM_ARGS = [
 ]
 
 
-def run_report(data_dir: Path, out: Path, rounds: int, workers: int | None) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB, largest single process) of one `koarena report`."""
+def run_report(
+    data_dir: Path, out: Path, rounds: int, workers: int | None
+) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (all processes) and peak RSS (MB, largest single process) of
+    one `koarena report`. CPU time is the number to compare when the machine is shared."""
     cmd = [sys.executable, "-m", "koarena", "report", "--data-dir", str(data_dir),
            "--output", str(out), "--rounds", str(rounds)]
     if workers is not None:
         cmd += ["--workers", str(workers)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t
-    return wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return wall, cpu, after.ru_maxrss / 1024
 
 
 def site_sizes(site: Path) -> tuple[int, int]:
@@ -83,19 +89,21 @@ def main() -> None:
     ap.add_argument("--skip-single", action="store_true", help="skip the one-worker build")
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")
+          f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
-        wall, peak = run_report(args.data_dir, site, args.rounds, None)
-        print(f"koarena report --rounds {args.rounds}: {wall:.1f} s wall, peak RSS {peak:.0f} MB")
+        wall, cpu, peak = run_report(args.data_dir, site, args.rounds, None)
+        print(f"koarena report --rounds {args.rounds}: {wall:.1f} s wall, {cpu:.1f} s CPU, "
+              f"peak RSS {peak:.0f} MB")
         index, shards = site_sizes(site)
         print(f"index.html + assets: {index / 1e3:.0f} kB; data shards: {shards / 1e6:.1f} MB")
         paint, ready = first_render(site, args.loads)
         print(f"index.html in headless Chromium (file://, median of {args.loads}): "
               f"first contentful paint {paint:.0f} ms, leaderboard ready {ready:.0f} ms")
         if not args.skip_single:
-            wall1, _ = run_report(args.data_dir, Path(tmp) / "site1", args.rounds, 1)
-            print(f"koarena report --rounds {args.rounds} --workers 1: {wall1:.1f} s wall")
+            wall1, cpu1, _ = run_report(args.data_dir, Path(tmp) / "site1", args.rounds, 1)
+            print(f"koarena report --rounds {args.rounds} --workers 1: {wall1:.1f} s wall, "
+                  f"{cpu1:.1f} s CPU")
 
 
 if __name__ == "__main__":
