@@ -159,6 +159,14 @@ def test_filters(
     page.select_option("#cluster-select", "")
 
     nets = {q.question_id: _model_net(judgments[q.question_id]) for q in questions}
+    wins = sum(bool(p) and n > 0 for n, p in nets.values())
+    ties = sum(bool(p) and n == 0 for n, p in nets.values())
+    losses = sum(bool(p) and n < 0 for n, p in nets.values())
+    assert wins + ties + losses == 500
+    page.wait_for_function("() => !location.search.includes('cluster=')")
+    assert page.inner_text("#tally") == (
+        f"model better {wins} · tie {ties} · baseline better {losses}"
+    )
     for verdict, keep in {
         "win": lambda n, p: bool(p) and n > 0,
         "loss": lambda n, p: bool(p) and n < 0,

@@ -95,6 +95,7 @@ def build_report(
         "clusters": {j: _clusters(by_c[Control.NONE], questions) for j, by_c in boards.items()},
     }
 
+    log.info("loading the answers and judgments of %d models", len(models))
     answers = _load_answers(bench, [base, *models])
     judgments = {j: _load_judgments(bench, j, models) for j in judges}
     shard_names = [f"q/{i:04d}.js" for i in range(len(questions))]
@@ -298,6 +299,7 @@ def _chunks(jobs: list[ShardJob], n: int) -> Iterator[list[ShardJob]]:
 def _render_shards(jobs: list[ShardJob], workers: int | None) -> int:
     """Markdown rendering dominates the build, so the shards are spread over the cores."""
     n = workers or os.cpu_count() or 1
+    log.info("rendering %d question shards with %d process(es)", len(jobs), n)
     if n <= 1 or len(jobs) < 2:
         return write_shards(jobs)
     with ProcessPoolExecutor(max_workers=n) as pool:

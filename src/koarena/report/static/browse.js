@@ -115,6 +115,10 @@
       frag.appendChild(el("li", {}, [a]));
     }
     ol.replaceChildren(frag);
+    const tally = { win: 0, tie: 0, loss: 0, none: 0 };
+    for (const i of list) tally[outcome(all.substr(2 * i, 2), index.weight)] += 1;
+    $("tally").textContent = "model better " + tally.win + " · tie " + tally.tie +
+      " · baseline better " + tally.loss + (tally.none ? " · no verdict " + tally.none : "");
     const pos = list.indexOf(cur);
     $("position").textContent = list.length === 0 ? "no match"
       : (pos >= 0 ? pos + 1 : "–") + " / " + list.length;
