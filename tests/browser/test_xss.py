@@ -14,7 +14,7 @@ from koarena.bench import Bench
 from koarena.controls import Control
 from koarena.leaderboard import compute_leaderboards
 from koarena.report import build_report
-from koarena.report.markdown import ALLOWED_TAGS
+from koarena.report.markdown import ALLOWED_TAGS, render_markdown
 
 PAYLOADS = [
     "<script>window.__xss=1</script>",
@@ -176,6 +176,10 @@ def test_browse_every_payload(page: Page, xss_site: Path, model: str, artifacts:
         assert page.locator(".answers > section").count() == 2
         assert page.locator(".judge .game").count() == 2 * len(JUDGES)
         assert page.locator(".judge h3").all_inner_texts() == sorted(JUDGES)
+        # the judge's explanation is there, as rendered (and sanitised) at build time
+        text = [*PAYLOADS, "\n\n".join(PAYLOADS)][i]
+        assert page.locator(".game .explanation").first.inner_html() == render_markdown(text)
+        assert page.locator(".game .explanation").count() == 2 * len(JUDGES)
         assert page.is_visible("#question")
     assert all(u.startswith("file://") for u in requests), [
         u for u in requests if not u.startswith("file://")
