@@ -449,7 +449,6 @@ async def run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptio
         pool.slot(model)  # unknown models fail before any request is sent
     writer = _Writer()
     writer_task = asyncio.ensure_future(writer.run())
-    failures: list[dict[str, Any]] = []
     started = time.monotonic()
 
     with _progress(options) as progress:
@@ -471,12 +470,12 @@ async def run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptio
             except (ProviderError, TaskError) as exc:
                 reason = _reason(exc)
                 result.failed[reason] += 1
-                failures.append({
+                failure = {
                     "stage": options.stage, "key": task.key, "model": task.model,
                     "output": str(task.output), "reason": reason, "error": str(exc),
                     "time": time.time(),
-                })
-                await writer.queue.put((options.failure_log, failures[-1]))
+                }
+                await writer.queue.put((options.failure_log, failure))
                 log.debug("%s %s failed: %s", task.model, task.key, exc)
             else:
                 await writer.queue.put((task.output, record))

@@ -328,24 +328,33 @@ class JudgeIdentity:
 class JudgeTask:
     """Both games of one question for one judge and model: a `koarena.engine.Task`.
 
-    The conversations are built when the task is planned, so a template that does not fit
-    the questions fails before anything is sent.
+    The task holds the question and the two answers, and builds the conversations only when
+    it runs (or is estimated): a plan of several judges and models holding every formatted
+    prompt would grow with the plan, and each prompt sent would also keep its UTF-8 copy
+    (docs/benchmarks.md, memory). `plan_judging` checks the template against every question
+    before anything is sent.
     """
 
-    question_id: str
+    question: Question
+    baseline_answer: Answer
+    model_answer: Answer
     judged_model: str
-    games: tuple[list[Message], list[Message]]
     protocol: JudgeProtocol
     identity: JudgeIdentity
     output: Path
 
     @property
     def key(self) -> str:
-        return self.question_id
+        return self.question.question_id
 
     @property
     def model(self) -> str:
         return self.identity.judge
+
+    def games(self) -> tuple[list[Message], list[Message]]:
+        """Game 1 (baseline as A) and game 2 (positions swapped)."""
+        return game_messages(self.protocol, self.question, self.baseline_answer,
+                             self.model_answer)
 
     def _request(self, messages: list[Message]) -> ChatRequest:
         return ChatRequest(
@@ -357,7 +366,7 @@ class JudgeTask:
 
     def planned_requests(self) -> list[ChatRequest]:
         # Follow-up turns depend on the replies, so a dry run counts the first turns only.
-        return [self._request(messages) for messages in self.games]
+        return [self._request(messages) for messages in self.games()]
 
     async def run(self, chat: Chat) -> dict[str, Any]:
         """Play game 1 then game 2 and return the judgment record.
@@ -368,9 +377,9 @@ class JudgeTask:
         async def ask(messages: list[Message]) -> ChatResponse:
             return await chat(self._request(messages))
 
-        results = [await judge_game(ask, self.protocol, messages) for messages in self.games]
+        results = [await judge_game(ask, self.protocol, messages) for messages in self.games()]
         return Judgment(
-            question_id=self.question_id,
+            question_id=self.key,
             model=self.judged_model,
             judge=self.identity.judge,
             games=[r.to_game() for r in results],
@@ -446,26 +455,26 @@ def plan_judging(
         judgeable, skipped = unjudgeable(questions, baseline_answers, model_answers)
         if skipped:
             plan.skipped[model] = skipped
-        games = {
-            q.question_id: game_messages(
-                protocol, q, baseline_answers[q.question_id], model_answers[q.question_id]
-            )
-            for q in judgeable
-        }
+        for q in judgeable:
+            # Fail on a template that does not fit before anything is sent; the tasks build
+            # their conversations again when they run.
+            game_messages(protocol, q, baseline_answers[q.question_id],
+                          model_answers[q.question_id])
         for judge, judge_model in judges.items():
             _warn_foreign(bench, judge, model, protocol, baseline)
             identity = JudgeIdentity(judge=judge, judge_model=judge_model, baseline=baseline)
             output = bench.judgment_file(judge, model)
             plan.tasks += [
                 JudgeTask(
-                    question_id=qid,
+                    question=q,
+                    baseline_answer=baseline_answers[q.question_id],
+                    model_answer=model_answers[q.question_id],
                     judged_model=model,
-                    games=pair,
                     protocol=protocol,
                     identity=identity,
                     output=output,
                 )
-                for qid, pair in games.items()
+                for q in judgeable
             ]
     return plan
 

@@ -266,9 +266,10 @@ def test_judge_task_swap_round_trip(tmp_path: Path) -> None:
     tmpl = JudgeProtocol(system_prompt="S", prompt_template=("A={answer_1} B={answer_2}",))
     judge = ScriptedJudge(prefers_model)
     task = JudgeTask(
-        question_id="q1",
+        question=Q,
+        baseline_answer=BASE,
+        model_answer=MODEL,
         judged_model="m",
-        games=game_messages(tmpl, Q, BASE, MODEL),
         protocol=tmpl,
         identity=JudgeIdentity(judge="judge-x", judge_model="vendor/judge-x", baseline="base"),
         output=tmp_path / "judge-x" / "m.jsonl",

@@ -48,7 +48,7 @@ def test_plan_tasks_and_unjudgeable(tmp_path: Path) -> None:
     ]
     assert plan.tasks[0].output == tmp_path / "tiny" / "model_judgment" / "j1" / "m.jsonl"
     assert plan.tasks[2].identity.judge_model == "api-j2"
-    assert [m[1].content for m in plan.tasks[0].games] == ["질문 0|b0|m0", "질문 0|m0|b0"]
+    assert [m[1].content for m in plan.tasks[0].games()] == ["질문 0|b0|m0", "질문 0|m0|b0"]
     assert plan.skipped == {
         "m": {"model answer failure marker $ERROR$": ["q1"], "model answer missing": ["q3"]}
     }
