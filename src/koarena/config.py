@@ -8,7 +8,9 @@
 - Answer settings (``gen_answer_config.yaml``): ``bench_name``, ``temperature``, ``max_tokens``,
   ``num_choices``, ``model_list``.
 - Judge settings (``judge_config.yaml``): the keys of the bench's own ``judge_config.yaml``,
-  which is also the default protocol; a setting file overrides it key by key.
+  which is also the default protocol; a setting file overrides it key by key. The verdict regex
+  is ``regex_pattern`` (arena-hard v0.1) or a list ``regex_patterns`` (arena-hard 2.0), tried in
+  order.
 
 API keys are ``${ENV_VAR}`` references (or literals, as arena-hard files have them, or
 ``$OPENAI_API_KEY`` when absent) and are held in `Secret`, whose ``repr``/``str`` never show them.
@@ -16,8 +18,10 @@ API keys are ``${ENV_VAR}`` references (or literals, as arena-hard files have th
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,8 @@ import yaml
 from koarena.bench import check_name
 from koarena.errors import ConfigError, UnsafeNameError
 
+log = logging.getLogger(__name__)
+
 OPENAI_API_BASE = "https://api.openai.com/v1"
 OPENAI_COMPATIBLE_TYPES = frozenset(
     {"openai", "openai_compatible", "openai-compatible", "vllm", "sglang", "llamacpp",
@@ -35,6 +41,26 @@ OPENAI_COMPATIBLE_TYPES = frozenset(
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # o1, o3, o4-mini, … take max_completion_tokens and reasoning_effort and reject temperature.
 _O_SERIES = re.compile(r"(^|/)o\d")
+DEFAULT_VERDICT_REGEX = r"\[\[([AB<>=]+)\]\]"
+_REGEX_KEYS = ("regex_pattern", "regex_patterns")
+
+
+def compile_regex(pattern: str, where: str) -> re.Pattern[str]:
+    """Compile a configured regex; a syntax error becomes a `ConfigError`.
+
+    Python's warnings about a pattern whose meaning will change (``[[`` read as a nested set)
+    are logged with the pattern and where it came from, instead of surfacing as a bare
+    ``FutureWarning`` from this module.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"{where}: regex {pattern!r} does not compile ({exc})") from exc
+    for w in caught:
+        log.warning("%s: regex %r: %s", where, pattern, w.message)
+    return compiled
 
 
 class Secret:
@@ -272,7 +298,7 @@ class JudgeSettings:
     baseline_model: str
     system_prompt: str
     prompt_template: list[str]
-    regex_pattern: str = r"\[\[([AB<>=]+)\]\]"
+    regex_patterns: list[str] = field(default_factory=lambda: [DEFAULT_VERDICT_REGEX])
     number_of_judgment_attempts: int = 2
     temperature: float = 0.0
     max_tokens: int = 16384
@@ -289,7 +315,12 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
     if default_protocol is not None and default_protocol.is_file():
         merged.update(_load_yaml(default_protocol))
     if path is not None:
-        merged.update(_load_yaml(path))
+        own = _load_yaml(path)
+        if any(k in own for k in _REGEX_KEYS):
+            # Either spelling in the setting file replaces the default's verdict regex.
+            for k in _REGEX_KEYS:
+                merged.pop(k, None)
+        merged.update(own)
     where = str(path or default_protocol or "judge settings")
     judge = merged.get("judge_model")
     judges = [judge] if isinstance(judge, str) else judge
@@ -303,10 +334,7 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
         template = [template]
     if not template or not all(isinstance(t, str) for t in template):
         raise ConfigError(f"{where}: prompt_template must be a string or a list of strings")
-    try:
-        re.compile(str(merged.get("regex_pattern", JudgeSettings.regex_pattern)))
-    except re.error as exc:
-        raise ConfigError(f"{where}: regex_pattern does not compile ({exc})") from exc
+    patterns = _regex_patterns(merged, where)
     models = merged.get("model_list") or []
     if not isinstance(models, list):
         raise ConfigError(f"{where}: model_list must be a list")
@@ -320,7 +348,7 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
         baseline_model=merged["baseline_model"],
         system_prompt=merged["system_prompt"],
         prompt_template=list(template),
-        regex_pattern=str(merged.get("regex_pattern", JudgeSettings.regex_pattern)),
+        regex_patterns=patterns,
         number_of_judgment_attempts=_positive(
             merged.get("number_of_judgment_attempts", 2), where,
             "number_of_judgment_attempts", integer=True),
@@ -332,3 +360,17 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
         reference=bool(merged.get("reference", False)),
         ref_model=merged.get("ref_model"),
     )
+
+
+def _regex_patterns(merged: dict[str, Any], where: str) -> list[str]:
+    """``regex_patterns`` (a list) or ``regex_pattern`` (one), each compiled once to check it."""
+    if all(k in merged for k in _REGEX_KEYS):
+        raise ConfigError(f"{where}: give regex_pattern or regex_patterns, not both")
+    raw = merged.get("regex_patterns", merged.get("regex_pattern", DEFAULT_VERDICT_REGEX))
+    patterns = [raw] if isinstance(raw, str) else raw
+    if not patterns or not isinstance(patterns, list) or not all(
+            isinstance(p, str) and p for p in patterns):
+        raise ConfigError(f"{where}: regex_patterns must be a non-empty list of regexes")
+    for p in patterns:
+        compile_regex(p, where)
+    return list(patterns)

@@ -16,7 +16,6 @@ owns concurrency, retries, rate limits, resume and the failure log; `judge` runs
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import re
@@ -32,7 +31,7 @@ from rich.console import Console
 
 from koarena.battles import VERDICTS
 from koarena.bench import Bench
-from koarena.config import JudgeSettings, ModelEndpoint
+from koarena.config import DEFAULT_VERDICT_REGEX, JudgeSettings, ModelEndpoint, compile_regex
 from koarena.engine import (
     Chat,
     Estimate,
@@ -43,6 +42,7 @@ from koarena.engine import (
     RunResult,
     estimate,
     failure_log_path,
+    run_async,
     run_summary_path,
     run_tasks,
 )
@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 FOLLOW_UP_PROMPT = "continue your judgment and finish by outputting a final verdict label"
 """The user turn arena-hard sends when a judge reply has no usable verdict."""
 
-DEFAULT_REGEX = r"\[\[([AB<>=]+)\]\]"
+DEFAULT_REGEX = DEFAULT_VERDICT_REGEX
 
 ChatFn = Callable[[list[Message]], Awaitable[ChatResponse]]
 """Sends one conversation to the judge and returns its reply (retries are the caller's job)."""
@@ -84,11 +84,7 @@ class JudgeProtocol:
         if self.attempts < 1:
             raise ConfigError("judge settings: number_of_judgment_attempts must be at least 1")
         for pattern in self.regex_patterns:
-            try:
-                groups = re.compile(pattern).groups
-            except re.error as exc:
-                raise ConfigError(f"judge settings: invalid regex {pattern!r} ({exc})") from exc
-            if groups > 1:
+            if compile_regex(pattern, "judge settings").groups > 1:
                 raise ConfigError(
                     f"judge settings: regex {pattern!r} must have at most one capture group"
                 )
@@ -106,7 +102,7 @@ class JudgeProtocol:
         return cls(
             system_prompt=settings.system_prompt,
             prompt_template=tuple(settings.prompt_template),
-            regex_patterns=(settings.regex_pattern,),
+            regex_patterns=tuple(settings.regex_patterns),
             attempts=settings.number_of_judgment_attempts,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
@@ -588,7 +584,7 @@ def judge(
         finally:
             await pool.aclose()
 
-    return asyncio.run(go())
+    return run_async(go())
 
 
 def unparsed_games(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -9,12 +10,14 @@ import pytest
 from koarena.config import (
     Price,
     Secret,
+    compile_regex,
     load_answer_settings,
     load_endpoints,
     load_judge_settings,
     parse_model_endpoint,
 )
 from koarena.errors import ConfigError
+from koarena.judging import JudgeProtocol
 
 KEY = "sk-planted-0123456789abcdef"
 
@@ -126,7 +129,7 @@ def test_judge_settings_default_to_the_bench_protocol(shared_data: Path, tmp_pat
     s = load_judge_settings(None, proto)
     assert s.judge_models == ["deepseek-chat-v3-0324"]
     assert s.baseline_model == "claude-3.7-sonnet"
-    assert s.regex_pattern == r"\[\[([AB<>=]+)\]\]"
+    assert s.regex_patterns == [r"\[\[([AB<>=]+)\]\]"]
     assert s.number_of_judgment_attempts == 2
     assert s.temperature == 0.0
     assert s.max_tokens == 16384
@@ -138,5 +141,37 @@ def test_judge_settings_default_to_the_bench_protocol(shared_data: Path, tmp_pat
     assert s2.judge_models == ["gpt-4o-mini", "gemini-2.0-flash-001"]
     assert s2.number_of_judgment_attempts == 3
     assert s2.system_prompt == s.system_prompt
-    with pytest.raises(ConfigError, match="regex_pattern does not compile"):
+    with pytest.raises(ConfigError, match=r"regex '\[\[' does not compile"):
         load_judge_settings(write(tmp_path, "r.yaml", "regex_pattern: '[['\n"), proto)
+
+
+def test_judge_settings_regex_patterns_list(shared_data: Path, tmp_path: Path) -> None:
+    proto = shared_data / "ko-arena-hard-v0.1" / "judge_config.yaml"
+    v2 = write(tmp_path, "v2.yaml", "regex_patterns:\n  - '\\[\\[([AB<>=]+)\\]\\]'\n"
+                                    "  - '\\[([AB<>=]+)\\]'\n")
+    s = load_judge_settings(v2, proto)
+    # The list replaces the bench's regex_pattern instead of clashing with it.
+    assert s.regex_patterns == [r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]"]
+    assert JudgeProtocol.from_settings(s).regex_patterns == (
+        r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]")
+    one = write(tmp_path, "one.yaml", "regex_pattern: 'verdict: ([AB<>=]+)'\n")
+    assert load_judge_settings(one, proto).regex_patterns == ["verdict: ([AB<>=]+)"]
+    both = write(tmp_path, "both.yaml", "regex_pattern: x\nregex_patterns: [y]\n")
+    with pytest.raises(ConfigError, match="not both"):
+        load_judge_settings(both, proto)
+    empty = write(tmp_path, "empty.yaml", "regex_patterns: []\n")
+    with pytest.raises(ConfigError, match="non-empty list"):
+        load_judge_settings(empty, proto)
+
+
+def test_regex_future_warning_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # "[[" may become a nested set in a future Python: it compiles today, with a warning.
+        compiled = compile_regex(r"[[AB]+", "j.yaml")
+        with pytest.raises(ConfigError, match="does not compile"):
+            compile_regex("[[", "j.yaml")
+    assert compiled.fullmatch("A[B")
+    assert [r.getMessage() for r in caplog.records] == [
+        "j.yaml: regex '[[AB]+': Possible nested set at position 1"
+    ]

@@ -194,7 +194,7 @@ def test_parse_verdict(
 def test_protocol_validation() -> None:
     with pytest.raises(ConfigError, match="at most one capture group"):
         JudgeProtocol(system_prompt="S", prompt_template=("x",), regex_patterns=(r"(A)(B)",))
-    with pytest.raises(ConfigError, match="invalid regex"):
+    with pytest.raises(ConfigError, match="does not compile"):
         JudgeProtocol(system_prompt="S", prompt_template=("x",), regex_patterns=(r"(",))
     with pytest.raises(ConfigError, match="at least 1"):
         JudgeProtocol(system_prompt="S", prompt_template=("x",), attempts=0)
