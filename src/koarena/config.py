@@ -1,7 +1,8 @@
 """The three arena-hard YAML files, read as users already have them, into typed settings.
 
 - Endpoint file (``api_config.yaml``): ``<name>: {model_name, endpoints: [{api_base, api_key}],
-  api_type, parallel}`` plus optional keys: ``reasoning_effort``, ``reasoning`` (a mapping sent as
+  api_type, parallel}`` (``api_type: anthropic`` for Anthropic's native API, else any
+  OpenAI-compatible type) plus optional keys: ``reasoning_effort``, ``reasoning`` (a mapping sent as
   provider reasoning settings), ``extra_body``, ``rpm``/``tpm`` (requests/tokens per minute),
   ``price: {input, output}`` (dollars per million tokens), ``timeout`` (seconds), ``stream``,
   ``split_think`` (split a leading ``<think>`` block off the content; default true).
@@ -34,10 +35,15 @@ from koarena.errors import ConfigError, UnsafeNameError
 log = logging.getLogger(__name__)
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
+ANTHROPIC_API_BASE = "https://api.anthropic.com/v1"
 OPENAI_COMPATIBLE_TYPES = frozenset(
     {"openai", "openai_compatible", "openai-compatible", "vllm", "sglang", "llamacpp",
      "llama.cpp", "ollama", "openrouter", "deepseek", "gemini_openai", "openai_thinking"}
 )
+ANTHROPIC = "anthropic"
+SUPPORTED_TYPES = OPENAI_COMPATIBLE_TYPES | {ANTHROPIC}
+# Claude's extended thinking: the budget, under Anthropic's name or OpenRouter's.
+_ANTHROPIC_REASONING_KEYS = frozenset({"budget_tokens", "max_tokens"})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # o1, o3, o4-mini, … take max_completion_tokens and reasoning_effort and reject temperature.
 _O_SERIES = re.compile(r"(^|/)o\d")
@@ -188,23 +194,25 @@ def parse_model_endpoint(
         raise ConfigError(f"{where}: {exc}") from exc
     d = _mapping(raw, here)
     api_type = str(d.get("api_type", "openai"))
-    if api_type not in OPENAI_COMPATIBLE_TYPES:
+    if api_type not in SUPPORTED_TYPES:
         raise ConfigError(
             f"{here}: api_type {api_type!r} is not supported "
-            f"(supported: {', '.join(sorted(OPENAI_COMPATIBLE_TYPES))})"
+            f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})"
         )
     raw_eps = d.get("endpoints")
     endpoints: list[Endpoint] = []
+    default_base, key_var = ((ANTHROPIC_API_BASE, "ANTHROPIC_API_KEY") if api_type == ANTHROPIC
+                             else (OPENAI_API_BASE, "OPENAI_API_KEY"))
     if raw_eps is None:
-        key = resolve_secret(os.environ.get("OPENAI_API_KEY") if env is None
-                             else env.get("OPENAI_API_KEY"), here, env)
-        endpoints.append(Endpoint(OPENAI_API_BASE, key))
+        key = resolve_secret(os.environ.get(key_var) if env is None else env.get(key_var),
+                             here, env)
+        endpoints.append(Endpoint(default_base, key))
     else:
         if not isinstance(raw_eps, list) or not raw_eps:
             raise ConfigError(f"{here}: endpoints must be a non-empty list or null")
         for i, ep in enumerate(raw_eps):
             e = _mapping(ep, f"{here} endpoint {i}")
-            base = e.get("api_base") or OPENAI_API_BASE
+            base = e.get("api_base") or default_base
             if not isinstance(base, str) or not base.startswith(("http://", "https://")):
                 raise ConfigError(f"{here} endpoint {i}: api_base must be an http(s) URL")
             endpoints.append(Endpoint(base.rstrip("/"), resolve_secret(e.get("api_key"),
@@ -213,6 +221,8 @@ def parse_model_endpoint(
     reasoning = dict(_mapping(d.get("reasoning") or {}, f"{here} reasoning"))
     if d.get("reasoning_effort") is not None:
         reasoning["effort"] = str(d["reasoning_effort"])
+    if api_type == ANTHROPIC:
+        _check_anthropic(d, reasoning, here)
     price = None
     if d.get("price") is not None:
         p = _mapping(d["price"], f"{here} price")
@@ -240,6 +250,17 @@ def parse_model_endpoint(
         stream=bool(d.get("stream", False)),
         split_think=bool(d.get("split_think", True)),
     )
+
+
+def _check_anthropic(d: dict[str, Any], reasoning: dict[str, Any], here: str) -> None:
+    unknown = set(reasoning) - _ANTHROPIC_REASONING_KEYS
+    if unknown:
+        raise ConfigError(f"{here}: api_type anthropic takes a thinking budget as reasoning: "
+                          f"{{budget_tokens: N}}; unknown keys {sorted(unknown)}")
+    for k, v in reasoning.items():
+        _positive(v, here, f"reasoning.{k}", integer=True)
+    if d.get("stream"):
+        raise ConfigError(f"{here}: stream is not supported for api_type anthropic")
 
 
 def load_endpoints(path: Path, env: dict[str, str] | None = None) -> dict[str, ModelEndpoint]:

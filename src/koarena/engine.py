@@ -57,9 +57,10 @@ from rich.progress import (
 )
 
 from koarena.bench import Bench
-from koarena.config import ModelEndpoint
+from koarena.config import ANTHROPIC, ModelEndpoint
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl, iter_jsonl
+from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -286,6 +287,8 @@ class ProviderPool:
 
 
 def _default_factory(cfg: ModelEndpoint) -> list[Provider]:
+    if cfg.api_type == ANTHROPIC:
+        return [AnthropicProvider(cfg, ep) for ep in cfg.endpoints]
     return list(make_providers(cfg))
 
 

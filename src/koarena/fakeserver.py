@@ -16,6 +16,11 @@ get the fault instead of an answer:
 Models whose name ends in ``-think`` put their reasoning in ``<think>`` tags inside the content;
 names ending in ``-reasoner`` return it in ``reasoning_content`` (DeepSeek style).
 
+``POST /v1/messages`` speaks Anthropic's Messages API (non-streaming) with the same answers,
+verdicts and faults (``529``, Anthropic's "overloaded", is one more kind; ``cut`` resets the
+connection). A request with ``thinking`` enabled gets a ``thinking`` content block first. The key
+is read from ``x-api-key`` there.
+
 The server is a plain asyncio protocol (no web framework) so that it costs little CPU: the
 throughput benchmark runs it on the same two cores as the client it measures.
 """
@@ -43,10 +48,13 @@ log = logging.getLogger(__name__)
 
 JUDGE_MARKER = "<|The Start of Assistant A's Answer|>"
 VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
-FAULT_KINDS = frozenset({"429", "500", "503", "400", "401", "hang", "reset", "cut", "no_verdict"})
+FAULT_KINDS = frozenset(
+    {"429", "500", "503", "529", "400", "401", "hang", "reset", "cut", "no_verdict"})
+_STATUS_FAULTS = frozenset({"429", "500", "503", "529", "400", "401"})
 
 _REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
-            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
+            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
+            529: "Overloaded"}
 
 
 @dataclass
@@ -157,8 +165,11 @@ class FakeState:
         }
 
     def reply(self, body: dict[str, Any], auth: str) -> _Reply:
+        """The reply to a chat body; ``auth`` is the ``Authorization`` value (``Bearer <key>``)."""
         model = str(body.get("model", ""))
         messages = body.get("messages") or []
+        if isinstance(body.get("system"), str):
+            messages = [{"role": "system", "content": body["system"]}, *messages]
         user_texts = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
         last_user = user_texts[-1] if user_texts else ""
         convo = "\x01".join(str(m.get("content", "")) for m in messages)
@@ -194,7 +205,7 @@ class FakeState:
 
     def _fault(self, rule: FaultRule, model: str, convo: str) -> _Reply:
         kind = rule.kind
-        if kind in {"429", "500", "503", "400", "401"}:
+        if kind in _STATUS_FAULTS:
             return _Reply(status=int(kind), content=f"injected {kind}",
                           retry_after=rule.retry_after, fault=kind)
         if kind == "no_verdict":
@@ -288,14 +299,18 @@ class _HTTPProtocol(asyncio.Protocol):
             self._send(200, orjson.dumps(state.stats()))
         elif method == "GET" and path.endswith("/models"):
             self._send(200, orjson.dumps({"object": "list", "data": []}))
-        elif method == "POST" and path.endswith("/chat/completions"):
+        elif method == "POST" and path.endswith(("/chat/completions", "/messages")):
+            anthropic = path.endswith("/messages")
             try:
                 req = orjson.loads(body)
             except orjson.JSONDecodeError:
                 self._send(400, _error_body(400, "invalid JSON body"))
                 self._done()
                 return
-            reply = state.reply(req, headers.get("authorization", ""))
+            auth = headers.get("authorization", "")
+            if anthropic:
+                auth = f"Bearer {headers.get('x-api-key', '')}"
+            reply = state.reply(req, auth)
             model = str(req.get("model", ""))
             state.in_flight[model] += 1
             state.max_in_flight[model] = max(state.max_in_flight[model], state.in_flight[model])
@@ -304,10 +319,13 @@ class _HTTPProtocol(asyncio.Protocol):
                     await asyncio.sleep(state.config.latency)
                 if reply.fault == "hang":
                     await asyncio.sleep(3600)
-                if reply.fault == "reset":
+                if reply.fault == "reset" or (anthropic and reply.fault == "cut"):
                     self._reset()
                     return
-                await self._respond(req, reply)
+                if anthropic:
+                    self._respond_anthropic(req, reply)
+                else:
+                    await self._respond(req, reply)
             finally:
                 state.in_flight[model] -= 1
         else:
@@ -366,6 +384,35 @@ class _HTTPProtocol(asyncio.Protocol):
                                       "usage": usage}))
         self._event(b"[DONE]")
         self.transport.write(b"0\r\n\r\n")
+
+    def _respond_anthropic(self, req: dict[str, Any], reply: _Reply) -> None:
+        if reply.status != 200:
+            extra = ""
+            if reply.retry_after is not None:
+                extra = f"Retry-After: {reply.retry_after:g}\r\n"
+            kind = {429: "rate_limit_error", 401: "authentication_error", 400:
+                    "invalid_request_error", 529: "overloaded_error"}.get(reply.status, "api_error")
+            self._send(reply.status, orjson.dumps(
+                {"type": "error", "error": {"type": kind, "message": reply.content}}), extra=extra)
+            return
+        messages = req.get("messages") or []
+        prompt = str(req.get("system", "")) + "".join(str(m.get("content", "")) for m in messages)
+        content = reply.content
+        blocks: list[dict[str, Any]] = []
+        if (req.get("thinking") or {}).get("type") == "enabled":
+            thinking = f"{req.get('model', '')} 생각 {len(messages)}"
+            blocks.append({"type": "thinking", "thinking": thinking, "signature": "fake"})
+            content_for_usage = thinking + content
+        else:
+            content_for_usage = content
+        blocks.append({"type": "text", "text": content})
+        usage = _usage(prompt, content_for_usage)
+        self._send(200, orjson.dumps({
+            "id": "msg_fake", "type": "message", "role": "assistant",
+            "model": req.get("model", ""), "content": blocks, "stop_reason": "end_turn",
+            "usage": {"input_tokens": usage["prompt_tokens"],
+                      "output_tokens": usage["completion_tokens"]},
+        }))
 
     def _chunk(self, model: str, created: int, choice: dict[str, Any]) -> None:
         self._event(orjson.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk",

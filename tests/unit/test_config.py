@@ -76,7 +76,10 @@ def test_missing_env_var_names_the_variable_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"api_type": "anthropic"}, "api_type 'anthropic' is not supported"),
+        ({"api_type": "bedrock"}, "api_type 'bedrock' is not supported"),
+        ({"api_type": "anthropic", "reasoning_effort": "high"}, "unknown keys \\['effort'\\]"),
+        ({"api_type": "anthropic", "reasoning": {"budget_tokens": 0}}, "must be positive"),
+        ({"api_type": "anthropic", "stream": True}, "stream is not supported"),
         ({"parallel": 0}, "parallel must be positive"),
         ({"parallel": "many"}, "parallel must be a number"),
         ({"endpoints": []}, "endpoints must be a non-empty list"),
@@ -88,6 +91,16 @@ def test_missing_env_var_names_the_variable_only(tmp_path: Path) -> None:
 def test_bad_endpoint_entries(entry: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_model_endpoint("m", entry, "api.yaml", env={})
+
+
+def test_anthropic_entry_defaults_to_anthropics_api_and_key() -> None:
+    m = parse_model_endpoint("claude", {"api_type": "anthropic", "model_name": "claude-x",
+                                        "endpoints": None, "reasoning": {"budget_tokens": 2048}},
+                             "api.yaml", env={"ANTHROPIC_API_KEY": KEY, "OPENAI_API_KEY": "no"})
+    assert m.endpoints[0].api_base == "https://api.anthropic.com/v1"
+    assert m.endpoints[0].api_key == Secret(KEY)
+    assert m.reasoning == {"budget_tokens": 2048}
+    assert not m.o_series
 
 
 def test_unsafe_model_name_rejected() -> None:

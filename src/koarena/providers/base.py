@@ -46,6 +46,20 @@ class ChatResponse:
     finish_reason: str | None = None
 
 
+_MAX_MESSAGE = 500
+
+
+def scrub(text: str, secret: str) -> str:
+    """A provider's message, shortened, without the key or the fragments providers echo back
+    (``sk-abc…xyz``)."""
+    text = text[:_MAX_MESSAGE]
+    if secret:
+        text = text.replace(secret, "***")
+        if len(secret) >= 12:
+            text = text.replace(secret[:8], "***").replace(secret[-6:], "***")
+    return text
+
+
 class ProviderError(Exception):
     """Base class of provider failures. Messages must never contain API keys."""
 

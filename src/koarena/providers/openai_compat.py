@@ -30,11 +30,11 @@ from koarena.providers.base import (
     RateLimitError,
     TransientError,
     Usage,
+    scrub,
 )
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
-_MAX_MESSAGE = 500
 
 
 def split_think(content: str) -> tuple[str, str]:
@@ -140,14 +140,7 @@ class OpenAICompatProvider:
         return body
 
     def _scrub(self, text: str) -> str:
-        """Remove the key (and the fragments providers echo back) from a message."""
-        text = text[:_MAX_MESSAGE]
-        s = self._secret
-        if s:
-            text = text.replace(s, "***")
-            if len(s) >= 12:
-                text = text.replace(s[:8], "***").replace(s[-6:], "***")
-        return text
+        return scrub(text, self._secret)
 
     def _where(self) -> str:
         return f"{self.model.name} at {self.endpoint.api_base}"
