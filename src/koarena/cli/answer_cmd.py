@@ -7,9 +7,9 @@ from pathlib import Path
 
 from koarena.answering import answer, dry_run, select_models
 from koarena.bench import Bench, resolve_data_dir
-from koarena.cli.common import err_console
+from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
 from koarena.config import load_answer_settings, load_endpoints
-from koarena.engine import RetryPolicy, report, report_estimate
+from koarena.engine import report, report_estimate
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,15 +30,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references")
     p.add_argument("--model", dest="models", nargs="+", metavar="MODEL",
                    help="models to answer (default: the setting file's model_list)")
-    p.add_argument("--data-dir",
-                   help="data directory in the arena-hard layout "
-                        "(default: $KOARENA_DATA_DIR, else ./data)")
+    add_data_dir_option(p)
     p.add_argument("--dry-run", action="store_true",
                    help="print requests, tokens and dollars the run would take; send nothing")
-    p.add_argument("--attempts", type=int, default=6,
-                   help="tries per request for rate limits, 5xx and timeouts (default: 6)")
-    p.add_argument("--retry-base", type=float, default=1.0,
-                   help="first backoff delay in seconds, doubled per retry (default: 1)")
+    add_retry_options(p)
     p.set_defaults(func=run)
 
 
@@ -52,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         report_estimate(dry_run(bench, models, settings), endpoints, err_console)
         return 0
     result = answer(bench, models, settings, endpoints,
-                    retry=RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base),
+                    retry=retry_policy(args),
                     progress=err_console.is_terminal, console=err_console)
     report(result, err_console)
     return result.exit_code

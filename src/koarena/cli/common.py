@@ -18,18 +18,23 @@ from rich.progress import (
 )
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
+from koarena.engine import RetryPolicy
 
 # Piped output is read by people too (CI logs, files): do not squeeze tables to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-def add_bench_options(p: argparse.ArgumentParser) -> None:
-    """``--data-dir`` and ``--bench`` (alias ``--bench-name``)."""
+def add_data_dir_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--data-dir",
         help="data directory in the arena-hard layout (default: $KOARENA_DATA_DIR, else ./data)",
     )
+
+
+def add_bench_options(p: argparse.ArgumentParser) -> None:
+    """``--data-dir`` and ``--bench`` (alias ``--bench-name``)."""
+    add_data_dir_option(p)
     p.add_argument(
         "--bench",
         "--bench-name",
@@ -37,6 +42,26 @@ def add_bench_options(p: argparse.ArgumentParser) -> None:
         default=DEFAULT_BENCH,
         help=f"benchmark name inside the data directory (default: {DEFAULT_BENCH})",
     )
+
+
+def add_retry_options(p: argparse.ArgumentParser) -> None:
+    """``--attempts`` and ``--retry-base`` of the commands that call model APIs."""
+    p.add_argument(
+        "--attempts",
+        type=int,
+        default=6,
+        help="tries per request for rate limits, 5xx and timeouts (default: 6)",
+    )
+    p.add_argument(
+        "--retry-base",
+        type=float,
+        default=1.0,
+        help="first backoff delay in seconds, doubled per retry (default: 1)",
+    )
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    return RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base)
 
 
 def bench_from_args(args: argparse.Namespace) -> Bench:

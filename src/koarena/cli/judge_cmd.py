@@ -8,9 +8,9 @@ from pathlib import Path
 import yaml
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
-from koarena.cli.common import err_console
+from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
 from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
-from koarena.engine import RetryPolicy, report, report_estimate
+from koarena.engine import report, report_estimate
 from koarena.errors import ConfigError
 from koarena.judging import (
     JudgePlan,
@@ -66,27 +66,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="MODEL",
         help="models to judge (default: the settings' model_list)",
     )
-    p.add_argument(
-        "--data-dir",
-        help="data directory in the arena-hard layout (default: $KOARENA_DATA_DIR, else ./data)",
-    )
+    add_data_dir_option(p)
     p.add_argument(
         "--dry-run",
         action="store_true",
         help="print requests, tokens and dollars the run would take; send nothing",
     )
-    p.add_argument(
-        "--attempts",
-        type=int,
-        default=6,
-        help="tries per request for rate limits, 5xx and timeouts (default: 6)",
-    )
-    p.add_argument(
-        "--retry-base",
-        type=float,
-        default=1.0,
-        help="first backoff delay in seconds, doubled per retry (default: 1)",
-    )
+    add_retry_options(p)
     p.set_defaults(func=run)
 
 
@@ -135,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         bench,
         plan,
         endpoints,
-        retry=RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base),
+        retry=retry_policy(args),
         progress=err_console.is_terminal,
         console=err_console,
     )

@@ -8,10 +8,15 @@ from pathlib import Path
 from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
-from koarena.cli.common import console, err_console
+from koarena.cli.common import (
+    add_data_dir_option,
+    add_retry_options,
+    console,
+    err_console,
+    retry_policy,
+)
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
 from koarena.controls import Control
-from koarena.engine import RetryPolicy
 from koarena.errors import ConfigError
 from koarena.judging import select_judges
 from koarena.leaderboard import Leaderboard
@@ -57,10 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="JUDGE",
         help="judges (endpoint-file names; default: the judge settings' judge_model)",
     )
-    p.add_argument(
-        "--data-dir",
-        help="data directory in the arena-hard layout (default: $KOARENA_DATA_DIR, else ./data)",
-    )
+    add_data_dir_option(p)
     p.add_argument(
         "--control",
         choices=[c.value for c in Control],
@@ -69,18 +71,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default: 100)")
     p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
-    p.add_argument(
-        "--attempts",
-        type=int,
-        default=6,
-        help="tries per request for rate limits, 5xx and timeouts (default: 6)",
-    )
-    p.add_argument(
-        "--retry-base",
-        type=float,
-        default=1.0,
-        help="first backoff delay in seconds, doubled per retry (default: 1)",
-    )
+    add_retry_options(p)
     p.set_defaults(func=run)
 
 
@@ -112,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         control=Control(args.control),
         rounds=args.rounds,
         seed=args.seed,
-        retry=RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base),
+        retry=retry_policy(args),
         progress=err_console.is_terminal,
         console=err_console,
     )
