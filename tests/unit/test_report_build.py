@@ -13,7 +13,9 @@ from koarena.bench import Bench
 from koarena.controls import Control
 from koarena.errors import DataError
 from koarena.leaderboard import compute_leaderboards
+from koarena.records import Question
 from koarena.report import build_report
+from koarena.report.builder import topic
 
 QUESTIONS = {"q1": "가", "q2": "가", "q3": "나", "q4": "나"}
 VERDICTS = {
@@ -125,7 +127,7 @@ def test_build_report(tmp_path: Path) -> None:
     assert key == "index"
     assert index["models"] == [r.model for r in boards[Control.NONE].rows if r.model != "base"]
     assert index["verdicts"] == {"jx": {"m1": "dbbdcced", "m2": "bdcdd-.."}}
-    assert [(q["id"], q["ko_cluster"], q["shard"]) for q in index["questions"]] == [
+    assert [(q["id"], q["topic"], q["shard"]) for q in index["questions"]] == [
         ("q1", "가", "q/0000.js"), ("q2", "가", "q/0001.js"),
         ("q3", "나", "q/0002.js"), ("q4", "나", "q/0003.js"),
     ]
@@ -173,3 +175,9 @@ def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
     _, shard = _shard(tmp_path / "site" / "data" / "q" / "0002.js")
     assert sorted(shard["answers"]) == ["base", "m1"]
     assert shard["games"]["jx"]["m2"][0]["score"] == "B>A"
+
+
+def test_topic_falls_back_to_the_english_cluster() -> None:
+    assert topic(Question("q", ["t"], cluster="Puzzles", ko_cluster="퍼즐")) == "퍼즐"
+    assert topic(Question("q", ["t"], cluster="Puzzles")) == "Puzzles"
+    assert topic(Question("q", ["t"])) == ""

@@ -109,7 +109,7 @@ def build_report(
             {
                 "id": q.question_id,
                 "cluster": q.cluster,
-                "ko_cluster": q.ko_cluster,
+                "topic": topic(q),
                 "text": "\n".join(q.turns),
                 "shard": name,
             }
@@ -141,6 +141,12 @@ def build_report(
         index_bytes=index_bytes,
         shard_bytes=shard_bytes,
     )
+
+
+def topic(q: Question) -> str:
+    """The cluster a question is grouped under: its Korean cluster name, else the English one
+    (benchmarks other than Ko-Arena-Hard have only ``cluster``)."""
+    return q.ko_cluster or q.cluster
 
 
 def _prepare_output(output: Path) -> None:
@@ -210,15 +216,15 @@ def _rows(board: Leaderboard) -> list[dict[str, Any]]:
 def _clusters(board: Leaderboard, questions: list[Question]) -> dict[str, Any]:
     """Cluster names (Korean, English), question counts and, per model, [win rate %, battles]
     per cluster (null where the model has no battle there)."""
-    cluster_of = {q.question_id: q.ko_cluster for q in questions}
+    cluster_of = {q.question_id: topic(q) for q in questions}
     rates = cluster_win_rates(board.battles, cluster_of)
     names = sorted({c for c in cluster_of.values() if c})
     english: dict[str, str] = {}
     counts: dict[str, int] = {}
     for q in questions:
-        if q.ko_cluster:
-            english.setdefault(q.ko_cluster, q.cluster)
-            counts[q.ko_cluster] = counts.get(q.ko_cluster, 0) + 1
+        if topic(q):
+            english.setdefault(topic(q), q.cluster)
+            counts[topic(q)] = counts.get(topic(q), 0) + 1
     return {
         "names": names,
         "en": [english[c] for c in names],

@@ -72,7 +72,7 @@
 
   function matches(i) {
     const q = index.questions[i];
-    if (state.cluster && q.ko_cluster !== state.cluster) return false;
+    if (state.cluster && q.topic !== state.cluster) return false;
     if (state.q) {
       const needle = state.q.toLowerCase();
       if (!q.id.toLowerCase().includes(needle) && !q.text.toLowerCase().includes(needle)) return false;
@@ -224,8 +224,8 @@
     }
     if (mine !== token) return;
     $("question-id").textContent = q.id;
-    $("question-cluster").textContent = q.ko_cluster;
-    $("question-cluster-en").textContent = q.cluster;
+    $("question-cluster").textContent = q.topic;
+    $("question-cluster-en").textContent = q.topic === q.cluster ? "" : q.cluster;
     const qt = $("question-text");
     qt.replaceChildren();
     shard.turns.forEach((h, ti) => {
@@ -260,7 +260,7 @@
 
   function setupControls() {
     $("model-select").replaceChildren(...index.models.map((m) => el("option", { value: m, text: m })));
-    const clusters = [...new Set(index.questions.map((q) => q.ko_cluster).filter(Boolean))].sort();
+    const clusters = [...new Set(index.questions.map((q) => q.topic).filter(Boolean))].sort();
     $("cluster-select").append(...clusters.map((c) => el("option", { value: c, text: c })));
     $("judge-select").replaceChildren(...index.judges.map((j) => el("option", { value: j, text: j })));
     $("judge-filter").hidden = index.judges.length < 2;
