@@ -93,7 +93,8 @@ def main() -> None:
     ap.add_argument("--scale-rounds", type=int, default=20)
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, numpy {np.__version__}")
+          f"Python {platform.python_version()}, numpy {np.__version__}; "
+          f"load average {os.getloadavg()[0]:.1f}")
     base = ["leaderboard", "--data-dir", args.data_dir, "--rounds", str(args.rounds)]
     for label, extra in (("style", ["--control", "style"]), ("all four", ["--control", "all"])):
         wall, peak = run_cli(base + extra)
