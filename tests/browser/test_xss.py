@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import orjson
 import pytest
@@ -151,6 +151,59 @@ def test_leaderboard_with_hostile_names(
     _intact(page)
     assert all(u.startswith("file://") for u in requests), requests
     page.screenshot(path=str(artifacts / "xss-leaderboard.png"), full_page=True)
+
+
+def test_analysis_with_hostile_names(
+    page: Page, xss_site: Path, xss_bench: Bench, artifacts: Path
+) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(xss_site.joinpath("index.html").as_uri())
+    page.click("header.top nav a[href='analysis.html']")
+    page.wait_for_selector("body[data-ready='1']")
+    # model, judge and cluster names are all there, as text
+    korean = page.locator("#korean-table tbody tr").evaluate_all(
+        "rs => rs.map(r => r.dataset.row)"
+    )
+    assert sorted(korean) == sorted(["base", *MODELS])
+    names = page.locator("#korean-table tbody td.c-model").all_inner_texts()
+    assert sorted(n.removesuffix("baseline").strip() for n in names) == sorted(["base", *MODELS])
+    assert sorted(page.locator("#positions-table tbody td.c-judge").all_inner_texts()) == sorted(
+        JUDGES
+    )
+    assert sorted(
+        page.locator("#agreement-table tbody td.c-judge-a, #agreement-table tbody td.c-judge-b")
+        .all_inner_texts()
+    ) == sorted(JUDGES)
+    assert page.locator("#self-preference .unavailable").count() == 1
+    assert sorted(page.locator("#clusters-table tbody td.c-model").all_inner_texts()) == sorted(
+        MODELS
+    )
+    clusters = {q.ko_cluster for q in xss_bench.load_questions()}
+    links = page.locator("#clusters-table td.c-weakest a")
+    assert links.count() == 3 * len(MODELS)
+    for link in links.all():
+        link.hover()
+        href = link.get_attribute("href")
+        assert href is not None and href.startswith("browse.html?")
+        query = parse_qs(urlsplit(href).query)
+        assert query["model"][0] in MODELS
+        assert query["cluster"][0] in clusters
+    for th in page.locator("#analysis th button").all():
+        th.click()
+    assert page.locator(
+        "#analysis img, #analysis svg, #analysis iframe, #analysis script, #analysis style"
+    ).count() == 0
+    _intact(page)
+    # a weakest-cluster link opens the browser on that model and cluster
+    links.first.click()
+    page.wait_for_selector("body[data-ready='1'][data-question]")
+    assert page.input_value("#model-select") in MODELS
+    _intact(page)
+    assert all(u.startswith("file://") for u in requests), requests
+    page.goto(xss_site.joinpath("analysis.html").as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    page.screenshot(path=str(artifacts / "xss-analysis.png"), full_page=True)
 
 
 @pytest.mark.parametrize("model", MODELS)

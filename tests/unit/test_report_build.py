@@ -9,12 +9,14 @@ from typing import Any
 import orjson
 import pytest
 
+from koarena.analysis import AnalyzeOptions, analyze
 from koarena.bench import Bench
 from koarena.controls import Control
 from koarena.errors import DataError
 from koarena.leaderboard import compute_leaderboards
 from koarena.records import Question
 from koarena.report import build_report
+from koarena.report.analysis_page import analysis_page_data
 from koarena.report.builder import topic
 
 QUESTIONS = {"q1": "가", "q2": "가", "q3": "나", "q4": "나"}
@@ -78,8 +80,8 @@ def make_bench(root: Path, *, missing: tuple[str, str] | None = None) -> Bench:
     return bench
 
 
-def _page_data(site: Path) -> dict[str, Any]:
-    html = (site / "index.html").read_text("utf-8")
+def _page_data(site: Path, page: str = "index.html") -> dict[str, Any]:
+    html = (site / page).read_text("utf-8")
     m = re.search(r'<script type="application/json" id="koarena-data">(.*?)</script>', html, re.S)
     assert m is not None
     return dict(orjson.loads(m.group(1)))
@@ -100,10 +102,14 @@ def test_build_report(tmp_path: Path) -> None:
     assert summary.judges == ["jx"]
     assert summary.controls == ["none", "style", "length", "markdown"]
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
-        ".koarena-report", "assets/browse.js", "assets/common.js", "assets/leaderboard.js",
-        "assets/report.css", "browse.html", "data/index.js", "data/q/0000.js", "data/q/0001.js",
-        "data/q/0002.js", "data/q/0003.js", "index.html",
+        ".koarena-report", "analysis.html", "assets/analysis.js", "assets/browse.js",
+        "assets/common.js", "assets/leaderboard.js", "assets/report.css", "browse.html",
+        "data/index.js", "data/q/0000.js", "data/q/0001.js", "data/q/0002.js", "data/q/0003.js",
+        "index.html",
     ]
+    for name in ("index.html", "browse.html", "analysis.html"):
+        assert '<a href="analysis.html"' in (site / name).read_text("utf-8")
+    assert summary.analysis_bytes == (site / "analysis.html").stat().st_size
 
     page = _page_data(site)
     controls = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
@@ -148,6 +154,10 @@ def test_build_report(tmp_path: Path) -> None:
     _, last = _shard(site / "data" / "q" / "0003.js")
     assert sorted(last["games"]["jx"]) == ["m1"]
 
+    # analysis.html carries the analysis of the same judges, rounds and seed
+    result = analyze(bench, AnalyzeOptions(judges=["jx"], rounds=5, seed=1))
+    assert _page_data(site, "analysis.html") == analysis_page_data(result, ["m1", "m2"])
+
 
 def test_rebuild_in_place_and_refuse_foreign_directory(tmp_path: Path) -> None:
     bench = make_bench(tmp_path / "data")
@@ -166,12 +176,30 @@ def test_rebuild_in_place_and_refuse_foreign_directory(tmp_path: Path) -> None:
     assert (foreign / "notes.txt").read_text("utf-8") == "keep"
 
 
+def test_without_analysis(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    build_report(bench, site, rounds=0, workers=1)
+    assert (site / "analysis.html").is_file()
+    summary = build_report(bench, site, rounds=0, workers=1, analysis=False)
+    assert summary.analysis_bytes is None
+    assert not (site / "analysis.html").exists()
+    for name in ("index.html", "browse.html"):
+        assert "analysis.html" not in (site / name).read_text("utf-8")
+
+
 def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
     # a judged answer that is gone: no style covariates for it, so only the plain fit
     bench = make_bench(tmp_path / "data", missing=("m2", "q3"))
     summary = build_report(bench, tmp_path / "site", rounds=0, workers=1)
     assert summary.controls == ["none"]
     assert list(_page_data(tmp_path / "site")["boards"]["jx"]) == ["none"]
+    # the analysis falls back in the same way
+    analysis = _page_data(tmp_path / "site", "analysis.html")
+    assert analysis["separability"]["available"] is False  # rounds=0: no intervals
+    build_report(bench, tmp_path / "site", rounds=5, workers=1)
+    analysis = _page_data(tmp_path / "site", "analysis.html")
+    assert list(analysis["separability"]["controls"]) == ["none"]
     _, shard = _shard(tmp_path / "site" / "data" / "q" / "0002.js")
     assert sorted(shard["answers"]) == ["base", "m1"]
     assert shard["games"]["jx"]["m2"][0]["score"] == "B>A"

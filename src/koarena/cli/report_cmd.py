@@ -18,9 +18,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="write the leaderboard and judgment browser as a static site",
         description=(
             "Write a self-contained static site: index.html (leaderboard under each style "
-            "control, CI chart, win rate per topic cluster) and browse.html (each question with "
-            "the baseline's and a model's answers and the judges' verdicts). It works offline, "
-            "from file:// or from 'koarena serve'."
+            "control, CI chart, win rate per topic cluster), browse.html (each question with "
+            "the baseline's and a model's answers and the judges' verdicts) and analysis.html "
+            "(the tables of 'koarena analyze'). It works offline, from file:// or from "
+            "'koarena serve'."
         ),
     )
     add_bench_options(p)
@@ -48,6 +49,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=None,
         help="processes rendering the answers (default: one per core)",
     )
+    p.add_argument(
+        "--no-analysis",
+        dest="analysis",
+        action="store_false",
+        help="leave out analysis.html (the analysis of 'koarena analyze': judge reliability, "
+        "separability, weakest clusters, Korean fidelity); it runs in a process of its own "
+        "beside the rendering and costs about 20 s of CPU on the full Ko-Arena-Hard data",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,10 +69,11 @@ def run(args: argparse.Namespace) -> int:
         rounds=args.rounds,
         seed=args.seed,
         workers=args.workers,
+        analysis=args.analysis,
     )
     log.info(
         "wrote %s: %d questions, %d models, judges %s, controls %s; "
-        "index page + assets %.0f kB, data shards %.1f MB",
+        "index page + assets %.0f kB, data shards %.1f MB, analysis page %s",
         summary.output / "index.html",
         summary.questions,
         summary.models,
@@ -71,5 +81,6 @@ def run(args: argparse.Namespace) -> int:
         ", ".join(summary.controls),
         summary.index_bytes / 1e3,
         summary.shard_bytes / 1e6,
+        "left out" if summary.analysis_bytes is None else f"{summary.analysis_bytes / 1e3:.0f} kB",
     )
     return 0

@@ -4,11 +4,14 @@ Layout of the site::
 
     index.html            leaderboard, CI chart and per-cluster win rates (data inline)
     browse.html           judgment browser (loads its data lazily as <script> shards)
+    analysis.html         judge reliability, separability, weakest clusters, Korean fidelity
+                          (`koarena.analysis.analyze`, data inline; left out with analysis=False)
     assets/               CSS and JavaScript
     data/index.js         question list, models and every verdict, for search and filters
     data/q/NNNN.js        one shard per question: rendered question, answers and judges' games
 
-The leaderboard numbers come from `koarena.leaderboard`; this module only arranges them.
+The leaderboard numbers come from `koarena.leaderboard` and the analysis from
+`koarena.analysis`; this module only arranges them.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from koarena.analysis import AnalyzeOptions, analyze
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
 from koarena.controls import Control
@@ -33,6 +37,7 @@ from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.leaderboard import Leaderboard, compute_leaderboards
 from koarena.records import Answer, Judgment, Question
+from koarena.report.analysis_page import analysis_page_data
 from koarena.report.jsdata import script_json, write_shard
 from koarena.report.shards import AnswerText, GameText, ShardJob, verdict_code, write_shards
 
@@ -40,7 +45,9 @@ log = logging.getLogger(__name__)
 
 MARKER = ".koarena-report"
 """A file in every site this builds: only such a directory is ever cleared for a rebuild."""
-ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js")
+ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js", "analysis.js")
+INDEX_ASSETS = ("report.css", "common.js", "leaderboard.js")
+"""The assets index.html loads: with index.html itself, what the ≤ 2 MB budget counts."""
 WEIGHT = 3
 CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
 """The leaderboards the site offers: without control and the three published style controls."""
@@ -57,6 +64,8 @@ class ReportSummary:
     controls: list[str]
     index_bytes: int
     shard_bytes: int
+    analysis_bytes: int | None
+    """Size of analysis.html, None when the build left the analysis out."""
 
 
 def build_report(
@@ -68,13 +77,53 @@ def build_report(
     rounds: int = 100,
     seed: int = 42,
     workers: int | None = None,
+    analysis: bool = True,
 ) -> ReportSummary:
-    """Write the site for ``bench`` into ``output``; see the module docstring for its layout."""
+    """Write the site for ``bench`` into ``output``; see the module docstring for its layout.
+
+    The analysis (``analysis=True``) runs in a process of its own while the leaderboards are
+    fitted and the answers rendered: it costs about as much CPU as a third of the rest.
+    """
     questions = bench.load_questions()
     judges = judges or bench.judges()
     if not judges:
         raise DataError(f"no judgments found in {bench.judgment_root}")
     _prepare_output(output)
+    side = ProcessPoolExecutor(max_workers=1) if analysis else None
+    try:
+        pending = (
+            side.submit(_analysis, bench, judges, baseline, rounds, seed) if side else None
+        )
+        return _build(bench, output, questions, judges, baseline, rounds, seed, workers, pending)
+    finally:
+        if side is not None:
+            side.shutdown(cancel_futures=True)
+
+
+def _analysis(
+    bench: Bench, judges: list[str], baseline: str | None, rounds: int, seed: int
+) -> dict[str, Any]:
+    opts = AnalyzeOptions(judges=judges, baseline=baseline, rounds=rounds, seed=seed)
+    log.info("analysis of judges %s (in its own process)", ", ".join(judges))
+    try:
+        return analyze(bench, opts)
+    except DataError as exc:
+        # as for the leaderboards: without style covariates, separability without control
+        log.warning("analysis: separability without style control only (%s)", exc)
+        return analyze(bench, replace(opts, controls=(Control.NONE,)))
+
+
+def _build(
+    bench: Bench,
+    output: Path,
+    questions: list[Question],
+    judges: list[str],
+    baseline: str | None,
+    rounds: int,
+    seed: int,
+    workers: int | None,
+    pending: Future[dict[str, Any]] | None,
+) -> ReportSummary:
     boards = {j: _leaderboards(bench, j, baseline, rounds, seed) for j in judges}
     first = boards[judges[0]][Control.NONE]
     base = first.baseline
@@ -131,7 +180,11 @@ def build_report(
     ]
     shard_bytes = index_js + _render_shards(jobs, workers)
 
-    index_bytes = _write_pages(output, bench.name, page)
+    analysis_page = None
+    if pending is not None:
+        log.info("waiting for the analysis")
+        analysis_page = analysis_page_data(pending.result(), models)
+    index_bytes, analysis_bytes = _write_pages(output, bench.name, page, analysis_page)
     return ReportSummary(
         output=output,
         questions=len(questions),
@@ -140,6 +193,7 @@ def build_report(
         controls=controls,
         index_bytes=index_bytes,
         shard_bytes=shard_bytes,
+        analysis_bytes=analysis_bytes,
     )
 
 
@@ -324,13 +378,27 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _write_pages(output: Path, bench_name: str, page: dict[str, Any]) -> int:
-    """Write the HTML pages and assets; returns the size of index.html plus its assets."""
+def _write_pages(
+    output: Path, bench_name: str, page: dict[str, Any], analysis: dict[str, Any] | None
+) -> tuple[int, int | None]:
+    """Write the HTML pages and assets; returns the size of index.html plus its assets and
+    that of analysis.html (None if there is no analysis: then no page and no link to it)."""
     env = _environment()
-    index = env.get_template("index.html").render(bench=bench_name, page=page, current="index")
-    browse = env.get_template("browse.html").render(bench=bench_name, current="browse")
+    common = {"bench": bench_name, "has_analysis": analysis is not None}
+    index = env.get_template("index.html").render(page=page, current="index", **common)
+    browse = env.get_template("browse.html").render(current="browse", **common)
     (output / "index.html").write_text(index, "utf-8")
     (output / "browse.html").write_text(browse, "utf-8")
+    analysis_bytes = None
+    path = output / "analysis.html"
+    if analysis is None:
+        path.unlink(missing_ok=True)
+    else:
+        text = env.get_template("analysis.html").render(
+            analysis=analysis, current="analysis", **common
+        ).encode("utf-8")
+        path.write_bytes(text)
+        analysis_bytes = len(text)
     assets = output / "assets"
     assets.mkdir(exist_ok=True)
     static = resources.files("koarena.report") / "static"
@@ -338,6 +406,6 @@ def _write_pages(output: Path, bench_name: str, page: dict[str, Any]) -> int:
     for name in ASSETS:
         data = (static / name).read_bytes()
         (assets / name).write_bytes(data)
-        if name != "browse.js":
+        if name in INDEX_ASSETS:
             size += len(data)
-    return size
+    return size, analysis_bytes
