@@ -1,11 +1,12 @@
 """The three arena-hard YAML files, read as users already have them, into typed settings.
 
 - Endpoint file (``api_config.yaml``): ``<name>: {model_name, endpoints: [{api_base, api_key}],
-  api_type, parallel}`` (``api_type: anthropic`` for Anthropic's native API, else any
-  OpenAI-compatible type) plus optional keys: ``reasoning_effort``, ``reasoning`` (a mapping sent as
-  provider reasoning settings), ``extra_body``, ``rpm``/``tpm`` (requests/tokens per minute),
-  ``price: {input, output}`` (dollars per million tokens), ``timeout`` (seconds), ``stream``,
-  ``split_think`` (split a leading ``<think>`` block off the content; default true).
+  api_type, parallel}`` (``api_type: anthropic`` for Anthropic's native API, ``gemini`` or
+  ``google`` for Google's Gemini API, else any OpenAI-compatible type) plus optional keys:
+  ``reasoning_effort``, ``reasoning`` (a mapping sent as provider reasoning settings),
+  ``extra_body``, ``rpm``/``tpm`` (requests/tokens per minute), ``price: {input, output}``
+  (dollars per million tokens), ``timeout`` (seconds), ``stream``, ``split_think``
+  (split a leading ``<think>`` block off the content; default true).
 - Answer settings (``gen_answer_config.yaml``): ``bench_name``, ``temperature``, ``max_tokens``,
   ``num_choices``, ``model_list``.
 - Judge settings (``judge_config.yaml``): the keys of the bench's own ``judge_config.yaml``,
@@ -36,14 +37,22 @@ log = logging.getLogger(__name__)
 
 OPENAI_API_BASE = "https://api.openai.com/v1"
 ANTHROPIC_API_BASE = "https://api.anthropic.com/v1"
+GEMINI_API_BASE = "https://generativelanguage.googleapis.com/v1beta"
 OPENAI_COMPATIBLE_TYPES = frozenset(
     {"openai", "openai_compatible", "openai-compatible", "vllm", "sglang", "llamacpp",
      "llama.cpp", "ollama", "openrouter", "deepseek", "gemini_openai", "openai_thinking"}
 )
 ANTHROPIC = "anthropic"
-SUPPORTED_TYPES = OPENAI_COMPATIBLE_TYPES | {ANTHROPIC}
+GEMINI_TYPES = frozenset({"gemini", "google"})
+SUPPORTED_TYPES = OPENAI_COMPATIBLE_TYPES | {ANTHROPIC} | GEMINI_TYPES
 # Claude's extended thinking: the budget, under Anthropic's name or OpenRouter's.
 _ANTHROPIC_REASONING_KEYS = frozenset({"budget_tokens", "max_tokens"})
+# Gemini's thinkingConfig: a budget (Google's name, Anthropic's or OpenRouter's), a level
+# (Gemini 3; ``reasoning_effort`` arrives as ``effort``) and whether thought summaries return.
+GEMINI_BUDGET_KEYS = ("thinking_budget", "budget_tokens", "max_tokens")
+_GEMINI_LEVEL_KEYS = ("thinking_level", "effort")
+_GEMINI_REASONING_KEYS = frozenset(
+    {*GEMINI_BUDGET_KEYS, *_GEMINI_LEVEL_KEYS, "include_thoughts"})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # o1, o3, o4-mini, … take max_completion_tokens and reasoning_effort and reject temperature.
 _O_SERIES = re.compile(r"(^|/)o\d")
@@ -201,8 +210,7 @@ def parse_model_endpoint(
         )
     raw_eps = d.get("endpoints")
     endpoints: list[Endpoint] = []
-    default_base, key_var = ((ANTHROPIC_API_BASE, "ANTHROPIC_API_KEY") if api_type == ANTHROPIC
-                             else (OPENAI_API_BASE, "OPENAI_API_KEY"))
+    default_base, key_var = _defaults(api_type)
     if raw_eps is None:
         key = resolve_secret(os.environ.get(key_var) if env is None else env.get(key_var),
                              here, env)
@@ -223,6 +231,8 @@ def parse_model_endpoint(
         reasoning["effort"] = str(d["reasoning_effort"])
     if api_type == ANTHROPIC:
         _check_anthropic(d, reasoning, here)
+    elif api_type in GEMINI_TYPES:
+        _check_gemini(reasoning, here)
     price = None
     if d.get("price") is not None:
         p = _mapping(d["price"], f"{here} price")
@@ -252,6 +262,15 @@ def parse_model_endpoint(
     )
 
 
+def _defaults(api_type: str) -> tuple[str, str]:
+    """The API base and the environment variable holding the key when ``endpoints`` is null."""
+    if api_type == ANTHROPIC:
+        return ANTHROPIC_API_BASE, "ANTHROPIC_API_KEY"
+    if api_type in GEMINI_TYPES:
+        return GEMINI_API_BASE, "GEMINI_API_KEY"
+    return OPENAI_API_BASE, "OPENAI_API_KEY"
+
+
 def _check_anthropic(d: dict[str, Any], reasoning: dict[str, Any], here: str) -> None:
     unknown = set(reasoning) - _ANTHROPIC_REASONING_KEYS
     if unknown:
@@ -261,6 +280,29 @@ def _check_anthropic(d: dict[str, Any], reasoning: dict[str, Any], here: str) ->
         _positive(v, here, f"reasoning.{k}", integer=True)
     if d.get("stream"):
         raise ConfigError(f"{here}: stream is not supported for api_type anthropic")
+
+
+def _check_gemini(reasoning: dict[str, Any], here: str) -> None:
+    unknown = set(reasoning) - _GEMINI_REASONING_KEYS
+    if unknown:
+        raise ConfigError(f"{here}: api_type gemini takes reasoning: {{thinking_budget: N, "
+                          f"thinking_level: low|high, include_thoughts: true|false}}; "
+                          f"unknown keys {sorted(unknown)}")
+    budgets = [k for k in GEMINI_BUDGET_KEYS if k in reasoning]
+    levels = [k for k in _GEMINI_LEVEL_KEYS if k in reasoning]
+    if len(budgets) + len(levels) > 1:
+        raise ConfigError(f"{here}: give one of thinking_budget or thinking_level for api_type "
+                          f"gemini, got {sorted(budgets + levels)}")
+    for k in budgets:
+        v = reasoning[k]
+        # -1 asks for a dynamic budget, 0 turns thinking off.
+        if isinstance(v, bool) or not isinstance(v, int) or v < -1:
+            raise ConfigError(f"{here}: reasoning.{k} must be an integer >= -1, got {v!r}")
+    for k in levels:
+        if not isinstance(reasoning[k], str) or not reasoning[k]:
+            raise ConfigError(f"{here}: reasoning.{k} must be a level name such as low or high")
+    if not isinstance(reasoning.get("include_thoughts", False), bool):
+        raise ConfigError(f"{here}: reasoning.include_thoughts must be true or false")
 
 
 def load_endpoints(path: Path, env: dict[str, str] | None = None) -> dict[str, ModelEndpoint]:

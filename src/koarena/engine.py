@@ -57,7 +57,7 @@ from rich.progress import (
 )
 
 from koarena.bench import Bench
-from koarena.config import ANTHROPIC, ModelEndpoint
+from koarena.config import ANTHROPIC, GEMINI_TYPES, ModelEndpoint
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl, iter_jsonl
 from koarena.providers.anthropic import AnthropicProvider
@@ -70,6 +70,7 @@ from koarena.providers.base import (
     RateLimitError,
     TransientError,
 )
+from koarena.providers.gemini import GeminiProvider
 from koarena.providers.openai_compat import make_providers
 
 log = logging.getLogger(__name__)
@@ -289,6 +290,8 @@ class ProviderPool:
 def _default_factory(cfg: ModelEndpoint) -> list[Provider]:
     if cfg.api_type == ANTHROPIC:
         return [AnthropicProvider(cfg, ep) for ep in cfg.endpoints]
+    if cfg.api_type in GEMINI_TYPES:
+        return [GeminiProvider(cfg, ep) for ep in cfg.endpoints]
     return list(make_providers(cfg))
 
 

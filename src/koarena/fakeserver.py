@@ -12,6 +12,11 @@ get the fault instead of an answer:
 - ``reset``: drop the connection with a TCP reset before answering
 - ``cut``: start a stream, send part of the answer, drop the connection
 - ``no_verdict``: a judge text without a verdict label
+- ``blocked``: the prompt is refused by a content filter (Gemini's ``promptFeedback.blockReason``)
+- ``filtered``: the answer is withheld by a content filter (Gemini's ``finishReason: SAFETY``)
+
+Both filter faults come without any answer text: OpenAI's shape gives ``finish_reason:
+content_filter``, Anthropic's ``stop_reason: refusal``.
 
 Models whose name ends in ``-think`` put their reasoning in ``<think>`` tags inside the content;
 names ending in ``-reasoner`` return it in ``reasoning_content`` (DeepSeek style).
@@ -20,6 +25,14 @@ names ending in ``-reasoner`` return it in ``reasoning_content`` (DeepSeek style
 verdicts and faults (``529``, Anthropic's "overloaded", is one more kind; ``cut`` resets the
 connection). A request with ``thinking`` enabled gets a ``thinking`` content block first. The key
 is read from ``x-api-key`` there.
+
+``POST /v1beta/models/{model}:generateContent`` (and ``:streamGenerateContent?alt=sse``) speaks
+Google's Gemini API with the same answers, verdicts and faults: ``systemInstruction`` and
+``contents`` are read as the conversation, errors carry Google's ``status`` and, for a 429 with
+``retry_after``, a ``RetryInfo`` detail (as Google sends it, without a ``Retry-After`` header).
+``thinkingConfig.includeThoughts`` gets a ``thought: true`` part first. The key is read from
+``x-goog-api-key``: a request without one gets Google's 403, a wrong one a 400 that echoes it,
+and a ``key=`` in the URL a 400 (the client must never put it there).
 
 The server is a plain asyncio protocol (no web framework) so that it costs little CPU: the
 throughput benchmark runs it on the same two cores as the client it measures.
@@ -38,6 +51,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import unquote
 
 import orjson
 import yaml
@@ -46,13 +60,18 @@ from koarena.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
+_GEMINI = ":generateContent"
+_GEMINI_STREAM = ":streamGenerateContent"
+
 JUDGE_MARKER = "<|The Start of Assistant A's Answer|>"
 VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
-FAULT_KINDS = frozenset(
-    {"429", "500", "503", "529", "400", "401", "hang", "reset", "cut", "no_verdict"})
+FAULT_KINDS = frozenset({"429", "500", "503", "529", "400", "401", "hang", "reset", "cut",
+                         "no_verdict", "blocked", "filtered"})
+_FILTER_FAULTS = frozenset({"blocked", "filtered"})
 _STATUS_FAULTS = frozenset({"429", "500", "503", "529", "400", "401"})
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found",
+_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+            404: "Not Found",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
             529: "Overloaded"}
 
@@ -210,6 +229,8 @@ class FakeState:
                           retry_after=rule.retry_after, fault=kind)
         if kind == "no_verdict":
             return _Reply(content="두 답변 모두 장단점이 있습니다. 결론을 내리기 어렵습니다.")
+        if kind in _FILTER_FAULTS:
+            return _Reply(content="", fault=kind)
         return _Reply(content=answer_for(model, convo, self.config.answer_tokens), fault=kind)
 
 
@@ -299,17 +320,27 @@ class _HTTPProtocol(asyncio.Protocol):
             self._send(200, orjson.dumps(state.stats()))
         elif method == "GET" and path.endswith("/models"):
             self._send(200, orjson.dumps({"object": "list", "data": []}))
-        elif method == "POST" and path.endswith(("/chat/completions", "/messages")):
+        elif method == "POST" and path.endswith(
+                ("/chat/completions", "/messages", _GEMINI, _GEMINI_STREAM)):
             anthropic = path.endswith("/messages")
+            gemini = path.endswith((_GEMINI, _GEMINI_STREAM))
             try:
                 req = orjson.loads(body)
             except orjson.JSONDecodeError:
                 self._send(400, _error_body(400, "invalid JSON body"))
                 self._done()
                 return
+            if gemini and "key=" in target.partition("?")[2]:
+                self._send(400, _gemini_error(400, "API keys belong in x-goog-api-key"))
+                self._done()
+                return
             auth = headers.get("authorization", "")
             if anthropic:
                 auth = f"Bearer {headers.get('x-api-key', '')}"
+            elif gemini:
+                auth = f"Bearer {headers.get('x-goog-api-key', '')}"
+                req = _gemini_as_chat(unquote(path.rpartition("/models/")[2].rpartition(":")[0]),
+                                      req)
             reply = state.reply(req, auth)
             model = str(req.get("model", ""))
             state.in_flight[model] += 1
@@ -319,11 +350,15 @@ class _HTTPProtocol(asyncio.Protocol):
                     await asyncio.sleep(state.config.latency)
                 if reply.fault == "hang":
                     await asyncio.sleep(3600)
-                if reply.fault == "reset" or (anthropic and reply.fault == "cut"):
+                stream = gemini and path.endswith(_GEMINI_STREAM)
+                if reply.fault == "reset" or (reply.fault == "cut" and (anthropic or gemini)
+                                              and not stream):
                     self._reset()
                     return
                 if anthropic:
                     self._respond_anthropic(req, reply)
+                elif gemini:
+                    await self._respond_gemini(req, reply, stream, headers)
                 else:
                     await self._respond(req, reply)
             finally:
@@ -348,6 +383,7 @@ class _HTTPProtocol(asyncio.Protocol):
         prompt = "".join(str(m.get("content", "")) for m in req.get("messages") or [])
         usage = _usage(prompt, reply.content + reply.reasoning)
         created = int(time.time())
+        finish = "content_filter" if reply.fault in _FILTER_FAULTS else "stop"
         if not req.get("stream"):
             msg: dict[str, Any] = {"role": "assistant", "content": reply.content}
             if reply.reasoning_field:
@@ -355,7 +391,7 @@ class _HTTPProtocol(asyncio.Protocol):
             self._send(200, orjson.dumps({
                 "id": "chatcmpl-fake", "object": "chat.completion", "created": created,
                 "model": model,
-                "choices": [{"index": 0, "message": msg, "finish_reason": "stop"}],
+                "choices": [{"index": 0, "message": msg, "finish_reason": finish}],
                 "usage": usage,
             }))
             return
@@ -377,7 +413,7 @@ class _HTTPProtocol(asyncio.Protocol):
             await asyncio.sleep(0)
             self._reset()
             return
-        self._chunk(model, created, {"index": 0, "delta": {}, "finish_reason": "stop"})
+        self._chunk(model, created, {"index": 0, "delta": {}, "finish_reason": finish})
         if (req.get("stream_options") or {}).get("include_usage"):
             self._event(orjson.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
                                       "created": created, "model": model, "choices": [],
@@ -405,14 +441,77 @@ class _HTTPProtocol(asyncio.Protocol):
             content_for_usage = thinking + content
         else:
             content_for_usage = content
-        blocks.append({"type": "text", "text": content})
+        refused = reply.fault in _FILTER_FAULTS
+        if not refused:
+            blocks.append({"type": "text", "text": content})
         usage = _usage(prompt, content_for_usage)
         self._send(200, orjson.dumps({
-            "id": "msg_fake", "type": "message", "role": "assistant",
-            "model": req.get("model", ""), "content": blocks, "stop_reason": "end_turn",
+            "id": "msg_fake", "type": "message", "role": "assistant", "model": req.get("model", ""),
+            "content": blocks, "stop_reason": "refusal" if refused else "end_turn",
             "usage": {"input_tokens": usage["prompt_tokens"],
                       "output_tokens": usage["completion_tokens"]},
         }))
+
+    async def _respond_gemini(self, req: dict[str, Any], reply: _Reply, stream: bool,
+                              headers: dict[str, str]) -> None:
+        if reply.status != 200:
+            status, message = reply.status, reply.content
+            if reply.fault is None and status == 401:
+                # The wrong-key reply: Google's answers to a missing and to a bad key.
+                given = headers.get("x-goog-api-key", "")
+                status, message = ((400, f"API key not valid: {given}") if given else
+                                   (403, "Method doesn't allow unregistered callers"))
+            self._send(status, _gemini_error(status, message, reply.retry_after))
+            return
+        model = str(req["model"])
+        messages = req["messages"]
+        prompt = "".join(str(m["content"]) for m in messages)
+        thought = (f"{model} 생각 {len(messages)}" if req["include_thoughts"] else "")
+        usage = _usage(prompt, reply.content)
+        meta = {"promptTokenCount": usage["prompt_tokens"],
+                "candidatesTokenCount": usage["completion_tokens"],
+                "totalTokenCount": usage["total_tokens"]}
+        if thought:
+            meta["thoughtsTokenCount"] = _usage("", thought)["completion_tokens"]
+            meta["totalTokenCount"] += meta["thoughtsTokenCount"]
+        if reply.fault == "blocked":
+            events: list[dict[str, Any]] = [{"promptFeedback": {"blockReason": "SAFETY"},
+                                             "usageMetadata": meta}]
+        elif reply.fault == "filtered":
+            events = [{"candidates": [{"index": 0, "finishReason": "SAFETY"}],
+                       "usageMetadata": meta}]
+        else:
+            parts = [{"text": thought, "thought": True}] if thought else []
+            text = reply.content
+            step = max(1, len(text) // 4) if stream else max(1, len(text))
+            parts.extend({"text": text[i:i + step]} for i in range(0, len(text), step))
+            events = [{"candidates": [{"index": 0,
+                                       "content": {"role": "model", "parts": [part]}}]}
+                      for part in parts]
+            events[-1]["candidates"][0]["finishReason"] = "STOP"
+            events[-1]["usageMetadata"] = meta
+        if not stream:
+            merged = [p for e in events for c in e.get("candidates", [])
+                      for p in c.get("content", {}).get("parts", [])]
+            last = dict(events[-1])
+            if merged:
+                last["candidates"] = [{**last["candidates"][0],
+                                       "content": {"role": "model", "parts": merged}}]
+            self._send(200, orjson.dumps(last))
+            return
+        assert self.transport is not None
+        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n")
+        if reply.fault == "cut":
+            # Never the last event, which alone carries finishReason.
+            events = events[: len(events) // 2]
+        for event in events:
+            self._event(orjson.dumps(event))
+        if reply.fault == "cut":
+            await asyncio.sleep(0)
+            self._reset()
+            return
+        self.transport.write(b"0\r\n\r\n")
 
     def _chunk(self, model: str, created: int, choice: dict[str, Any]) -> None:
         self._event(orjson.dumps({"id": "chatcmpl-fake", "object": "chat.completion.chunk",
@@ -422,6 +521,32 @@ class _HTTPProtocol(asyncio.Protocol):
         assert self.transport is not None
         payload = b"data: " + data + b"\n\n"
         self.transport.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+
+
+def _gemini_as_chat(model: str, req: dict[str, Any]) -> dict[str, Any]:
+    """A generateContent body as the chat body `FakeState.reply` reads (same conversation, so
+    the same answers as over the other APIs)."""
+    def text(content: Any) -> str:
+        parts = content.get("parts") if isinstance(content, dict) else None
+        return "".join(str(p.get("text", "")) for p in parts or [] if isinstance(p, dict))
+
+    messages = [{"role": "system", "content": text(req["systemInstruction"])}
+                ] if req.get("systemInstruction") else []
+    messages += [{"role": "assistant" if c.get("role") == "model" else "user",
+                  "content": text(c)} for c in req.get("contents") or [] if isinstance(c, dict)]
+    thinking = (req.get("generationConfig") or {}).get("thinkingConfig") or {}
+    return {"model": model, "messages": messages,
+            "include_thoughts": bool(thinking.get("includeThoughts"))}
+
+
+def _gemini_error(status: int, message: str, retry_after: float | None = None) -> bytes:
+    err: dict[str, Any] = {"code": status, "message": message, "status": {
+        400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+        429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}.get(status, "INTERNAL")}
+    if retry_after is not None:
+        err["details"] = [{"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                           "retryDelay": f"{retry_after:g}s"}]
+    return orjson.dumps({"error": err})
 
 
 def _error_body(status: int, message: str) -> bytes:
@@ -445,6 +570,11 @@ class FakeServer:
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
+
+    @property
+    def gemini_base_url(self) -> str:
+        """The ``api_base`` of the Gemini routes (Google's is ``…/v1beta``)."""
+        return f"http://{self.host}:{self.port}/v1beta"
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
