@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import doctest
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -295,3 +296,35 @@ def test_koarena_answer_with_a_gemini_endpoint(server: FakeServer, tmp_path: Pat
                                           tmp_path.rglob("*") if p.is_file()
                                           and p.name != "api_config.yaml"]
     assert not any(KEY in t or KEY[:8] in t for t in texts)
+
+
+def test_example_gemini_entry_answers_the_demo_bench(tmp_path: Path) -> None:
+    """``demo-gemini`` of examples/api_config.yaml, as docs/generation.md suggests running it."""
+    repo = Path(__file__).resolve().parents[2]
+    srv = FakeServer(FakeConfig.from_file(repo / "examples" / "fake_server.yaml"))
+    srv.start_in_thread()
+    try:
+        endpoints = tmp_path / "api_config.yaml"
+        endpoints.write_text((repo / "examples" / "api_config.yaml").read_text(
+            encoding="utf-8").replace("http://127.0.0.1:8765/v1", srv.base_url),
+            encoding="utf-8")
+        data = tmp_path / "data"
+        shutil.copytree(repo / "examples" / "demo-bench", data / "demo-bench")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KOARENA_")}
+        proc = subprocess.run(
+            [sys.executable, "-m", "koarena", "answer", "--model", "demo-gemini",
+             "--setting-file", "examples/gen_answer_config.yaml",
+             "--endpoint-file", str(endpoints), "--data-dir", str(data)],
+            cwd=repo, env=env, capture_output=True, text=True, timeout=120, check=False)
+    finally:
+        srv.stop_thread()
+    assert proc.returncode == 0, proc.stderr
+    assert "8 done, 0 skipped" in proc.stderr
+    records = [orjson.loads(x) for x in (data / "demo-bench" / "model_answer" /
+                                         "demo-gemini.jsonl").read_bytes().splitlines()]
+    assert len(records) == 8
+    for rec in records:
+        (turn,) = rec["choices"][0]["turns"]
+        assert turn["reasoning"] == "gemini-2.5-flash 생각 1"
+        assert "생각" not in turn["content"]
+    assert srv.state.stats()["by_model"] == {"gemini-2.5-flash": 8}
