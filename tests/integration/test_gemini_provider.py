@@ -2,7 +2,8 @@
 ``/v1beta/models/{model}:generateContent`` (and ``:streamGenerateContent``) on 127.0.0.1:
 request shape, thought parts kept apart, usage, every fault classified, blocked prompts and
 filtered answers never taken as answers, the key sent only in ``x-goog-api-key`` and never shown,
-the engine choosing this provider by ``api_type``, and a ``koarena answer`` run."""
+the engine choosing this provider by ``api_type``, ``koarena answer`` runs (one with the example
+entry), and the fake server's filter faults in the OpenAI and Anthropic shapes."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from koarena.engine import ProviderPool, RetryPolicy
 from koarena.errors import ConfigError
 from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, answer_for
 from koarena.providers import gemini
+from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -33,6 +35,7 @@ from koarena.providers.base import (
     TransientError,
 )
 from koarena.providers.gemini import GeminiProvider, retry_delay
+from koarena.providers.openai_compat import OpenAICompatProvider
 from koarena.style import conv_metadata
 
 KEY = "AIza-planted-secret-0123456789abcdef"
@@ -328,3 +331,41 @@ def test_example_gemini_entry_answers_the_demo_bench(tmp_path: Path) -> None:
         assert turn["reasoning"] == "gemini-2.5-flash 생각 1"
         assert "생각" not in turn["content"]
     assert srv.state.stats()["by_model"] == {"gemini-2.5-flash": 8}
+
+
+@pytest.mark.parametrize("kind", ["blocked", "filtered"])
+@pytest.mark.parametrize("stream", [False, True])
+def test_filter_faults_over_the_openai_route_are_fatal(
+        server: FakeServer, kind: str, stream: bool) -> None:
+    """The same faults in OpenAI's shape (empty content, ``finish_reason: content_filter``)."""
+    server.state.config.faults = [FaultRule(kind)]
+    cfg = parse_model_endpoint("m", {"endpoints": [{"api_base": server.base_url}],
+                                     "stream": stream}, "test", env={})
+
+    async def go() -> ChatResponse:
+        p = OpenAICompatProvider(cfg, cfg.endpoints[0])
+        try:
+            return await p.chat(request(cfg))
+        finally:
+            await p.aclose()
+
+    with pytest.raises(FatalError, match=r"empty completion \(finish_reason=content_filter\)"):
+        asyncio.run(go())
+
+
+@pytest.mark.parametrize("kind", ["blocked", "filtered"])
+def test_filter_faults_over_the_anthropic_route_are_fatal(server: FakeServer, kind: str) -> None:
+    """The same faults in Anthropic's shape (no text block, ``stop_reason: refusal``)."""
+    server.state.config.faults = [FaultRule(kind)]
+    cfg = parse_model_endpoint("c", {"api_type": "anthropic", "endpoints": [
+        {"api_base": server.base_url}]}, "test", env={})
+
+    async def go() -> ChatResponse:
+        p = AnthropicProvider(cfg, cfg.endpoints[0])
+        try:
+            return await p.chat(request(cfg))
+        finally:
+            await p.aclose()
+
+    with pytest.raises(FatalError, match=r"empty completion \(stop_reason=refusal\)"):
+        asyncio.run(go())
