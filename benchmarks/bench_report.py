@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -51,9 +52,9 @@ def run_report(
 
 
 def site_sizes(site: Path) -> tuple[int, int]:
-    index = (site / "index.html").stat().st_size + sum(
-        p.stat().st_size for p in (site / "assets").iterdir() if p.name != "browse.js"
-    )
+    html = (site / "index.html").read_text("utf-8")
+    loads = set(re.findall(r'(?:src|href)="(assets/[^"]+)"', html))  # what the index loads
+    index = len(html.encode("utf-8")) + sum((site / a).stat().st_size for a in loads)
     shards = sum(p.stat().st_size for p in (site / "data").rglob("*.js"))
     return index, shards
 
