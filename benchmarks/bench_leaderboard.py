@@ -77,20 +77,29 @@ def scaled(data: LoadedData, battles_x: int, models_x: int) -> LoadedData:
 
 
 def per_round(data: LoadedData, control: Control, rounds: int) -> tuple[float, float]:
-    """(seconds per bootstrap round, seconds for the point fit incl. covariates)."""
+    """(seconds per bootstrap round, seconds for the point fit incl. covariates).
+
+    Rounds are timed between the first and the last completed batch, so that the point fit's
+    own variation does not leak into the per-round figure.
+    """
     t = time.perf_counter()
     fit_control(data, control, rounds=0, seed=1)
     point = time.perf_counter() - t
-    t = time.perf_counter()
-    fit_control(data, control, rounds=rounds, seed=1)
-    return (time.perf_counter() - t - point) / rounds, point
+    marks: list[tuple[int, float]] = []
+    fit_control(data, control, rounds=rounds, seed=1,
+                progress=lambda done, _total: marks.append((done, time.perf_counter())))
+    (d0, t0), (d1, t1) = marks[0], marks[-1]
+    if d1 == d0:
+        raise SystemExit(f"{rounds} rounds fit in one batch; use more --scale-rounds")
+    return (t1 - t0) / (d1 - d0), point
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data-dir", default=os.environ.get("KOARENA_DATA_DIR", "../shared/data"))
     ap.add_argument("--rounds", type=int, default=1000)
-    ap.add_argument("--scale-rounds", type=int, default=20)
+    ap.add_argument("--scale-rounds", type=int, default=200,
+                    help="bootstrap rounds per scaling case at ×1 (fewer as rows grow)")
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}; "
@@ -101,17 +110,18 @@ def main() -> None:
         print(f"koarena leaderboard --control {extra[1]} --rounds {args.rounds}: "
               f"{wall:.1f} s wall, peak RSS {peak:.0f} MB  [{label}]")
     data = load_battles(Bench(Path(args.data_dir)), judges=["ensemble"])
-    print(f"\nscaling, style control, {args.scale_rounds} rounds each "
-          "(seconds per bootstrap round; point fit incl. covariates)")
+    print("\nscaling, style control (time per bootstrap round; point fit incl. covariates)")
     for bx, mx in ((1, 1), (10, 1), (100, 1), (1, 2), (1, 5)):
         d = scaled(data, bx, mx)
+        # enough rounds that the bootstrap dominates the timing noise of the point fit
+        rounds = max(5, args.scale_rounds // (bx * mx))
         # covariates are computed once per fit_control call; include them in 'point'
         style_covariates(d.battles, style_metas(d.answers, Control.STYLE.features),
                          Control.STYLE.features)
-        spr, point = per_round(d, Control.STYLE, args.scale_rounds)
+        spr, point = per_round(d, Control.STYLE, rounds)
         print(f"  battles ×{bx:<3} models ×{mx}: {d.battles.n_battles:>10,} battles, "
               f"{len(d.battles.models):>4} models, {d.battles.a.shape[0]:>9,} rows: "
-              f"{spr * 1000:8.1f} ms/round, point fit {point:6.2f} s")
+              f"{spr * 1000:8.1f} ms/round ({rounds} rounds), point fit {point:6.2f} s")
 
 
 if __name__ == "__main__":
