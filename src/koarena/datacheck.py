@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
 
+from koarena.battles import VERDICTS
 from koarena.bench import Bench
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport, iter_jsonl
@@ -48,54 +52,55 @@ class CheckReport:
         )
 
 
-def _scan(rows: list[tuple[int, str]], question_ids: set[str], rep: FileReport) -> None:
-    ids = Counter(qid for _, qid in rows)
-    rep.records = len(rows)
+R = TypeVar("R", Answer, Judgment)
+
+
+def _check_file(
+    path: Path,
+    parse: Callable[[dict[str, Any], str], R],
+    question_ids: set[str],
+    count: Callable[[R, FileReport], None],
+) -> FileReport:
+    """Parse ``path`` leniently into records, letting ``count`` tally record-level problems,
+    then count malformed and torn lines and missing, duplicate and unknown question ids."""
+    rep = FileReport(path=str(path))
+    load = LoadReport()
+    ids: Counter[str] = Counter()
+    for lineno, rec in iter_jsonl(path, strict=False, report=load):
+        try:
+            record = parse(rec, f"{path}:{lineno}")
+        except DataError as exc:
+            load.malformed.append((lineno, str(exc)))
+            continue
+        ids[record.question_id] += 1
+        count(record, rep)
+    rep.records = sum(ids.values())
     rep.duplicate_ids = sum(c - 1 for c in ids.values() if c > 1)
     rep.unknown_ids = len(set(ids) - question_ids)
     rep.missing_ids = len(question_ids - set(ids))
+    rep.malformed_lines = load.malformed
+    rep.torn_tail = load.torn_tail
+    return rep
+
+
+def _count_answer(a: Answer, rep: FileReport) -> None:
+    rep.failure_markers += a.is_failure_marker
+    rep.empty += a.is_empty and not a.is_failure_marker
+
+
+def _count_judgment(j: Judgment, rep: FileReport) -> None:
+    games = j.games[:2] + [None] * (2 - len(j.games[:2]))
+    rep.unlabelled_games += sum(1 for g in games if g is None or g.score not in VERDICTS)
 
 
 def check_answers(bench: Bench, model: str, question_ids: set[str]) -> FileReport:
-    path = bench.answer_file(model)
-    rep = FileReport(path=str(path))
-    load = LoadReport()
-    rows: list[tuple[int, str]] = []
-    for lineno, rec in iter_jsonl(path, strict=False, report=load):
-        try:
-            a = Answer.from_dict(rec, f"{path}:{lineno}")
-        except DataError as exc:
-            load.malformed.append((lineno, str(exc)))
-            continue
-        rows.append((lineno, a.question_id))
-        rep.failure_markers += a.is_failure_marker
-        rep.empty += a.is_empty and not a.is_failure_marker
-    _scan(rows, question_ids, rep)
-    rep.malformed_lines = load.malformed
-    rep.torn_tail = load.torn_tail
-    return rep
+    return _check_file(bench.answer_file(model), Answer.from_dict, question_ids, _count_answer)
 
 
 def check_judgments(bench: Bench, judge: str, model: str, question_ids: set[str]) -> FileReport:
-    path = bench.judgment_file(judge, model)
-    rep = FileReport(path=str(path))
-    load = LoadReport()
-    rows: list[tuple[int, str]] = []
-    for lineno, rec in iter_jsonl(path, strict=False, report=load):
-        try:
-            j = Judgment.from_dict(rec, f"{path}:{lineno}")
-        except DataError as exc:
-            load.malformed.append((lineno, str(exc)))
-            continue
-        rows.append((lineno, j.question_id))
-        games = j.games[:2] + [None] * (2 - len(j.games[:2]))
-        rep.unlabelled_games += sum(
-            1 for g in games if g is None or g.score not in {"A>>B", "A>B", "A=B", "B>A", "B>>A"}
-        )
-    _scan(rows, question_ids, rep)
-    rep.malformed_lines = load.malformed
-    rep.torn_tail = load.torn_tail
-    return rep
+    return _check_file(
+        bench.judgment_file(judge, model), Judgment.from_dict, question_ids, _count_judgment
+    )
 
 
 def check_bench(bench: Bench) -> CheckReport:
