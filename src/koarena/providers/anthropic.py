@@ -14,20 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
-import orjson
-
 from koarena.config import Endpoint, ModelEndpoint
-from koarena.providers.base import (
-    ChatRequest,
-    ChatResponse,
-    FatalError,
-    RateLimitError,
-    TransientError,
-    Usage,
-    scrub,
-)
-from koarena.providers.openai_compat import parse_retry_after
+from koarena.providers.base import ChatRequest, ChatResponse, FatalError, Usage
+from koarena.providers.http import HttpProvider
 
 ANTHROPIC_VERSION = "2023-06-01"
 # Anthropic requires max_tokens; arena-hard settings always give one, this covers requests
@@ -35,31 +24,15 @@ ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpProvider):
     """One endpoint of one Claude model. Create inside a running event loop; `aclose` it."""
 
     def __init__(self, model: ModelEndpoint, endpoint: Endpoint) -> None:
-        self.model = model
-        self.endpoint = endpoint
-        self.url = f"{endpoint.api_base}/messages"
-        self._secret = endpoint.api_key.reveal() if endpoint.api_key is not None else ""
-        headers = {"Content-Type": "application/json", "Accept": "application/json",
-                   "anthropic-version": ANTHROPIC_VERSION}
-        if self._secret:
-            headers["x-api-key"] = self._secret
-        self._session = aiohttp.ClientSession(
-            headers=headers,
-            connector=aiohttp.TCPConnector(
-                limit=model.parallel, ttl_dns_cache=300,
-                ssl=not endpoint.api_base.startswith("http://")),
-            timeout=aiohttp.ClientTimeout(total=model.timeout),
-        )
+        super().__init__(model, endpoint, f"{endpoint.api_base}/messages",
+                         {"anthropic-version": ANTHROPIC_VERSION})
 
-    def __repr__(self) -> str:
-        return f"AnthropicProvider({self.model.name!r}, {self.endpoint.api_base!r})"
-
-    async def aclose(self) -> None:
-        await self._session.close()
+    def _key_headers(self, key: str) -> dict[str, str]:
+        return {"x-api-key": key}
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         """The Messages API body for ``request``."""
@@ -86,45 +59,9 @@ class AnthropicProvider:
         body.update(request.extra_body)
         return body
 
-    def _where(self) -> str:
-        return f"{self.model.name} at {self.endpoint.api_base}"
-
     async def chat(self, request: ChatRequest) -> ChatResponse:
-        body = self.build_body(request)
-        try:
-            async with self._session.post(self.url, data=orjson.dumps(body)) as resp:
-                raw = await resp.read()
-                if resp.status != 200:
-                    self._raise_for_status(resp.status, raw, resp.headers)
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise TransientError(
-                f"{self._where()}: no response within {self.model.timeout:g} s") from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise TransientError(f"{self._where()}: response cut off ({type(exc).__name__})"
-                                 ) from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise TransientError(
-                f"{self._where()}: connection failed ({type(exc).__name__})") from exc
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise TransientError(f"{self._where()}: response is not JSON") from exc
-        return self._parse(data)
-
-    def _raise_for_status(self, status: int, raw: bytes, headers: Any) -> None:
-        message = raw.decode("utf-8", "replace")
-        try:
-            err = orjson.loads(raw).get("error")
-            if isinstance(err, dict) and err.get("message"):
-                message = str(err["message"])
-        except (orjson.JSONDecodeError, AttributeError):
-            pass
-        text = f"{self._where()}: HTTP {status}: {scrub(message.strip(), self._secret)}"
-        if status == 429:
-            raise RateLimitError(text, parse_retry_after(headers))
-        if status >= 500 or status == 408:
-            raise TransientError(text, parse_retry_after(headers))
-        raise FatalError(text)
+        """Send ``request``; the answer, or a `ProviderError` saying whether to retry."""
+        return self._parse(await self._post_json(self.build_body(request)))
 
     def _parse(self, data: Any) -> ChatResponse:
         blocks = data.get("content") if isinstance(data, dict) else None

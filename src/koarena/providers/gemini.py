@@ -35,12 +35,10 @@ from koarena.providers.base import (
     ChatResponse,
     FatalError,
     ProviderError,
-    RateLimitError,
     TransientError,
     Usage,
-    scrub,
 )
-from koarena.providers.openai_compat import parse_retry_after
+from koarena.providers.http import HttpProvider, parse_retry_after
 
 _RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 
@@ -117,32 +115,16 @@ class _Collected:
     usage: Any = None
 
 
-class GeminiProvider:
+class GeminiProvider(HttpProvider):
     """One endpoint of one Gemini model. Create inside a running event loop; `aclose` it."""
 
     def __init__(self, model: ModelEndpoint, endpoint: Endpoint) -> None:
-        self.model = model
-        self.endpoint = endpoint
         name = quote(model.model_name.removeprefix("models/"), safe="")
         method = "streamGenerateContent?alt=sse" if model.stream else "generateContent"
-        self.url = f"{endpoint.api_base}/models/{name}:{method}"
-        self._secret = endpoint.api_key.reveal() if endpoint.api_key is not None else ""
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._secret:
-            headers["x-goog-api-key"] = self._secret
-        self._session = aiohttp.ClientSession(
-            headers=headers,
-            connector=aiohttp.TCPConnector(
-                limit=model.parallel, ttl_dns_cache=300,
-                ssl=not endpoint.api_base.startswith("http://")),
-            timeout=aiohttp.ClientTimeout(total=model.timeout),
-        )
+        super().__init__(model, endpoint, f"{endpoint.api_base}/models/{name}:{method}")
 
-    def __repr__(self) -> str:
-        return f"GeminiProvider({self.model.name!r}, {self.endpoint.api_base!r})"
-
-    async def aclose(self) -> None:
-        await self._session.close()
+    def _key_headers(self, key: str) -> dict[str, str]:
+        return {"x-goog-api-key": key}
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         """The generateContent body for ``request``."""
@@ -173,37 +155,15 @@ class GeminiProvider:
         _merge(body, request.extra_body)
         return body
 
-    def _where(self) -> str:
-        return f"{self.model.name} at {self.endpoint.api_base}"
-
     async def chat(self, request: ChatRequest) -> ChatResponse:
+        """Send ``request``; the answer, or a `ProviderError` saying whether to retry."""
         body = self.build_body(request)
         got = _Collected()
-        try:
-            async with self._session.post(self.url, data=orjson.dumps(body)) as resp:
-                if resp.status != 200:
-                    raw = await resp.read()
-                    raise self._http_error(resp.status, raw, resp.headers)
-                if self.model.stream:
-                    await self._read_stream(resp, got)
-                else:
-                    self._collect(self._json(await resp.read()), got)
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise TransientError(
-                f"{self._where()}: no response within {self.model.timeout:g} s") from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise TransientError(f"{self._where()}: response cut off ({type(exc).__name__})"
-                                 ) from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise TransientError(
-                f"{self._where()}: connection failed ({type(exc).__name__})") from exc
+        if self.model.stream:
+            await self._post(body, lambda resp: self._read_stream(resp, got))
+        else:
+            self._collect(await self._post_json(body), got)
         return self._finish(got)
-
-    def _json(self, raw: bytes) -> Any:
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise TransientError(f"{self._where()}: response is not JSON") from exc
 
     def _http_error(self, status: int, raw: bytes, headers: Any) -> ProviderError:
         message = raw.decode("utf-8", "replace")
@@ -218,14 +178,6 @@ class GeminiProvider:
         if isinstance(err, dict) and err.get("message"):
             message = str(err["message"])
         return self._error(status, message, retry_delay(headers, err))
-
-    def _error(self, status: int, message: str, retry_after: float | None) -> ProviderError:
-        text = f"{self._where()}: HTTP {status}: {scrub(message.strip(), self._secret)}"
-        if status == 429:
-            return RateLimitError(text, retry_after)
-        if status >= 500 or status == 408:
-            return TransientError(text, retry_after)
-        return FatalError(text)
 
     async def _read_stream(self, resp: aiohttp.ClientResponse, got: _Collected) -> None:
         async for line in resp.content:
@@ -271,7 +223,7 @@ class GeminiProvider:
     def _finish(self, got: _Collected) -> ChatResponse:
         if got.blocked is not None:
             raise FatalError(f"{self._where()}: prompt blocked "
-                             f"({scrub(got.blocked, self._secret)})")
+                             f"({self._scrub(got.blocked)})")
         text = "".join(got.text)
         if not text.strip():
             raise FatalError(f"{self._where()}: no answer text (finishReason={got.finish})")

@@ -1,9 +1,8 @@
 """OpenAI-compatible chat completions over aiohttp: OpenAI, OpenRouter, DeepSeek, Gemini's
 OpenAI endpoint, vLLM, SGLang, llama.cpp, Ollama.
 
-aiohttp rather than the OpenAI SDK because client CPU per request decides throughput at high
-``parallel`` on a small machine: measured 0.25 ms per request against 1.8–2.5 ms for the SDK
-(see docs/benchmarks.md). One `OpenAICompatProvider` per endpoint, holding one session.
+aiohttp rather than the OpenAI SDK, for client CPU per request (see `koarena.providers.http`).
+One `OpenAICompatProvider` per endpoint, holding one session.
 
 Request shape follows the model: o-series models (``o1``, ``o3-mini``, ``o4-mini``…) get
 ``max_completion_tokens`` and ``reasoning_effort`` and no temperature; other models get
@@ -15,8 +14,6 @@ end up in `ChatResponse.reasoning`, never in the content.
 
 from __future__ import annotations
 
-import email.utils
-import time
 from typing import Any
 
 import aiohttp
@@ -27,11 +24,11 @@ from koarena.providers.base import (
     ChatRequest,
     ChatResponse,
     FatalError,
-    RateLimitError,
+    ProviderError,
     TransientError,
     Usage,
-    scrub,
 )
+from koarena.providers.http import HttpProvider, error_member, parse_retry_after
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
@@ -62,55 +59,14 @@ def split_think(content: str) -> tuple[str, str]:
     return stripped[close + len(_THINK_CLOSE):].lstrip(), head.strip()
 
 
-def parse_retry_after(headers: Any) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-class OpenAICompatProvider:
+class OpenAICompatProvider(HttpProvider):
     """One endpoint of one model. Create inside a running event loop; `aclose` when done."""
 
     def __init__(self, model: ModelEndpoint, endpoint: Endpoint) -> None:
-        self.model = model
-        self.endpoint = endpoint
-        self.url = f"{endpoint.api_base}/chat/completions"
-        self._secret = endpoint.api_key.reveal() if endpoint.api_key is not None else ""
-        headers = {"Content-Type": "application/json", "Accept": "application/json"}
-        if self._secret:
-            headers["Authorization"] = f"Bearer {self._secret}"
-        self._session = aiohttp.ClientSession(
-            headers=headers,
-            # Plain-http endpoints (local servers) skip building a TLS context: loading the
-            # system CA store costs ~40 ms of CPU at start, paid while requests wait.
-            connector=aiohttp.TCPConnector(
-                limit=model.parallel, ttl_dns_cache=300,
-                ssl=not endpoint.api_base.startswith("http://")),
-            timeout=aiohttp.ClientTimeout(total=model.timeout),
-            json_serialize=lambda o: orjson.dumps(o).decode(),
-        )
+        super().__init__(model, endpoint, f"{endpoint.api_base}/chat/completions")
 
-    def __repr__(self) -> str:
-        return f"OpenAICompatProvider({self.model.name!r}, {self.endpoint.api_base!r})"
-
-    async def aclose(self) -> None:
-        await self._session.close()
+    def _key_headers(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
 
     def build_body(self, request: ChatRequest) -> dict[str, Any]:
         """The JSON body for ``request`` in the shape this model expects."""
@@ -139,54 +95,19 @@ class OpenAICompatProvider:
         body.update(request.extra_body)
         return body
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self._secret)
-
-    def _where(self) -> str:
-        return f"{self.model.name} at {self.endpoint.api_base}"
-
     async def chat(self, request: ChatRequest) -> ChatResponse:
+        """Send ``request``; the answer, or a `ProviderError` saying whether to retry."""
         body = self.build_body(request)
-        try:
-            async with self._session.post(self.url, data=orjson.dumps(body)) as resp:
-                if resp.status != 200:
-                    await self._raise_for_status(resp)
-                if body.get("stream"):
-                    return await self._read_stream(resp)
-                raw = await resp.read()
-        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-            raise TransientError(
-                f"{self._where()}: no response within {self.model.timeout:g} s") from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise TransientError(f"{self._where()}: response cut off ({type(exc).__name__})"
-                                 ) from exc
-        except aiohttp.ClientConnectionError as exc:
-            raise TransientError(
-                f"{self._where()}: connection failed ({type(exc).__name__})") from exc
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise TransientError(f"{self._where()}: response is not JSON") from exc
-        return self._parse(data)
+        if body.get("stream"):
+            return await self._post(body, self._read_stream)
+        return self._parse(await self._post_json(body))
 
-    async def _raise_for_status(self, resp: aiohttp.ClientResponse) -> None:
-        raw = await resp.read()
-        message = raw.decode("utf-8", "replace")
-        try:
-            data = orjson.loads(raw)
-            err = data.get("error") if isinstance(data, dict) else None
-            if isinstance(err, dict) and err.get("message"):
-                message = str(err["message"])
-            elif isinstance(err, str):
-                message = err
-        except orjson.JSONDecodeError:
-            pass
-        text = f"{self._where()}: HTTP {resp.status}: {self._scrub(message.strip())}"
-        if resp.status == 429:
-            raise RateLimitError(text, parse_retry_after(resp.headers))
-        if resp.status >= 500 or resp.status == 408:
-            raise TransientError(text, parse_retry_after(resp.headers))
-        raise FatalError(text)
+    def _http_error(self, status: int, raw: bytes, headers: Any) -> ProviderError:
+        err = error_member(raw)
+        if isinstance(err, str):
+            # Some OpenAI-compatible servers send the message as the bare ``error`` value.
+            return self._error(status, err, parse_retry_after(headers))
+        return super()._http_error(status, raw, headers)
 
     def _parse(self, data: Any) -> ChatResponse:
         try:
