@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from koarena.fakeserver import FakeConfig, FakeServer
 from koarena.jsonl import iter_jsonl, write_jsonl_atomic
 
 BENCH = "ko-arena-hard-v0.1"
@@ -40,3 +41,19 @@ def small_bench(shared_data: Path, tmp_path: Path) -> SmallBench:
         return data_dir
 
     return make
+
+
+@pytest.fixture
+def fake_server() -> Iterator[Callable[[FakeConfig], FakeServer]]:
+    """``start(config)`` → a fake model server on 127.0.0.1, stopped after the test."""
+    started: list[FakeServer] = []
+
+    def start(config: FakeConfig) -> FakeServer:
+        srv = FakeServer(config)
+        srv.start_in_thread()
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        srv.stop_thread()

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +30,8 @@ def questions(shared_data: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(answer_tokens=20, require_key=PLANTED))
-    srv.start_in_thread()
-    yield srv
-    srv.stop_thread()
+def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
+    return fake_server(FakeConfig(answer_tokens=20, require_key=PLANTED))
 
 
 def make_workspace(root: Path, srv: FakeServer, questions: list[dict[str, Any]],

@@ -5,7 +5,7 @@ fault classified, the key never shown, and the engine choosing this provider by 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,11 +28,8 @@ SYSTEM = "너는 도움이 되는 조수다."
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(answer_tokens=5))
-    srv.start_in_thread()
-    yield srv
-    srv.stop_thread()
+def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
+    return fake_server(FakeConfig(answer_tokens=5))
 
 
 def claude(srv: FakeServer, name: str = "claude", **extra: Any) -> ModelEndpoint:

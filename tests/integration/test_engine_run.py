@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,8 @@ class FollowUp(OneShot):
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(answer_tokens=3))
-    srv.start_in_thread()
-    yield srv
-    srv.stop_thread()
+def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
+    return fake_server(FakeConfig(answer_tokens=3))
 
 
 def endpoint(*servers: FakeServer, parallel: int = 4, name: str = "m") -> ModelEndpoint:

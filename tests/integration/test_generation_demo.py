@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +27,8 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig.from_file(EXAMPLES / "fake_server.yaml"))
-    srv.start_in_thread()
-    yield srv
-    srv.stop_thread()
+def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
+    return fake_server(FakeConfig.from_file(EXAMPLES / "fake_server.yaml"))
 
 
 def koarena(*args: str) -> subprocess.CompletedProcess[str]:

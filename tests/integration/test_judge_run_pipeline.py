@@ -7,7 +7,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,8 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(answer_tokens=30))
-    srv.start_in_thread()
-    yield srv
-    srv.stop_thread()
+def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
+    return fake_server(FakeConfig(answer_tokens=30))
 
 
 def write_configs(root: Path, srv: FakeServer) -> tuple[Path, Path]:

@@ -4,7 +4,7 @@ every injected fault is classified as the engine needs it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,11 +25,8 @@ KEY = "sk-planted-secret-0123456789"
 
 
 @pytest.fixture
-def server() -> Iterator[FakeServer]:
-    srv = FakeServer(FakeConfig(answer_tokens=5))
-    srv.start_in_thread()
-    yield srv
-    srv.stop_thread()
+def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
+    return fake_server(FakeConfig(answer_tokens=5))
 
 
 def model(srv: FakeServer, name: str = "m", **extra: Any) -> ModelEndpoint:
