@@ -36,6 +36,16 @@ class Control(Enum):
         return f"{self.value.replace('+', '_')}_control"
 
 
+DEFAULT_CONTROL = Control.STYLE
+"""The control of the published leaderboard, and so of every command and the report site."""
+
+CONTROL_HELP = (
+    "none: plain Bradley–Terry; style: discount answer length and markdown (headers, lists, "
+    "bold), as the published leaderboard; length / markdown: only those; style+korean: style "
+    "plus the answers' Hangul share, i.e. the leaderboard as if writing Korean did not matter"
+)
+"""What each control means, for the commands' help."""
+
 _ALL = ("token_len", "headers", "lists", "bolds")
 _FEATURES = {
     Control.NONE: (),

@@ -21,10 +21,12 @@ import orjson
 
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
-from koarena.controls import Control, style_covariates, style_metas
+from koarena.controls import DEFAULT_CONTROL, Control, style_covariates, style_metas
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.rating import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
     Design,
     FloatArray,
     Resample,
@@ -144,6 +146,7 @@ def load_battles(
 ) -> LoadedData:
     """Load the judges' verdicts and all answers; raise `DataError` on bad input."""
     bench.require()
+    bench.require_judgments()
     base = baseline or bench.default_baseline()
     if not base:
         raise DataError("no baseline given and the bench's judge_config.yaml names none")
@@ -276,8 +279,8 @@ def compute_leaderboards(
     *,
     judges: list[str] | None = None,
     baseline: str | None = None,
-    rounds: int = 100,
-    seed: int = 42,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
     weight: int = 3,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
@@ -347,7 +350,7 @@ def _with_korean(
 
 
 def compute_leaderboard(
-    bench: Bench, control: Control = Control.NONE, **kwargs: Any
+    bench: Bench, control: Control = DEFAULT_CONTROL, **kwargs: Any
 ) -> Leaderboard:
     """One leaderboard; see `compute_leaderboards` for the options."""
     return compute_leaderboards(bench, [control], **kwargs)[control]
@@ -374,7 +377,7 @@ def write_csv(board: Leaderboard, path: Path) -> None:
         for r in board.rows:
             extra = [_fmt(r.korean_share), r.not_korean if r.not_korean is not None else ""]
             w.writerow([
-                r.model, r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
+                r.model, r.score, _fmt(r.lower), _fmt(r.upper), r.avg_tokens,
                 repr(r.rating), _fmt(r.rating_lower), _fmt(r.rating_upper), r.rating_ci, r.ci,
                 board.date, *(extra if korean else []),
             ])

@@ -14,12 +14,13 @@ from rich.console import Console
 from koarena.answering import answer
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, JudgeSettings, ModelEndpoint
-from koarena.controls import Control
+from koarena.controls import DEFAULT_CONTROL, Control
 from koarena.engine import ProviderFactory, RetryPolicy, RunResult, report
 from koarena.ensemble import ENSEMBLE_JUDGE, EnsembleSummary, write_ensemble
 from koarena.errors import ConfigError
 from koarena.judging import JudgePlan, JudgeProtocol, judge, plan_judging
 from koarena.leaderboard import Leaderboard, compute_leaderboard
+from koarena.rating import DEFAULT_ROUNDS, DEFAULT_SEED
 
 
 @dataclass
@@ -61,9 +62,9 @@ def run_pipeline(
     endpoints: dict[str, ModelEndpoint],
     judges: dict[str, str],
     *,
-    control: Control = Control.NONE,
-    rounds: int = 100,
-    seed: int = 42,
+    control: Control = DEFAULT_CONTROL,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
     retry: RetryPolicy | None = None,
     progress: bool = True,
     console: Console | None = None,

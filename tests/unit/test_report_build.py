@@ -98,9 +98,9 @@ def test_build_report(tmp_path: Path) -> None:
     site = tmp_path / "site"
     summary = build_report(bench, site, rounds=5, seed=1, workers=2)
     assert summary.questions == 4
-    assert summary.models == 2
+    assert summary.models == 3  # base, m1, m2: the leaderboard's rows
     assert summary.judges == ["jx"]
-    assert summary.controls == ["none", "style", "length", "markdown"]
+    assert summary.controls == ["style", "none", "length", "markdown"]  # the default first
     assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
         ".koarena-report", "analysis.html", "assets/analysis.js", "assets/browse.js",
         "assets/common.js", "assets/leaderboard.js", "assets/report.css", "browse.html",

@@ -31,9 +31,8 @@ from koarena.battles import build_battles
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
 from koarena.controls import Control
-from koarena.errors import DataError
 from koarena.leaderboard import LoadedData, build_rows, fit_control, load_battles
-from koarena.rating import win_rate
+from koarena.rating import DEFAULT_ROUNDS, DEFAULT_SEED, win_rate
 from koarena.records import Answer
 
 log = logging.getLogger(__name__)
@@ -52,9 +51,9 @@ class AnalyzeOptions:
     reference: Path | None = None
     families: Sequence[FamilyRule] = DEFAULT_FAMILIES
     controls: tuple[Control, ...] = (Control.NONE, Control.STYLE)
-    rounds: int = 100
+    rounds: int = DEFAULT_ROUNDS
     self_preference_rounds: int = 1000
-    seed: int = 42
+    seed: int = DEFAULT_SEED
     korean_threshold: float = DEFAULT_THRESHOLD
     weakest: int = WEAKEST_CLUSTERS
 
@@ -197,9 +196,7 @@ def analyze(bench: Bench, opts: AnalyzeOptions | None = None) -> dict[str, Any]:
     """All analyses of ``bench``; see the module docstring for the shape of the result."""
     opts = opts or AnalyzeOptions()
     bench.require()
-    judges = opts.judges or bench.judges()
-    if not judges:
-        raise DataError(f"no judgment directories in {bench.judgment_root}")
+    judges = opts.judges or bench.require_judgments()
     board_judges = opts.board_judges or ([ENSEMBLE] if ENSEMBLE in judges else judges)
     log.info("loading verdicts of %s", ", ".join(judges))
     labels = load_judge_labels(bench, judges)

@@ -12,7 +12,12 @@ from rich.table import Table
 from koarena.analysis import AnalyzeOptions, analyze
 from koarena.analysis.korean import DEFAULT_THRESHOLD
 from koarena.analysis.self_preference import DEFAULT_FAMILIES, parse_family
-from koarena.cli.common import add_bench_options, bench_from_args, console
+from koarena.cli.common import (
+    add_bench_options,
+    add_bootstrap_options,
+    bench_from_args,
+    console,
+)
 from koarena.errors import ConfigError
 
 
@@ -50,15 +55,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a judge's own model family for self-preference; repeatable; replaces the "
         "defaults: " + "; ".join(f"{r.judge}={','.join(r.models)}" for r in DEFAULT_FAMILIES),
     )
-    p.add_argument(
-        "--rounds", type=int, default=100,
-        help="bootstrap rounds of the leaderboard fits (default: 100)",
-    )
+    add_bootstrap_options(p, what="bootstrap rounds of the leaderboard fits")
     p.add_argument(
         "--self-preference-rounds", type=int, default=1000,
         help="bootstrap rounds of the self-preference intervals (default: 1000)",
     )
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
     p.add_argument(
         "--korean-threshold", type=float, default=DEFAULT_THRESHOLD,
         help="share of Korean words below which an answer is not primarily Korean "

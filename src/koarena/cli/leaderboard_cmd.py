@@ -10,12 +10,15 @@ from rich.table import Table
 
 from koarena.cli.common import (
     add_bench_options,
+    add_bootstrap_options,
+    add_control_option,
     bench_from_args,
     console,
     err_console,
+    fit_description,
     progress_bar,
 )
-from koarena.controls import Control
+from koarena.controls import DEFAULT_CONTROL, Control
 from koarena.errors import ConfigError
 from koarena.leaderboard import Leaderboard, compute_leaderboards, write_csv, write_output
 from koarena.rating import Resample
@@ -46,12 +49,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--baseline",
         help="baseline model (default: the bench's judge_config.yaml baseline_model)",
     )
-    p.add_argument(
-        "--control",
-        choices=[*(c.value for c in Control), "all"],
-        default=None,
-        help="what the fit controls for (default: none); 'all' computes none, style, length "
-        "and markdown in one run, like the original gen_result.py",
+    add_control_option(
+        p, more="all: none, style, length and markdown in one run, like the original "
+        "gen_result.py"
     )
     p.add_argument(
         "--style-control", dest="alias_control", action="store_const", const="style",
@@ -65,11 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--markdown-control-only", dest="alias_control", action="store_const",
         const="markdown", help="alias of --control markdown",
     )
-    p.add_argument(
-        "--rounds", "--num-rounds", dest="rounds", type=int, default=100,
-        help="bootstrap rounds (default: 100; 0 skips the confidence intervals)",
-    )
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    add_bootstrap_options(p, aliases=("--num-rounds",))
     p.add_argument(
         "--resample",
         choices=[r.value for r in Resample],
@@ -115,7 +111,7 @@ def _controls(args: argparse.Namespace) -> list[Control]:
         raise ConfigError(
             f"--control {args.control} contradicts the alias for {args.alias_control}"
         )
-    choice = args.control or args.alias_control or "none"
+    choice = args.control or args.alias_control or DEFAULT_CONTROL.value
     return ALL_CONTROLS if choice == "all" else [Control(choice)]
 
 
@@ -160,12 +156,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_board(board: Leaderboard) -> None:
-    """The leaderboard as a terminal table, with a line on dropped and flagged data."""
-    title = (
+    """The leaderboard as a table under a line saying how it was fitted, and a line on dropped
+    and flagged data."""
+    resampled = f" ({board.resample.value} resampled)" if board.rounds else ""
+    console.print(
         f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-        f"control {board.control.value} · {board.rounds} rounds ({board.resample.value})"
+        f"{fit_description(board.control, board.rounds)}{resampled}",
+        highlight=False,
     )
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column("#", justify="right")
     table.add_column("model")
     table.add_column("score", justify="right")

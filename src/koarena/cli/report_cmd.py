@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from koarena.cli.common import add_bench_options, bench_from_args
+from koarena.cli.common import add_bench_options, add_bootstrap_options, bench_from_args
 from koarena.report import build_report
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--baseline",
         help="baseline model (default: the bench's judge_config.yaml baseline_model)",
     )
-    p.add_argument(
-        "--rounds", type=int, default=100, help="bootstrap rounds of the CIs (default: 100)"
-    )
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    add_bootstrap_options(p, what="bootstrap rounds of the CIs")
     p.add_argument(
         "--workers",
         type=int,

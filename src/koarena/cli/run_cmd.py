@@ -9,10 +9,13 @@ from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
 from koarena.cli.common import (
+    add_bootstrap_options,
+    add_control_option,
     add_data_dir_option,
     add_retry_options,
     console,
     err_console,
+    fit_description,
     retry_policy,
 )
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
@@ -63,14 +66,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="judges (endpoint-file names; default: the judge settings' judge_model)",
     )
     add_data_dir_option(p)
-    p.add_argument(
-        "--control",
-        choices=[c.value for c in Control],
-        default=Control.NONE.value,
-        help="what the leaderboard fit controls for (default: none)",
-    )
-    p.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default: 100)")
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    add_control_option(p)
+    add_bootstrap_options(p)
     add_retry_options(p)
     p.set_defaults(func=run)
 
@@ -125,18 +122,12 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     """The model's leaderboard row and its rank among all models of the board."""
     row = board.row(model)
     others = len(board.rows) - 1
-    table = Table(
-        title=(
-            f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-            f"control {board.control.value}"
-        ),
-        title_justify="left",
-        caption=(
-            f"{model}: ensemble of {', '.join(judges)}; the {others} other "
-            "models: the verdicts already in the data directory"
-        ),
-        caption_justify="left",
+    console.print(
+        f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
+        f"{fit_description(board.control, board.rounds)}",
+        highlight=False,
     )
+    table = Table()
     for col in ("rank", "model", "score", "95% CI", "avg tokens"):
         table.add_column(col, justify="left" if col == "model" else "right")
     table.add_row(
@@ -147,3 +138,8 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
         str(row.avg_tokens),
     )
     console.print(table)
+    console.print(
+        f"{model}: ensemble of {', '.join(judges)}; the {others} other models: the verdicts "
+        "already in the data directory",
+        highlight=False,
+    )

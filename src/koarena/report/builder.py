@@ -32,10 +32,11 @@ from markupsafe import Markup
 from koarena.analysis import AnalyzeOptions, analyze
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
-from koarena.controls import Control
+from koarena.controls import DEFAULT_CONTROL, Control
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.leaderboard import Leaderboard, compute_leaderboards
+from koarena.rating import DEFAULT_ROUNDS, DEFAULT_SEED
 from koarena.records import Answer, Judgment, Question
 from koarena.report.analysis_page import analysis_page_data
 from koarena.report.jsdata import script_json, write_shard
@@ -49,8 +50,13 @@ ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js", "analysis.js
 INDEX_ASSETS = ("report.css", "common.js", "leaderboard.js")
 """The assets index.html loads: with index.html itself, what the ≤ 2 MB budget counts."""
 WEIGHT = 3
-CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
-"""The leaderboards the site offers: without control and the three published style controls."""
+CONTROLS = (
+    DEFAULT_CONTROL,
+    *(c for c in (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
+      if c is not DEFAULT_CONTROL),
+)
+"""The leaderboards the site offers: without control and the three published style controls,
+the default first (the page shows the first one until another is chosen)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class ReportSummary:
     output: Path
     questions: int
     models: int
+    """Models on the leaderboard, the baseline included (as `koarena leaderboard` counts)."""
     judges: list[str]
     controls: list[str]
     index_bytes: int
@@ -74,8 +81,8 @@ def build_report(
     *,
     judges: list[str] | None = None,
     baseline: str | None = None,
-    rounds: int = 100,
-    seed: int = 42,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
     workers: int | None = None,
     analysis: bool = True,
 ) -> ReportSummary:
@@ -85,9 +92,7 @@ def build_report(
     fitted and the answers rendered: it costs about as much CPU as a third of the rest.
     """
     questions = bench.load_questions()
-    judges = judges or bench.judges()
-    if not judges:
-        raise DataError(f"no judgments found in {bench.judgment_root}")
+    judges = judges or bench.require_judgments()
     _prepare_output(output)
     side = ProcessPoolExecutor(max_workers=1) if analysis else None
     try:
@@ -188,7 +193,7 @@ def _build(
     return ReportSummary(
         output=output,
         questions=len(questions),
-        models=len(models),
+        models=1 + len(models),
         judges=judges,
         controls=controls,
         index_bytes=index_bytes,
