@@ -10,6 +10,7 @@ questions) before it replaces the bench directory, so a failed pull leaves nothi
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import shutil
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from koarena.bench import Bench, check_name
+from koarena.bench import DATA_DIR_ENV, Bench, check_name
 from koarena.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -129,11 +130,31 @@ def pull(
     target = Bench(data_dir, bench_name)
     if target.root.exists() and not force:
         raise DataError(f"{target.root} already exists (use --force to replace it)")
+    made = [d for d in (data_dir, *data_dir.parents) if not d.exists()]  # innermost first
     data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=data_dir, prefix=".pull-") as tmp:
+    try:
+        return _pull_into(target, url, sha256, progress)
+    except BaseException:
+        for d in made:  # a failed pull leaves no trace, not even an empty directory
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        raise
+
+
+def _pull_into(
+    target: Bench, url: str, sha256: str | None, progress: ProgressFn | None
+) -> PullSummary:
+    bench_name = target.name
+    with tempfile.TemporaryDirectory(dir=target.data_dir, prefix=".pull-") as tmp:
         tmp_dir = Path(tmp)
         archive = tmp_dir / "archive.zip"
-        digest = download(url, archive, progress)
+        try:
+            digest = download(url, archive, progress)
+        except DataError as exc:
+            raise DataError(
+                f"{exc}; if you have the data, point at the directory that holds {bench_name}/ "
+                f"with --data-dir or ${DATA_DIR_ENV}"
+            ) from exc
         if sha256 and digest != sha256.lower():
             raise DataError(f"checksum mismatch: expected {sha256}, got {digest}")
         staged = Bench(tmp_dir / "staged", bench_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import socket
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -125,7 +126,7 @@ def test_failed_pull_leaves_nothing(  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
     with pytest.raises(DataError, match=message):
         pull(data, BENCH, f"{url}/{name}", sha256=sha)
-    assert not data.exists() or list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_check_finds_the_known_problems_of_the_shared_data(shared_data: Path) -> None:
@@ -159,3 +160,21 @@ def test_check_reports_torn_malformed_missing_and_duplicates(small_bench, capsys
     assert "gpt-4o-mini" in out and "line 3" in out
     clean = small_bench(root=data.parent / "clean")
     assert main(["data", "check", "--data-dir", str(clean), "--strict"]) == 0
+
+
+def test_pull_from_an_unreachable_host_says_how_to_point_at_the_data(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/main.zip"  # closed: the connection is refused
+    data = tmp_path / "new" / "data"
+    assert main(["data", "pull", "--data-dir", str(data), "--url", url]) == 2
+    *_, err = capsys.readouterr().err.splitlines()
+    assert err.startswith(f"error: download failed: cannot fetch {url} (")
+    assert err.endswith(
+        "; if you have the data, point at the directory that holds ko-arena-hard-v0.1/ with "
+        "--data-dir or $KOARENA_DATA_DIR"
+    )
+    assert not (tmp_path / "new").exists()
