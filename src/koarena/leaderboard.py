@@ -35,6 +35,7 @@ from koarena.rating import (
     win_rate,
 )
 from koarena.records import Answer, Judgment
+from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ def load_battles(
     *,
     judges: list[str],
     baseline: str | None = None,
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
 ) -> LoadedData:
@@ -278,7 +279,7 @@ def compute_leaderboards(
     baseline: str | None = None,
     rounds: int = 100,
     seed: int = 42,
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
     resample: Resample = Resample.BATTLES,

@@ -21,9 +21,9 @@ import yaml
 
 from koarena.errors import ConfigError
 from koarena.testing.faults import FILTER_FAULTS, STATUS_FAULTS, FaultRule
+from koarena.verdicts import LABELS
 
 JUDGE_MARKER = "<|The Start of Assistant A's Answer|>"
-VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 DEFAULT_ANSWER_TOKENS = 60
 
 
@@ -67,7 +67,7 @@ def _digest(*parts: str) -> bytes:
 
 def verdict_for(model: str, user_text: str) -> str:
     """The deterministic verdict label the fake judge gives for a judge prompt."""
-    return VERDICTS[_digest(model, user_text)[0] % len(VERDICTS)]
+    return LABELS[_digest(model, user_text)[0] % len(LABELS)]
 
 
 def answer_for(model: str, user_text: str, n_words: int) -> str:
