@@ -24,6 +24,7 @@ from koarena.bench import Bench
 from koarena.controls import Control, style_covariates, style_metas
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
+from koarena.korean import korean_fidelity
 from koarena.rating import (
     Design,
     FloatArray,
@@ -288,7 +289,7 @@ def compute_leaderboards(
 ) -> dict[Control, Leaderboard]:
     """Leaderboards of ``bench`` under each control, sharing one load of the data.
 
-    ``korean`` adds each model's Korean fidelity (`koarena.analysis.korean`) to its row.
+    ``korean`` adds each model's Korean fidelity (`koarena.korean`) to its row.
     """
     data = load_battles(
         bench,
@@ -326,9 +327,6 @@ def compute_leaderboards(
 
 
 def _korean_columns(data: LoadedData) -> dict[str, tuple[float | None, int | None]]:
-    # Imported here: the analysis package builds on this module.
-    from koarena.analysis.korean import korean_fidelity
-
     return {
         f.model: (
             None if f.mean_hangul_share is None else round(100.0 * f.mean_hangul_share, 1),
