@@ -4,18 +4,36 @@ The tests look for the data where a user's commands and the quick start do: ``$K
 if set, else ``./data`` in the repository, else a checkout beside it (``../shared/data``). When a
 selected test needs the data and none is found, the run stops before any test with one message
 that says how to point at it.
+
+What is costly to compute on the whole data (the leaderboards, the analysis) is computed once
+per session here and shared by the modules that check it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+
+from koarena.bench import Bench
+from koarena.cli import main
+from koarena.controls import Control
+from koarena.leaderboard import Leaderboard, compute_leaderboards
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = "ko-arena-hard-v0.1"
 DATA_ENV = "KOARENA_DATA_DIR"
+FULL_ROUNDS = 20
+"""Bootstrap rounds of the whole-data fixtures (and of the report site the browser tests build):
+enough to exercise the intervals; the point estimates do not depend on them."""
+FULL_SEED = 42
+PUBLISHED_CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
 
 
 def data_candidates() -> list[Path]:
@@ -43,10 +61,21 @@ def missing_data_message() -> str:
     )
 
 
+WHOLE_DATA_FIXTURES = frozenset({"full_bench", "full_boards", "full_analysis", "full_site"})
+"""Session fixtures over the whole data: their tests share one pytest-xdist worker."""
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # One clear stop instead of one error per test that needs the data.
     if find_data_dir() is None and any("shared_data" in i.fixturenames for i in items):
         raise pytest.UsageError(missing_data_message())
+    # Under `pytest -n N --dist loadgroup` (./scripts/test.sh): the tests of the whole-data
+    # fixtures run in one worker, which computes each fixture once; every other module keeps its
+    # tests together, so its module fixtures (a browser, a built site) are made once too.
+    for item in items:
+        whole = WHOLE_DATA_FIXTURES.intersection(item.fixturenames)
+        group = "whole-data" if whole else item.path.stem
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +84,41 @@ def shared_data() -> Path:
     found = find_data_dir()
     assert found is not None, missing_data_message()
     return found
+
+
+@pytest.fixture(scope="session")
+def full_bench(shared_data: Path) -> Bench:
+    return Bench(shared_data, BENCH)
+
+
+@pytest.fixture(scope="session")
+def full_boards(full_bench: Bench) -> dict[Control, Leaderboard]:
+    """The leaderboards of the whole data under the four published controls."""
+    return compute_leaderboards(
+        full_bench, PUBLISHED_CONTROLS, rounds=FULL_ROUNDS, seed=FULL_SEED
+    )
+
+
+@dataclass(frozen=True)
+class AnalyzeRun:
+    printed: str
+    """What ``koarena analyze`` printed on stdout."""
+    result: dict[str, Any]
+    """The JSON it wrote with ``--output``."""
+
+
+@pytest.fixture(scope="session")
+def full_analysis(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> AnalyzeRun:
+    """``koarena analyze`` on the whole data, run once (FULL_ROUNDS rounds, seed FULL_SEED)."""
+    out = tmp_path_factory.mktemp("analysis") / "analysis.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main([
+            "analyze", "--data-dir", str(shared_data), "--rounds", str(FULL_ROUNDS),
+            "--seed", str(FULL_SEED), "--output", str(out),
+        ])
+    assert code == 0
+    return AnalyzeRun(printed.getvalue(), orjson.loads(out.read_bytes()))
 
 
 @pytest.fixture(autouse=True)
