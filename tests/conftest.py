@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from koarena.bench import Bench
 from koarena.cli import main
@@ -62,20 +63,42 @@ def missing_data_message() -> str:
 
 
 WHOLE_DATA_FIXTURES = frozenset({"full_bench", "full_boards", "full_analysis", "full_site"})
-"""Session fixtures over the whole data: their tests share one pytest-xdist worker."""
+WHOLE_DATA_MODULES = frozenset({
+    "tests/browser/test_analysis_page.py",
+    "tests/browser/test_browse_page.py",
+    "tests/browser/test_leaderboard_page.py",
+    "tests/integration/test_analyze_shared.py",
+    "tests/integration/test_leaderboard_shared.py",
+})
+"""The modules whose tests use the whole-data session fixtures: under ``pytest -n 2``
+(./scripts/test.sh) they run in one worker, which computes each fixture once."""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # One clear stop instead of one error per test that needs the data.
     if find_data_dir() is None and any("shared_data" in i.fixturenames for i in items):
         raise pytest.UsageError(missing_data_message())
-    # Under `pytest -n N --dist loadgroup` (./scripts/test.sh): the tests of the whole-data
-    # fixtures run in one worker, which computes each fixture once; every other module keeps its
-    # tests together, so its module fixtures (a browser, a built site) are made once too.
-    for item in items:
-        whole = WHOLE_DATA_FIXTURES.intersection(item.fixturenames)
-        group = "whole-data" if whole else item.path.stem
-        item.add_marker(pytest.mark.xdist_group(group))
+    # The scheduler below only sees test ids, so the list is kept by hand and checked here.
+    unlisted = sorted({
+        i.nodeid.split("::")[0] for i in items
+        if WHOLE_DATA_FIXTURES.intersection(i.fixturenames)
+        and i.nodeid.split("::")[0] not in WHOLE_DATA_MODULES
+    })
+    if unlisted:
+        raise pytest.UsageError(f"add to WHOLE_DATA_MODULES in tests/conftest.py: {unlisted}")
+
+
+class _ModuleScheduling(LoadScopeScheduling):
+    """xdist's ``loadscope`` (a module's tests in one worker, so its module fixtures are made
+    once), with the whole-data modules as one scope."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::")[0]
+        return "whole-data" if module in WHOLE_DATA_MODULES else module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling:
+    return _ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
