@@ -59,7 +59,7 @@ from rich.progress import (
 from koarena.bench import Bench
 from koarena.config import ANTHROPIC, GEMINI_TYPES, ModelEndpoint
 from koarena.errors import ConfigError, DataError
-from koarena.jsonl import append_jsonl, iter_jsonl
+from koarena.jsonl import append_jsonl, iter_jsonl, sole_writer
 from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import (
     ChatRequest,
@@ -445,7 +445,14 @@ def _progress(options: RunOptions) -> Progress:
 
 
 async def run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions) -> RunResult:
-    """Run the tasks not yet done; append their records; log failures; return the summary."""
+    """Run the tasks not yet done; append their records; log failures; return the summary.
+    Holds the one-writer lock of every output file (`sole_writer`) for the whole run."""
+    with sole_writer(t.output for t in tasks):
+        return await _run_tasks(tasks, pool, options)
+
+
+async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions
+                     ) -> RunResult:
     result = RunResult(stage=options.stage, total=len(tasks), started=time.time())
     todo, result.skipped = pending_tasks(tasks, options.record_key)
     by_model: dict[str, list[Task]] = defaultdict(list)
