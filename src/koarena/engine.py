@@ -68,6 +68,7 @@ from koarena.providers.base import (
     Provider,
     ProviderError,
     RateLimitError,
+    ScrubbedProvider,
     TransientError,
 )
 from koarena.providers.gemini import GeminiProvider
@@ -288,11 +289,15 @@ class ProviderPool:
 
 
 def _default_factory(cfg: ModelEndpoint) -> list[Provider]:
+    providers: list[Provider]
     if cfg.api_type == ANTHROPIC:
-        return [AnthropicProvider(cfg, ep) for ep in cfg.endpoints]
-    if cfg.api_type in GEMINI_TYPES:
-        return [GeminiProvider(cfg, ep) for ep in cfg.endpoints]
-    return list(make_providers(cfg))
+        providers = [AnthropicProvider(cfg, ep) for ep in cfg.endpoints]
+    elif cfg.api_type in GEMINI_TYPES:
+        providers = [GeminiProvider(cfg, ep) for ep in cfg.endpoints]
+    else:
+        providers = list(make_providers(cfg))
+    return [ScrubbedProvider(p, ep.api_key.reveal() if ep.api_key is not None else "")
+            for p, ep in zip(providers, cfg.endpoints, strict=True)]
 
 
 def _count_request_tokens(request: ChatRequest) -> int:
