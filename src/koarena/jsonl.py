@@ -33,6 +33,8 @@ class LoadReport:
 
     torn_tail: bool = False
     malformed: list[tuple[int, str]] = field(default_factory=list)
+    duplicates: int = 0
+    """Records dropped or replaced because their question came again."""
 
 
 def iter_jsonl(

@@ -173,6 +173,10 @@ def load_battles(
         if bench.answer_file(model).is_file():
             report = LoadReport()
             answers[model] = bench.load_answers(model, report=report)
+        else:
+            log.warning("%s is judged but has no answer file (%s): its average tokens show 0 "
+                        "and style control has no features for it", model,
+                        bench.answer_file(model))
     return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
 
 

@@ -89,7 +89,13 @@ def print_report(report: CheckReport, show_all: bool) -> None:
             console.print(f"{title}: {len(files)} files, no problems")
         for name, r in sorted(files.items()):
             for lineno, why in r.malformed_lines[:5]:
-                console.print(f"  {name}: line {lineno}: {why}", highlight=False, markup=False)
+                console.print(f"  {name}: line {lineno}: {why}", highlight=False, markup=False,
+                              soft_wrap=True)
+    qf = report.question_file
+    if qf is not None and qf.problems:
+        console.print(f"questions: {len(qf.malformed_lines)} bad lines", highlight=False)
+        for _, why in qf.malformed_lines[:5]:
+            console.print(f"  {why}", highlight=False, markup=False, soft_wrap=True)
     totals = {
         "failed-call markers": sum(r.failure_markers for r in report.answers.values()),
         "empty answers": sum(r.empty for r in report.answers.values()),
