@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from koarena.errors import DataError, UnsafeNameError
 from koarena.jsonl import LoadReport, iter_jsonl
 from koarena.records import Answer, Judgment, Question
+from koarena.yamlfile import load_mapping
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +101,7 @@ class Bench:
         """The bench's published judging protocol (empty if the bench has none)."""
         if not self.judge_config_file.is_file():
             return {}
-        with open(self.judge_config_file, encoding="utf-8") as fh:
-            cfg = yaml.safe_load(fh) or {}
-        if not isinstance(cfg, dict):
-            raise DataError(f"{self.judge_config_file}: expected a mapping")
-        return cfg
+        return load_mapping(self.judge_config_file, DataError)
 
     def default_baseline(self) -> str | None:
         cfg = self.judge_config()
