@@ -6,9 +6,15 @@ import argparse
 
 from rich.table import Table
 
-from koarena.cli.common import add_bench_options, bench_from_args, console, err_console
+from koarena.cli.common import (
+    add_bench_options,
+    bench_from_args,
+    console,
+    err_console,
+    sigterm_interrupts,
+)
 from koarena.datacheck import CheckReport, FileReport, check_bench
-from koarena.datapull import DEFAULT_URL, pull
+from koarena.datapull import DEFAULT_URL, MB, Limits, pull
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +35,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pp.add_argument("--url", default=DEFAULT_URL, help=f"archive URL (default: {DEFAULT_URL})")
     pp.add_argument("--sha256", help="expected sha256 of the archive")
     pp.add_argument("--force", action="store_true", help="replace an existing bench directory")
+    defaults = Limits()
+    pp.add_argument("--max-download", type=_megabytes, default=defaults.download, metavar="MB",
+                    help=f"stop a download larger than this (default: {defaults.download // MB})")
+    pp.add_argument("--max-file", type=_megabytes, default=defaults.file, metavar="MB",
+                    help=f"refuse an archive member that unpacks to more than this "
+                    f"(default: {defaults.file // MB})")
+    pp.add_argument("--max-unpacked", type=_megabytes, default=defaults.unpacked, metavar="MB",
+                    help=f"refuse an archive whose files unpack to more than this in all "
+                    f"(default: {defaults.unpacked // MB})")
     pp.set_defaults(func=run_pull)
 
     pc = dsub.add_parser(
@@ -47,10 +62,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pc.set_defaults(func=run_check)
 
 
+def _megabytes(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number of MB, got {text!r}")
+    return int(value * MB)
+
+
 def run_pull(args: argparse.Namespace) -> int:
     bench = bench_from_args(args)
-    err_console.print(f"downloading {args.url}")
-    s = pull(bench.data_dir, bench.name, args.url, sha256=args.sha256, force=args.force)
+    err_console.print(f"downloading {args.url}", markup=False, highlight=False)
+    limits = Limits(download=args.max_download, file=args.max_file, unpacked=args.max_unpacked)
+    with sigterm_interrupts():
+        s = pull(bench.data_dir, bench.name, args.url, sha256=args.sha256, force=args.force,
+                 limits=limits)
     console.print(
         f"installed {s.bench_dir}: {s.questions} questions, {s.answer_files} answer files, "
         f"{s.judgment_files} ensemble verdict files (archive sha256 {s.sha256})"
