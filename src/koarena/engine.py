@@ -533,7 +533,7 @@ def report(result: RunResult, console: Console) -> None:
     for model, u in sorted(result.usage.items()):
         console.print(f"  {model}: {u.requests} requests, {u.retries} retries, "
                       f"{u.input_tokens} input + {u.output_tokens} output tokens, "
-                      f"${u.cost:.4f}", highlight=False)
+                      f"${u.cost:.4f}", highlight=False, markup=False)
 
 
 @dataclass
@@ -577,6 +577,7 @@ def estimate(tasks: Sequence[Task], record_key: Callable[[dict[str, Any]], str |
 def report_estimate(est: Estimate, endpoints: dict[str, ModelEndpoint], console: Console
                     ) -> None:
     """Print a dry-run estimate as a table."""
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="dry run: nothing was sent")
@@ -588,7 +589,7 @@ def report_estimate(est: Estimate, endpoints: dict[str, ModelEndpoint], console:
         max_cost = est.cost(endpoints, model, est.max_output_tokens)
         dollars = ("no price configured" if exp_cost is None or max_cost is None
                    else f"${exp_cost:.2f} / ${max_cost:.2f}")
-        table.add_row(model, str(est.requests[model]), str(est.input_tokens[model]),
+        table.add_row(escape(model), str(est.requests[model]), str(est.input_tokens[model]),
                       f"{est.expected_output_tokens[model]} / {est.max_output_tokens[model]}",
                       dollars)
     console.print(table)

@@ -368,6 +368,15 @@ def _fmt(x: float | None) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (OWASP's CSV-injection rule):
+    a leading ``= + - @``, tab or carriage return gets a ``'`` before it."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
 def write_csv(board: Leaderboard, path: Path) -> None:
     """The leaderboard as the original tool's CSV (win rates in %, Elo-scale ratings)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -378,7 +387,7 @@ def write_csv(board: Leaderboard, path: Path) -> None:
         for r in board.rows:
             extra = [_fmt(r.korean_share), r.not_korean if r.not_korean is not None else ""]
             w.writerow([
-                r.model, r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
+                csv_text(r.model), r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
                 repr(r.rating), _fmt(r.rating_lower), _fmt(r.rating_upper), r.rating_ci, r.ci,
                 board.date, *(extra if korean else []),
             ])

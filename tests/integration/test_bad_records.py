@@ -4,6 +4,7 @@ carries on. Duplicate judgments, foreign records, stray files and empty question
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -213,3 +214,38 @@ def test_empty_question_file_is_no_questions(
     q.write_bytes(b"")
     for argv in (answer_dry_run(data), ["data", "check", "--data-dir", str(data)]):
         assert one_line_error(capsys, argv) == f"{q}: no questions"
+
+
+def rename_model(data: Path, old: str, new: str) -> None:
+    """Give ``old``'s answers and verdicts to a model called ``new``."""
+    for sub in ("model_answer", "model_judgment/ensemble"):
+        src = data / BENCH / sub / f"{old}.jsonl"
+        rows = lines_of(src)
+        for r in rows:
+            r["model_id" if sub == "model_answer" else "model"] = new
+        rewrite(data / BENCH / sub / f"{new}.jsonl", rows)
+        src.unlink()
+
+
+def test_model_names_are_shown_not_obeyed_as_markup(small_bench: Any) -> None:
+    data = small_bench(MODELS, 10)
+    hostile = "[reverse][link=mailto:evil@example.com]x-model"
+    rename_model(data, "o3-high", hostile)
+    r = run_cli("leaderboard", "--data-dir", str(data), "--rounds", "0")
+    assert r.returncode == 0, r.stderr
+    assert hostile in r.stdout
+    r = run_cli("data", "check", "--data-dir", str(data), "--all")
+    assert r.returncode == 0, r.stderr
+    assert hostile in r.stdout
+
+
+def test_csv_cells_never_start_a_formula(small_bench: Any, tmp_path: Path) -> None:
+    data = small_bench(MODELS, 10)
+    rename_model(data, "o3-high", "=HYPERLINK(\"http:evil\")")
+    rename_model(data, "gpt-4o-mini", "@SUM(1+1)")
+    out = tmp_path / "lb.csv"
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0",
+                 "--output", str(out)]) == 0
+    with open(out, encoding="utf-8", newline="") as fh:
+        names = sorted(row["model"] for row in csv.DictReader(fh))
+    assert names == ["'=HYPERLINK(\"http:evil\")", "'@SUM(1+1)", "claude-3.7-sonnet"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.cli.common import (
@@ -94,7 +95,7 @@ JUDGMENT_COLUMNS = ["model", "no verdict", *_COMMON]
 def _row(name: str, r: FileReport, answers: bool) -> list[str]:
     specific = [str(r.failure_markers), str(r.empty)] if answers else [str(r.unlabelled_games)]
     return [
-        name, *specific, str(r.records), str(r.missing_ids), str(r.duplicate_ids),
+        escape(name), *specific, str(r.records), str(r.missing_ids), str(r.duplicate_ids),
         str(r.unknown_ids), str(len(r.malformed_lines)), "yes" if r.torn_tail else "",
     ]
 
@@ -103,7 +104,7 @@ def print_report(report: CheckReport, show_all: bool) -> None:
     groups: list[tuple[str, dict[str, FileReport], bool]] = [("answers", report.answers, True)]
     groups += [(f"judgments: {j}", js, False) for j, js in report.judgments.items()]
     for title, files, answers in groups:
-        table = Table(title=f"{title} ({len(files)} files)", title_justify="left")
+        table = Table(title=escape(f"{title} ({len(files)} files)"), title_justify="left")
         for c in ANSWER_COLUMNS if answers else JUDGMENT_COLUMNS:
             table.add_column(c, justify="left" if c == "model" else "right", no_wrap=True)
         shown = 0
@@ -114,7 +115,7 @@ def print_report(report: CheckReport, show_all: bool) -> None:
         if shown:
             console.print(table)
         else:
-            console.print(f"{title}: {len(files)} files, no problems")
+            console.print(f"{title}: {len(files)} files, no problems", markup=False)
         for name, r in sorted(files.items()):
             for lineno, why in r.malformed_lines[:5]:
                 console.print(f"  {name}: line {lineno}: {why}", highlight=False, markup=False,
