@@ -10,7 +10,6 @@ disk, file-size limit) is rolled back to the old end of the file and raised as `
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import logging
 import os
@@ -22,7 +21,8 @@ from typing import Any
 
 import orjson
 
-from koarena.errors import BusyError, DataError, OutputError
+from koarena.errors import BusyError, DataError
+from koarena.outfile import output_error
 
 log = logging.getLogger(__name__)
 
@@ -158,14 +158,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
-
-
-def output_error(path: Path, exc: OSError) -> OutputError:
-    """One line for a failed write: the file and the system's reason (full disk, too large)."""
-    reason = exc.strerror or type(exc).__name__
-    if exc.errno == errno.EFBIG:
-        reason = "file too large (file-size limit reached)"
-    return OutputError(f"cannot write {path}: {reason}")
 
 
 def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:

@@ -24,6 +24,7 @@ from koarena.bench import Bench
 from koarena.controls import Control, style_covariates, style_metas
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
+from koarena.outfile import atomic_open
 from koarena.rating import (
     Design,
     FloatArray,
@@ -379,9 +380,8 @@ def csv_text(value: str) -> str:
 
 def write_csv(board: Leaderboard, path: Path) -> None:
     """The leaderboard as the original tool's CSV (win rates in %, Elo-scale ratings)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     korean = any(r.korean_share is not None for r in board.rows)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS + (["korean_share", "not_korean"] if korean else []))
         for r in board.rows:
@@ -414,8 +414,8 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
 
 
 def write_json(board: Leaderboard, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(to_json(board), option=orjson.OPT_INDENT_2))
+    with atomic_open(path) as fh:
+        fh.write(orjson.dumps(to_json(board), option=orjson.OPT_INDENT_2).decode())
 
 
 def write_output(board: Leaderboard, path: Path) -> None:

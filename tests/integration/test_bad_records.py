@@ -249,3 +249,33 @@ def test_csv_cells_never_start_a_formula(small_bench: Any, tmp_path: Path) -> No
     with open(out, encoding="utf-8", newline="") as fh:
         names = sorted(row["model"] for row in csv.DictReader(fh))
     assert names == ["'=HYPERLINK(\"http:evil\")", "'@SUM(1+1)", "claude-3.7-sonnet"]
+
+
+@pytest.mark.parametrize("case", ["under_a_file", "long_name", "long_path", "a_directory"])
+def test_unwritable_output_fails_before_any_work(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], case: str
+) -> None:
+    (tmp_path / "file").write_text("x")
+    out = {
+        "under_a_file": tmp_path / "file" / "lb.csv",
+        "long_name": tmp_path / ("x" * 300 + ".csv"),
+        "long_path": tmp_path.joinpath(*["d" * 200] * 25, "lb.csv"),
+        "a_directory": tmp_path / "dir.csv",
+    }[case]
+    if case == "a_directory":
+        out.mkdir()
+    reason = {
+        "under_a_file": f"{tmp_path / 'file'} is not a directory",
+        "long_name": "File name too long",
+        "long_path": "File name too long",
+        "a_directory": "it is a directory",
+    }[case]
+    # The data directory does not exist: the output is checked before anything is loaded.
+    err = one_line_error(capsys, ["leaderboard", "--data-dir", str(tmp_path / "absent"),
+                                  "--output", str(out)])
+    assert err == f"cannot write {out}: {reason}"
+    if case == "a_directory":
+        return  # a fine --output-dir
+    err = one_line_error(capsys, ["leaderboard", "--data-dir", str(tmp_path / "absent"),
+                                  "--control", "all", "--output-dir", str(out)])
+    assert err.startswith(f"cannot write {out}/no_control.csv: ")

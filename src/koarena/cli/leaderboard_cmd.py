@@ -19,6 +19,7 @@ from koarena.cli.common import (
 from koarena.controls import Control
 from koarena.errors import ConfigError
 from koarena.leaderboard import Leaderboard, compute_leaderboards, write_csv, write_output
+from koarena.outfile import check_writable
 from koarena.rating import Resample
 
 
@@ -130,6 +131,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--weight must be at least 1")
     if args.output is not None and args.output.suffix.lower() not in {".csv", ".json"}:
         raise ConfigError(f"--output must end in .csv or .json, got {args.output.name!r}")
+    # Fail before the bootstrap, not after it, when an output cannot be written.
+    if args.output is not None:
+        check_writable(args.output)
+    if args.output_dir is not None:
+        for control in controls:
+            check_writable(args.output_dir / f"{control.csv_name}.csv")
     bench = bench_from_args(args)
     with ExitStack() as stack:
         update = stack.enter_context(progress_bar("bootstrap"))
