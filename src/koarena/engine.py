@@ -509,10 +509,19 @@ async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOpti
             queue.reverse()  # pop() from the end keeps the input order
             n = pool.slot(model).cfg.parallel * options.tasks_per_slot
             workers.extend(asyncio.ensure_future(worker(queue)) for _ in range(n))
+        all_workers = asyncio.gather(*workers)
         try:
-            await asyncio.gather(*workers)
+            # A writer that fails (disk full) ends the run at once: requests sent after it
+            # would be paid for and never written.
+            pending: list[asyncio.Future[Any]] = [all_workers, writer_task]
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if not all_workers.done():
+                all_workers.cancel()
+                await asyncio.wait([all_workers])
+            all_workers.result()
         finally:
-            await writer.queue.put(None)
+            if not writer_task.done():
+                await writer.queue.put(None)
             await writer_task
         tick()
 
