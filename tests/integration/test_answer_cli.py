@@ -4,6 +4,7 @@ kill -9 and resume, two writers on one file, reasoning kept apart, keys never le
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -256,3 +257,24 @@ def test_api_key_never_appears_anywhere(server: FakeServer, tmp_path: Path,
         assert PLANTED not in text
         assert PLANTED[:8] not in text
         assert PLANTED[-6:] not in text
+
+
+def test_file_size_limit_stops_with_one_line_and_resumes(server: FakeServer, tmp_path: Path,
+                                                         questions: list[dict[str, Any]]) -> None:
+    ws = make_workspace(tmp_path, server, questions)
+    out = ws["data"] / BENCH / "model_answer" / "m.jsonl"
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+
+    full = subprocess.run(cli(ws), env=env(), capture_output=True, text=True, timeout=120,
+                          check=False, preexec_fn=limit_file_size)
+    assert full.returncode == 2
+    assert full.stderr.strip().splitlines() == [
+        f"error: cannot write {out}: file too large (file-size limit reached)"]
+    kept = records(out)  # only whole lines: the failed append was rolled back
+    assert 0 < len(kept) < N_QUESTIONS
+    assert out.stat().st_size <= 6000
+    assert run_cli(ws).returncode == 0
+    final = records(out)
+    assert sorted(r["question_id"] for r in final) == sorted(q["question_id"] for q in questions)
