@@ -141,7 +141,8 @@ def run_judge(url: str, parallel: int, system: str, prompts: list[str], n: int) 
     yet), then `judging.judge`; one copy of gpt-4o-mini's answers per 1000 requests."""
     from koarena.bench import Bench
     from koarena.config import load_judge_settings
-    from koarena.judging import JudgeProtocol, judge, plan_judging
+    from koarena.judge_protocol import JudgeProtocol
+    from koarena.judging import judge, plan_judging
 
     tmp = Path(tempfile.mkdtemp())
     bench = Bench(tmp, DATA.name)

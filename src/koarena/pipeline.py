@@ -18,7 +18,8 @@ from koarena.controls import Control
 from koarena.engine import ProviderFactory, RetryPolicy, RunResult, report
 from koarena.ensemble import ENSEMBLE_JUDGE, EnsembleSummary, write_ensemble
 from koarena.errors import ConfigError
-from koarena.judging import JudgePlan, JudgeProtocol, judge, plan_judging
+from koarena.judge_protocol import JudgeProtocol
+from koarena.judging import JudgePlan, judge, plan_judging
 from koarena.leaderboard import Leaderboard, compute_leaderboard
 
 

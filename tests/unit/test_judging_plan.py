@@ -13,7 +13,8 @@ from koarena.config import JudgeSettings
 from koarena.engine import pending_tasks
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl
-from koarena.judging import JudgeProtocol, dry_run, expected_reply_tokens, plan_judging
+from koarena.judge_protocol import JudgeProtocol
+from koarena.judging import dry_run, expected_reply_tokens, plan_judging
 from koarena.records import Answer, Game, Judgment, Question
 
 PROTOCOL = JudgeProtocol(system_prompt="S", prompt_template=("{question_1}|{answer_1}|{answer_2}",))

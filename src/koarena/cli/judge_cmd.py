@@ -12,9 +12,9 @@ from koarena.cli.common import add_data_dir_option, add_retry_options, err_conso
 from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
 from koarena.engine import report, report_estimate
 from koarena.errors import ConfigError
+from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import (
     JudgePlan,
-    JudgeProtocol,
     dry_run,
     expected_reply_tokens,
     judge,
