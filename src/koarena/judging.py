@@ -1,7 +1,7 @@
 """Judging a bench: which games to play (`plan_judging`), and playing them (`judge`).
 
 The protocol itself (prompts, verdict parsing, the two games) is `koarena.judge_protocol`.
-`JudgeTask` is an engine task (`koarena.engine`), which owns concurrency, retries, rate limits,
+`JudgeTask` is a runner task (`koarena.runner`), which owns concurrency, retries, rate limits,
 resume and the failure log.
 """
 
@@ -14,29 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from koarena.bench import Bench
 from koarena.config import JudgeSettings, ModelEndpoint
-from koarena.engine import (
-    Chat,
-    Estimate,
-    ProviderFactory,
-    ProviderPool,
-    RetryPolicy,
-    RunOptions,
-    RunResult,
-    estimate,
-    failure_log_path,
-    run_async,
-    run_summary_path,
-    run_tasks,
-)
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import LoadReport
 from koarena.judge_protocol import JudgeProtocol, answer_problem, game_messages, judge_game
 from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Judgment, Question
+from koarena.runner.estimate import Estimate, estimate
+from koarena.runner.run import RunResult, StageRunner
+from koarena.runner.tasks import Chat
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +51,7 @@ class JudgeIdentity:
 
 @dataclass(frozen=True)
 class JudgeTask:
-    """Both games of one question for one judge and model: a `koarena.engine.Task`.
+    """Both games of one question for one judge and model: a `koarena.runner.tasks.Task`.
 
     The task holds the question and the two answers, and builds the conversations only when
     it runs (or is estimated): a plan of several judges and models holding every formatted
@@ -109,7 +96,7 @@ class JudgeTask:
     async def run(self, chat: Chat) -> dict[str, Any]:
         """Play game 1 then game 2 and return the judgment record.
 
-        A request the engine gives up on propagates, so a failed judgment is never written.
+        A request the runner gives up on propagates, so a failed judgment is never written.
         """
 
         async def ask(messages: list[Message]) -> ChatResponse:
@@ -156,7 +143,7 @@ def unjudgeable(
 
 @dataclass
 class JudgePlan:
-    """The judge tasks of a run (done ones included: the engine skips those) and the
+    """The judge tasks of a run (done ones included: the runner skips those) and the
     questions left out because an answer cannot be judged."""
 
     tasks: list[JudgeTask] = field(default_factory=list)
@@ -182,7 +169,7 @@ def plan_judging(
     """One task per judge, model and judgeable question.
 
     ``judges`` maps each judge's endpoint-file name to its API model name. Judgments already on
-    disk are left to the engine's resume; those made with another prompt or baseline are kept
+    disk are left to the runner's resume; those made with another prompt or baseline are kept
     but reported, because silently mixing protocols would skew the leaderboard.
     """
     questions = bench.load_questions()
@@ -300,33 +287,9 @@ def dry_run(plan: JudgePlan, expected_output_tokens: int | None = None) -> Estim
     return estimate(plan.tasks, expected_output_tokens=expected_output_tokens)
 
 
-def judge(
-    bench: Bench,
-    plan: JudgePlan,
-    endpoints: dict[str, ModelEndpoint],
-    *,
-    retry: RetryPolicy | None = None,
-    progress: bool = True,
-    console: Console | None = None,
-    factory: ProviderFactory | None = None,
-) -> RunResult:
+def judge(bench: Bench, plan: JudgePlan, runner: StageRunner) -> RunResult:
     """Request every judgment of the plan not yet on disk; return the run summary."""
-    options = RunOptions(
-        stage="judge",
-        failure_log=failure_log_path(bench, "judge"),
-        summary_file=run_summary_path(bench),
-        progress=progress,
-        console=console,
-    )
-
-    async def go() -> RunResult:
-        pool = ProviderPool(endpoints, factory=factory, retry=retry)
-        try:
-            return await run_tasks(plan.tasks, pool, options)
-        finally:
-            await pool.aclose()
-
-    return run_async(go())
+    return runner.run(bench, "judge", plan.tasks)
 
 
 def unparsed_games(
