@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from koarena.battles import VERDICTS
 from koarena.bench import Bench
 from koarena.jsonl import LoadReport
+from koarena.verdicts import is_label
 
 
 @dataclass
@@ -83,8 +83,7 @@ def check_judgments(bench: Bench, judge: str, model: str, question_ids: set[str]
     rep = _file_report(bench.judgment_file(judge, model), [j.question_id for j in judgments],
                        question_ids, load)
     for j in judgments:
-        games = j.games[:2] + [None] * (2 - len(j.games[:2]))
-        rep.unlabelled_games += sum(1 for g in games if g is None or g.score not in VERDICTS)
+        rep.unlabelled_games += sum(1 for gi in range(2) if not is_label(j.label(gi)))
     return rep
 
 

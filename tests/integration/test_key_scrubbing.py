@@ -15,8 +15,8 @@ import orjson
 import pytest
 
 from koarena.config import parse_model_endpoint
-from koarena.engine import ProviderPool, RetryPolicy
 from koarena.providers.base import ChatRequest, FatalError, Message, scrub, secret_forms
+from koarena.runner.pool import ProviderPool, RetryPolicy
 
 KEY = "sk-proj-Zq8xW3vK9mN2pL5tR7yB4cF6"  # 32 characters
 B64_BEARER = base64.b64encode(f"Bearer {KEY}".encode()).decode()

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
-from koarena import engine
 from koarena.config import parse_model_endpoint
-from koarena.engine import Chat, ProviderPool, RunOptions, run_tasks
 from koarena.errors import OutputError
 from koarena.providers.base import ChatRequest, ChatResponse, Message, Provider
+from koarena.runner import run as runner_run
+from koarena.runner.pool import ProviderPool
+from koarena.runner.run import RunOptions, run_tasks
+from koarena.runner.tasks import Chat
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,7 @@ def test_a_failed_write_stops_the_run(tmp_path: Path, monkeypatch: pytest.Monkey
     def disk_full(path: Path, records: Any) -> None:
         raise OutputError(f"cannot write {path}: No space left on device")
 
-    monkeypatch.setattr(engine, "append_jsonl", disk_full)
+    monkeypatch.setattr(runner_run, "append_jsonl", disk_full)
     provider = FirstThenSlow()
     cfg = parse_model_endpoint("m", {"endpoints": [{"api_base": "http://127.0.0.1:9"}],
                                      "parallel": 2}, "t", env={})
@@ -67,7 +69,7 @@ def test_a_failed_write_stops_the_run(tmp_path: Path, monkeypatch: pytest.Monkey
         try:
             await run_tasks(
                 [Ask(f"q{i}", out) for i in range(40)], pool,
-                RunOptions(stage="test", failure_log=tmp_path / "f.jsonl", progress=False))
+                RunOptions(stage="test", failure_log=tmp_path / "f.jsonl"))
         finally:
             await pool.aclose()
 
