@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from koarena.errors import BusyError, DataError
-from koarena.outfile import output_error
+from koarena.outfile import atomic_open_bytes, output_error
 
 log = logging.getLogger(__name__)
 
@@ -165,18 +165,9 @@ def write_jsonl_atomic(path: Path, records: Iterable[dict[str, Any]]) -> None:
 
     A failed write removes the temp file and leaves ``path`` as it was (`OutputError`).
     """
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            for r in records:
-                fh.write(dumps_line(r))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise output_error(path, exc) from exc
+    with atomic_open_bytes(path) as fh:
+        for r in records:
+            fh.write(dumps_line(r))
 
 
 def lock_path(path: Path) -> Path:

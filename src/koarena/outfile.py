@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 from koarena.errors import OutputError
 
@@ -55,18 +55,13 @@ def _check_writable(path: Path) -> None:
 
 
 @contextmanager
-def atomic_open(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
-    """Open a temporary UTF-8 text file beside ``path`` for writing; on success it replaces
-    ``path``.
-    Any failure removes the temporary file and raises `OutputError` (or what the body
-    raised)."""
+def _replacing(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` that replaces it when the block succeeds; any failure
+    removes it and leaves ``path`` as it was (an `OSError` becomes `OutputError`)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8", newline=newline) as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield tmp
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -74,3 +69,21 @@ def atomic_open(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+@contextmanager
+def atomic_open(path: Path, newline: str | None = None) -> Iterator[IO[str]]:
+    """A UTF-8 text file that replaces ``path`` (fsynced) only if the block succeeds."""
+    with _replacing(path) as tmp, open(tmp, "w", encoding="utf-8", newline=newline) as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextmanager
+def atomic_open_bytes(path: Path) -> Iterator[BinaryIO]:
+    """A binary file that replaces ``path`` (fsynced) only if the block succeeds."""
+    with _replacing(path) as tmp, open(tmp, "wb") as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())

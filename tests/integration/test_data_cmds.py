@@ -8,13 +8,13 @@ import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback_http import serve_on_loopback
 
 from koarena.bench import Bench
 from koarena.cli import main
@@ -55,14 +55,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         def log_message(self, *args: object) -> None:
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", www
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serve_on_loopback(Handler) as url:
+        yield url, www
 
 
 MODELS = ("claude-3.7-sonnet", "gpt-4o-mini", "gemini-2.0-pro-exp-02-05")
@@ -252,14 +246,8 @@ def trickle() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/main.zip"
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serve_on_loopback(Slow) as url:
+        yield f"{url}/main.zip"
 
 
 def test_sigterm_during_pull_leaves_nothing(trickle: str, tmp_path: Path) -> None:

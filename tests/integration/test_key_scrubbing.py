@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import http.server
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
+from loopback_http import serve_on_loopback
 
 from koarena.config import parse_model_endpoint
 from koarena.providers.base import ChatRequest, FatalError, Message, scrub, secret_forms
@@ -95,14 +95,8 @@ class Hostile(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[str]:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}/v1"
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serve_on_loopback(Hostile) as url:
+        yield f"{url}/v1"
 
 
 def ask(base: str, mode: str) -> Any:
