@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import tempfile
 import urllib.error
 import urllib.request
@@ -28,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from koarena.bench import Bench, check_name
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
+from koarena.outfile import output_error
 
 log = logging.getLogger(__name__)
 
@@ -197,17 +197,30 @@ def pull(
     target = Bench(data_dir, bench_name)
     if target.root.exists() and not force:
         raise DataError(f"{target.root} already exists (use --force to replace it)")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=data_dir, prefix=".pull-") as tmp:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        digest, counts = _pull_into(target, url, sha256, progress, limits)
+    except OSError as exc:  # a full disk, a read-only data directory, a concurrent pull
+        raise output_error(data_dir, exc) from exc
+    n_q, n_a, n_j = counts
+    log.info("installed %s (sha256 of the archive %s)", target.root, digest)
+    return PullSummary(target.root, n_q, n_a, n_j, digest)
+
+
+def _pull_into(target: Bench, url: str, sha256: str | None, progress: ProgressFn | None,
+               limits: Limits) -> tuple[str, tuple[int, int, int]]:
+    """Download, unpack and verify in a temporary directory beside ``target``, then swap it
+    in; returns the archive's sha256 and `verify`'s counts."""
+    with tempfile.TemporaryDirectory(dir=target.data_dir, prefix=".pull-") as tmp:
         tmp_dir = Path(tmp)
         archive = tmp_dir / "archive.zip"
         digest = download(url, archive, progress, max_bytes=limits.download)
         if sha256 and digest != sha256.lower():
             raise DataError(f"checksum mismatch: expected {sha256}, got {digest}")
-        staged = Bench(tmp_dir / "staged", bench_name)
+        staged = Bench(tmp_dir / "staged", target.name)
         try:
             with zipfile.ZipFile(archive) as zf:
-                _, wanted = _members(zf, bench_name)
+                _, wanted = _members(zf, target.name)
                 budget = limits.unpacked
                 for member, rel in wanted.items():
                     dest = staged.root / rel
@@ -215,9 +228,10 @@ def pull(
                     budget -= _unpack(zf, member, dest, limits, budget)
         except zipfile.BadZipFile as exc:
             raise DataError(f"{url} did not return a zip archive ({exc})") from exc
-        n_q, n_a, n_j = verify(staged)
+        counts = verify(staged)
         if target.root.exists():
-            shutil.rmtree(target.root)
+            # Moved aside rather than deleted first: the bench is never missing for longer
+            # than between two renames, and the old copy goes with the temporary directory.
+            target.root.rename(tmp_dir / "previous")
         staged.root.rename(target.root)
-    log.info("installed %s (sha256 of the archive %s)", target.root, digest)
-    return PullSummary(target.root, n_q, n_a, n_j, digest)
+    return digest, counts

@@ -264,3 +264,17 @@ def test_sigterm_during_pull_leaves_nothing(trickle: str, tmp_path: Path) -> Non
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "interrupted"
     assert list(data.iterdir()) == []
+
+
+def test_failed_forced_pull_keeps_the_installed_bench(shared_data: Path, served,  # type: ignore[no-untyped-def]
+                                                      tmp_path: Path) -> None:
+    url, www = served
+    archive = build_archive(shared_data, www / "main.zip", MODELS[:1])
+    data = tmp_path / "data"
+    pull(data, BENCH, f"{url}/main.zip")
+    before = {p.relative_to(data): p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    _add(archive, f"data/{BENCH}/model_answer/junk.jsonl", b"{oops")
+    with pytest.raises(DataError, match=r"junk\.jsonl: the last line is incomplete"):
+        pull(data, BENCH, f"{url}/main.zip", force=True)
+    after = {p.relative_to(data): p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    assert after == before
