@@ -25,7 +25,7 @@ from koarena.controls import Control, style_covariates, style_metas
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.korean import korean_fidelity
-from koarena.outfile import atomic_open
+from koarena.outfile import atomic_open, atomic_open_bytes
 from koarena.rating import (
     Design,
     FloatArray,
@@ -413,8 +413,8 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
 
 
 def write_json(board: Leaderboard, path: Path) -> None:
-    with atomic_open(path) as fh:
-        fh.write(orjson.dumps(to_json(board), option=orjson.OPT_INDENT_2).decode())
+    with atomic_open_bytes(path) as fh:
+        fh.write(orjson.dumps(to_json(board), option=orjson.OPT_INDENT_2))
 
 
 def write_output(board: Leaderboard, path: Path) -> None:

@@ -274,6 +274,11 @@ def test_unwritable_output_fails_before_any_work(
     err = one_line_error(capsys, ["leaderboard", "--data-dir", str(tmp_path / "absent"),
                                   "--output", str(out)])
     assert err == f"cannot write {out}: {reason}"
+    if case != "a_directory":
+        json_out = out.with_suffix(".json")
+        err = one_line_error(capsys, ["analyze", "--data-dir", str(tmp_path / "absent"),
+                                      "--output", str(json_out)])
+        assert err.startswith(f"cannot write {json_out}: ")
     if case == "a_directory":
         return  # a fine --output-dir
     err = one_line_error(capsys, ["leaderboard", "--data-dir", str(tmp_path / "absent"),

@@ -15,6 +15,7 @@ from koarena.analysis.self_preference import DEFAULT_FAMILIES, parse_family
 from koarena.cli.common import add_bench_options, bench_from_args, console
 from koarena.errors import ConfigError
 from koarena.korean import DEFAULT_THRESHOLD
+from koarena.outfile import atomic_open_bytes, check_writable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -181,6 +182,8 @@ def _print_korean(section: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix.lower() != ".json":
         raise ConfigError(f"--output must end in .json, got {args.output.name!r}")
+    if args.output is not None:
+        check_writable(args.output)  # before the analysis, not after it
     families = (
         tuple(parse_family(f) for f in args.families) if args.families else DEFAULT_FAMILIES
     )
@@ -203,7 +206,7 @@ def run(args: argparse.Namespace) -> int:
     _print_clusters(result["clusters"])
     _print_korean(result["korean_fidelity"])
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-        console.print(f"wrote {args.output}")
+        with atomic_open_bytes(args.output) as fh:
+            fh.write(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        console.print(f"wrote {args.output}", markup=False)
     return 0
