@@ -75,6 +75,11 @@ class Hostile(http.server.BaseHTTPRequestHandler):
         elif mode == "b64-401":
             payload = {"error": {"message": "got " + base64.b64encode(auth.encode()).decode()}}
             status = 401
+        elif mode == "prefix":
+            status = 200
+            text = f"keys look like {KEY[:8]}... and end {KEY[-6:]}"
+            payload = {"choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": text}}]}
         else:
             status = 200
             payload = {"choices": [{"index": 0, "finish_reason": f"stop:{KEY}",
@@ -136,3 +141,8 @@ def test_content_reasoning_and_finish_reason_are_redacted(hostile: str) -> None:
     assert resp.content == "answer ***"
     assert resp.finish_reason == "stop:***"
     assert leaks(resp.reasoning) == []
+
+
+def test_an_answer_is_changed_only_where_it_holds_the_whole_key(hostile: str) -> None:
+    resp = ask(hostile, "prefix")
+    assert resp.content == f"keys look like {KEY[:8]}... and end {KEY[-6:]}"

@@ -53,11 +53,11 @@ class ChatResponse:
 _MAX_MESSAGE = 500
 
 
-def secret_forms(secret: str) -> list[str]:
+def secret_forms(secret: str, *, fragments: bool = True) -> list[str]:
     """Every form in which a provider may echo ``secret``, longest first: as is, URL-encoded,
     inside base64 (standard and URL-safe, at each of the three byte alignments, so that
-    ``base64("Bearer <key>")`` is caught too), and the ``sk-abc…xyz`` fragments of a masked
-    echo."""
+    ``base64("Bearer <key>")`` is caught too), and with ``fragments`` the ``sk-abc…xyz`` ends
+    of a masked echo (only for error messages: an answer may well say "sk-proj-")."""
     if not secret:
         return []
     forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
@@ -69,7 +69,7 @@ def secret_forms(secret: str) -> list[str]:
         core = encoded[4 if k else 0: 4 * ((k + len(raw)) // 3)]
         if len(core) >= 12:
             forms |= {core, core.replace("+", "-").replace("/", "_")}
-    if len(secret) >= 12:
+    if fragments and len(secret) >= 12:
         forms |= {secret[:8], secret[-6:]}
     return sorted(forms, key=len, reverse=True)
 
@@ -137,6 +137,7 @@ class ScrubbedProvider:
     def __init__(self, inner: Provider, secret: str) -> None:
         self.inner = inner
         self._forms = secret_forms(secret)
+        self._whole_forms = secret_forms(secret, fragments=False)
 
     def __repr__(self) -> str:
         return repr(self.inner)
@@ -152,15 +153,16 @@ class ScrubbedProvider:
             # Raised outside the handler, so neither __cause__ nor __context__ refers to the
             # original exception, whose text is not redacted.
             raise clean
-        if not self._forms:
+        if not self._whole_forms:
             return resp
-        finish = resp.finish_reason
-        return dataclasses.replace(
-            resp,
-            content=redact(resp.content, self._forms),
-            reasoning=redact(resp.reasoning, self._forms),
-            finish_reason=None if finish is None else redact(str(finish), self._forms),
-        )
+        # Every text field, including any a provider adds later; whole forms of the key only,
+        # so that an answer is never changed unless it really contains the key.
+        changes: dict[str, Any] = {
+            f.name: redact(value, self._whole_forms)
+            for f in dataclasses.fields(resp)
+            if isinstance(value := getattr(resp, f.name), str)
+        }
+        return dataclasses.replace(resp, **changes)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
