@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from koarena.bench import Bench, check_name
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.outfile import output_error
@@ -127,7 +128,7 @@ def _members(zf: zipfile.ZipFile, bench: str) -> tuple[str, dict[str, str]]:
                 or (len(parts) == 2 and parts[0] == "model_answer" and rel.suffix == ".jsonl")
                 or (
                     len(parts) == 3
-                    and parts[:2] == ("model_judgment", "ensemble")
+                    and parts[:2] == ("model_judgment", ENSEMBLE_JUDGE)
                     and rel.suffix == ".jsonl"
                 )
             )
@@ -163,11 +164,12 @@ def verify(bench: Bench) -> tuple[int, int, int]:
         unknown = set(answers) - qids
         if unknown:
             raise DataError(f"answers of {m} refer to {len(unknown)} unknown questions")
-    judged = bench.judged_models("ensemble") if bench.judgment_dir("ensemble").is_dir() else []
+    judged = (bench.judged_models(ENSEMBLE_JUDGE)
+              if bench.judgment_dir(ENSEMBLE_JUDGE).is_dir() else [])
     for m in judged:
         load = LoadReport()
-        judgments = bench.load_judgments("ensemble", m, report=load)
-        _whole(bench.judgment_file("ensemble", m), load, len(judgments))
+        judgments = bench.load_judgments(ENSEMBLE_JUDGE, m, report=load)
+        _whole(bench.judgment_file(ENSEMBLE_JUDGE, m), load, len(judgments))
         unknown = {j.question_id for j in judgments} - qids
         if unknown:
             raise DataError(f"ensemble verdicts of {m} refer to {len(unknown)} unknown questions")
