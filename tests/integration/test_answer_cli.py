@@ -278,3 +278,18 @@ def test_file_size_limit_stops_with_one_line_and_resumes(server: FakeServer, tmp
     assert run_cli(ws).returncode == 0
     final = records(out)
     assert sorted(r["question_id"] for r in final) == sorted(q["question_id"] for q in questions)
+
+
+def test_bad_line_in_the_middle_stops_before_any_request(server: FakeServer, tmp_path: Path,
+                                                         questions: list[dict[str, Any]]) -> None:
+    ws = make_workspace(tmp_path, server, questions[:5])
+    out = ws["data"] / BENCH / "model_answer" / "m.jsonl"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(b'{"question_id": "x", "model_id": "m", "choices": []}\n{oops\n')
+    r = run_cli(ws)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"error: {out}:2: malformed JSON (unexpected character, expected a string key); fix or "
+        "remove that line to resume"]
+    assert server.state.total == 0
+    assert out.read_bytes() == b'{"question_id": "x", "model_id": "m", "choices": []}\n{oops\n'
