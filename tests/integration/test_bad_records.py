@@ -5,8 +5,6 @@ carries on. Duplicate judgments, foreign records, stray files and empty question
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +15,6 @@ from koarena.cli import main
 
 BENCH = "ko-arena-hard-v0.1"
 MODELS = ("claude-3.7-sonnet", "gpt-4o-mini", "o3-high")
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "koarena", *args], capture_output=True,
-                          text=True, timeout=120, check=False)
 
 
 def lines_of(path: Path) -> list[dict[str, Any]]:
@@ -138,20 +131,20 @@ def test_data_check_lists_every_bad_field_and_carries_on(
 
 
 def test_identical_duplicate_judgments_are_dropped_with_a_warning(
-    small_bench: Any, tmp_path: Path
+    small_bench: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     data = small_bench(MODELS, 30)
     f = data / BENCH / "model_judgment" / "ensemble" / "gpt-4o-mini.jsonl"
     clean = tmp_path / "clean.json"
-    assert run_cli("leaderboard", "--data-dir", str(data), "--rounds", "0",
-                   "--output", str(clean)).returncode == 0
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0",
+                 "--output", str(clean)]) == 0
+    assert "duplicate" not in caplog.text
     rows = lines_of(f)
     rewrite(f, rows + rows[:10])  # a second run wrote ten of the same verdicts again
     dup = tmp_path / "dup.json"
-    r = run_cli("leaderboard", "--data-dir", str(data), "--rounds", "0", "--output", str(dup))
-    assert r.returncode == 0, r.stderr
-    assert f"{f}: dropped 10 duplicate judgments (same question, same verdicts)" in " ".join(
-        r.stderr.split())
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0",
+                 "--output", str(dup)]) == 0
+    assert f"{f}: dropped 10 duplicate judgments (same question, same verdicts)" in caplog.text
     score = {x["model"]: x["score"] for x in orjson.loads(dup.read_bytes())["rows"]}
     assert score == {x["model"]: x["score"] for x in orjson.loads(clean.read_bytes())["rows"]}
 
@@ -183,14 +176,14 @@ def test_judgment_of_another_model_is_an_error(
     assert err == f"{f}:6: a judgment of model 'o3-high' in the file of model 'gpt-4o-mini'"
 
 
-def test_judged_model_without_answers_is_warned(small_bench: Any, tmp_path: Path) -> None:
+def test_judged_model_without_answers_is_warned(small_bench: Any,
+                                               caplog: pytest.LogCaptureFixture) -> None:
     data = small_bench(MODELS, 10)
     gone = data / BENCH / "model_answer" / "o3-high.jsonl"
     gone.unlink()
-    r = run_cli("leaderboard", "--data-dir", str(data), "--rounds", "0")
-    assert r.returncode == 0, r.stderr
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0"]) == 0
     assert (f"o3-high is judged but has no answer file ({gone}): its average tokens show 0"
-            in " ".join(r.stderr.split()))
+            in caplog.text)
 
 
 def test_appledouble_and_hidden_files_are_not_models(
@@ -227,16 +220,16 @@ def rename_model(data: Path, old: str, new: str) -> None:
         src.unlink()
 
 
-def test_model_names_are_shown_not_obeyed_as_markup(small_bench: Any) -> None:
+def test_model_names_are_shown_not_obeyed_as_markup(
+    small_bench: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = small_bench(MODELS, 10)
     hostile = "[reverse][link=mailto:evil@example.com]x-model"
     rename_model(data, "o3-high", hostile)
-    r = run_cli("leaderboard", "--data-dir", str(data), "--rounds", "0")
-    assert r.returncode == 0, r.stderr
-    assert hostile in r.stdout
-    r = run_cli("data", "check", "--data-dir", str(data), "--all")
-    assert r.returncode == 0, r.stderr
-    assert hostile in r.stdout
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0"]) == 0
+    assert hostile in capsys.readouterr().out
+    assert main(["data", "check", "--data-dir", str(data), "--all"]) == 0
+    assert hostile in capsys.readouterr().out
 
 
 def test_csv_cells_never_start_a_formula(small_bench: Any, tmp_path: Path) -> None:

@@ -237,9 +237,9 @@ def trickle() -> Iterator[str]:
             self.end_headers()
             try:
                 while True:
-                    self.wfile.write(b"PK" * 4096)
+                    self.wfile.write(b"PK" * (128 << 10))
                     self.wfile.flush()
-                    time.sleep(0.05)
+                    time.sleep(0.02)
             except OSError:
                 pass
 
