@@ -126,19 +126,50 @@ class Provider(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Redactor:
+    """Takes one endpoint's API key out of what its provider returned or raised.
+
+    Responses lose the whole forms of the key (`secret_forms` without fragments) in every text
+    field, including fields a provider adds later, so an answer changes only where it really
+    holds the key; errors lose the masked fragments too, then are shortened. Any path that
+    turns provider output into records (online or batch) runs it through here.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._forms = secret_forms(secret)
+        self._whole_forms = secret_forms(secret, fragments=False)
+
+    def response(self, resp: ChatResponse) -> ChatResponse:
+        """``resp`` with the key gone from each of its text fields."""
+        if not self._whole_forms:
+            return resp
+        changes: dict[str, Any] = {
+            f.name: redact(value, self._whole_forms)
+            for f in dataclasses.fields(resp)
+            if isinstance(value := getattr(resp, f.name), str)
+        }
+        return dataclasses.replace(resp, **changes)
+
+    def error(self, exc: ProviderError) -> ProviderError:
+        """A copy of ``exc`` (same class and retry hint) with its message redacted and
+        shortened, not chained to the original, whose text still holds the key."""
+        clean = copy.copy(exc)
+        clean.args = (redact(str(exc), self._forms)[:_MAX_MESSAGE],)
+        return clean
+
+
 class ScrubbedProvider:
     """A provider whose every string (content, reasoning, finish reason, error messages) is
-    redacted of its endpoint's API key before anything else sees it.
+    redacted of its endpoint's API key (`Redactor`) before anything else sees it.
 
-    The one place where provider output enters koarena, so a provider module cannot forget a
+    Every provider the registry makes is wrapped in one, so a provider module cannot forget a
     field: a key echoed by a proxy, an error body or a finish reason never reaches a file, a
     log line or the terminal.
     """
 
     def __init__(self, inner: Provider, secret: str) -> None:
         self.inner = inner
-        self._forms = secret_forms(secret)
-        self._whole_forms = secret_forms(secret, fragments=False)
+        self.redactor = Redactor(secret)
 
     def __repr__(self) -> str:
         return repr(self.inner)
@@ -148,22 +179,12 @@ class ScrubbedProvider:
         try:
             resp = await self.inner.chat(request)
         except ProviderError as exc:
-            clean = copy.copy(exc)
-            clean.args = (redact(str(exc), self._forms)[:_MAX_MESSAGE],)
+            clean = self.redactor.error(exc)
         if clean is not None:
             # Raised outside the handler, so neither __cause__ nor __context__ refers to the
-            # original exception, whose text is not redacted.
+            # original exception.
             raise clean
-        if not self._whole_forms:
-            return resp
-        # Every text field, including any a provider adds later; whole forms of the key only,
-        # so that an answer is never changed unless it really contains the key.
-        changes: dict[str, Any] = {
-            f.name: redact(value, self._whole_forms)
-            for f in dataclasses.fields(resp)
-            if isinstance(value := getattr(resp, f.name), str)
-        }
-        return dataclasses.replace(resp, **changes)
+        return self.redactor.response(resp)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
