@@ -42,14 +42,15 @@ MB = 1 << 20
 
 @dataclass(frozen=True)
 class Limits:
-    """Byte caps of a pull. The defaults leave a wide margin over the real data: the files
-    taken unpack to 161 MB (76 answer files, the largest 4.1 MB; answers compress to ~29 %),
-    and the repository archive, which also carries the per-judge judgments we do not take,
-    is estimated at 150-300 MB."""
+    """Caps of a pull. The defaults leave a wide margin over the real data: the files taken
+    unpack to 161 MB (154 files: 76 answer files, the largest 4.1 MB, 76 verdict files, the
+    questions and the protocol; answers compress to ~29 %), and the repository archive, which
+    also carries the per-judge judgments we do not take, is estimated at 150-300 MB."""
 
     download: int = 1024 * MB
     file: int = 64 * MB
     unpacked: int = 2048 * MB
+    files: int = 5000
 
 
 @dataclass
@@ -223,6 +224,9 @@ def _pull_into(target: Bench, url: str, sha256: str | None, progress: ProgressFn
         try:
             with zipfile.ZipFile(archive) as zf:
                 _, wanted = _members(zf, target.name)
+                if len(wanted) > limits.files:
+                    raise DataError(f"the archive has {len(wanted)} data files, more than "
+                                    f"{limits.files}: not the published benchmark")
                 budget = limits.unpacked
                 for member, rel in wanted.items():
                     dest = staged.root / rel

@@ -278,3 +278,17 @@ def test_failed_forced_pull_keeps_the_installed_bench(shared_data: Path, served,
         pull(data, BENCH, f"{url}/main.zip", force=True)
     after = {p.relative_to(data): p.read_bytes() for p in data.rglob("*") if p.is_file()}
     assert after == before
+
+
+def test_archive_with_too_many_files_is_refused(shared_data: Path, served,  # type: ignore[no-untyped-def]
+                                                tmp_path: Path) -> None:
+    url, www = served
+    archive = build_archive(shared_data, www / "main.zip", MODELS[:1])
+    with zipfile.ZipFile(archive, "a") as zf:
+        for i in range(5):
+            zf.writestr(ROOT + f"data/{BENCH}/model_answer/m{i}.jsonl", "{}\n")
+    data = tmp_path / "data"
+    with pytest.raises(DataError, match="the archive has 9 data files, more than 8: not the "
+                                        "published benchmark"):
+        pull(data, BENCH, f"{url}/main.zip", limits=Limits(files=8))
+    assert list(data.iterdir()) == []

@@ -45,6 +45,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     pp.add_argument("--max-unpacked", type=_megabytes, default=defaults.unpacked, metavar="MB",
                     help=f"refuse an archive whose files unpack to more than this in all "
                     f"(default: {defaults.unpacked // MB})")
+    pp.add_argument("--max-files", type=int, default=defaults.files, metavar="N",
+                    help=f"refuse an archive with more data files than this "
+                    f"(default: {defaults.files})")
     pp.set_defaults(func=run_pull)
 
     pc = dsub.add_parser(
@@ -76,7 +79,8 @@ def _megabytes(text: str) -> int:
 def run_pull(args: argparse.Namespace) -> int:
     bench = bench_from_args(args)
     err_console.print(f"downloading {args.url}", markup=False, highlight=False)
-    limits = Limits(download=args.max_download, file=args.max_file, unpacked=args.max_unpacked)
+    limits = Limits(download=args.max_download, file=args.max_file, unpacked=args.max_unpacked,
+                    files=args.max_files)
     with sigterm_interrupts():
         s = pull(bench.data_dir, bench.name, args.url, sha256=args.sha256, force=args.force,
                  limits=limits)
