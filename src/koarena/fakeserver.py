@@ -57,6 +57,12 @@ import orjson
 import yaml
 
 from koarena.errors import ConfigError
+from koarena.testing.translator import (
+    TRANSLATION_FAULTS,
+    fake_translation,
+    faulty_translation,
+    is_translation,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +72,7 @@ _GEMINI_STREAM = ":streamGenerateContent"
 JUDGE_MARKER = "<|The Start of Assistant A's Answer|>"
 VERDICTS = ("A>>B", "A>B", "A=B", "B>A", "B>>A")
 FAULT_KINDS = frozenset({"429", "500", "503", "529", "400", "401", "hang", "reset", "cut",
-                         "no_verdict", "blocked", "filtered"})
+                         "no_verdict", "blocked", "filtered", *TRANSLATION_FAULTS})
 _FILTER_FAULTS = frozenset({"blocked", "filtered"})
 _STATUS_FAULTS = frozenset({"429", "500", "503", "529", "400", "401"})
 
@@ -207,7 +213,13 @@ class FakeState:
         for rule in self.config.faults:
             if rule.take(model, last_user):
                 self.faults[rule.kind] += 1
+                if rule.kind in TRANSLATION_FAULTS:
+                    return _Reply(content=faulty_translation(
+                        rule.kind, last_user,
+                        answer_for(model, convo, self.config.answer_tokens)))
                 return self._fault(rule, model, convo)
+        if is_translation(messages):
+            return _Reply(content=fake_translation(last_user))
         is_judge = any(JUDGE_MARKER in t for t in user_texts)
         if is_judge:
             label = verdict_for(model, convo)

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from koarena.translation.masking import CODE, MATH, URL, find_spans, prose
+from koarena.translation.masking import CODE, MATH, URL, Span, find_spans, prose
 
 MIN_HANGUL_SHARE = 0.5
 MIN_ENGLISH_WORDS = 6
@@ -154,7 +154,7 @@ def english_sentences(text: str) -> list[str]:
 
 
 def _prose_chars(text: str) -> int:
-    return sum(1 for c in text if not c.isspace())
+    return len("".join(text.split()))
 
 
 def length_ratio(source_prose: str, translation_prose: str) -> float | None:
@@ -165,19 +165,21 @@ def length_ratio(source_prose: str, translation_prose: str) -> float | None:
     return _prose_chars(translation_prose) / n
 
 
-def identity_mismatch(source: str, translation: str,
-                      kinds: Iterable[str] = IDENTITY_KINDS) -> list[str]:
-    """The kinds of protected span whose texts differ (as multisets) between the two."""
+def _by_kind(spans: Iterable[Span], kinds: set[str]) -> dict[str, Counter[str]]:
+    out: dict[str, Counter[str]] = {k: Counter() for k in kinds}
+    for s in spans:
+        if s.kind in kinds:
+            out[s.kind][s.text] += 1
+    return out
+
+
+def identity_mismatch(source: str, translation: str, kinds: Iterable[str] = IDENTITY_KINDS,
+                      spans: tuple[list[Span], list[Span]] | None = None) -> list[str]:
+    """The kinds of protected span whose texts differ (as multisets) between the two;
+    ``spans`` are both texts' `find_spans` when the caller has them already."""
     wanted = set(kinds)
-
-    def spans(text: str) -> dict[str, Counter[str]]:
-        out: dict[str, Counter[str]] = {k: Counter() for k in wanted}
-        for s in find_spans(text):
-            if s.kind in wanted:
-                out[s.kind][s.text] += 1
-        return out
-
-    a, b = spans(source), spans(translation)
+    src, dst = spans or (find_spans(source), find_spans(translation))
+    a, b = _by_kind(src, wanted), _by_kind(dst, wanted)
     return sorted(k for k in wanted if a[k] != b[k])
 
 
@@ -213,12 +215,13 @@ def _translatable(source_prose: str, translation_prose: str) -> str:
 
 def check_turn(source: str, translation: str) -> TurnChecks:
     """All checks of one translated turn."""
-    src_prose = prose(source)
-    dst_prose = prose(translation)
+    spans = find_spans(source), find_spans(translation)
+    src_prose = prose(source, spans[0])
+    dst_prose = prose(translation, spans[1])
     share = hangul_share(_translatable(src_prose, dst_prose))
     english = english_sentences(dst_prose)
     ratio = length_ratio(src_prose, dst_prose)
-    mismatch = identity_mismatch(source, translation)
+    mismatch = identity_mismatch(source, translation, spans=spans)
     refusal = is_refusal(source, translation)
     answered = is_answer(source, translation)
     flags = []

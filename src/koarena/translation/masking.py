@@ -119,24 +119,26 @@ def find_spans(text: str) -> list[Span]:
     >>> [(s.kind, s.text) for s in find_spans("Run `ls -l` on /tmp (3.5 GB) {name}")]
     [('code', '`ls -l`'), ('path', '/tmp'), ('number', '3.5 GB'), ('placeholder', '{name}')]
     """
-    taken: list[tuple[int, int]] = []
+    # One byte per character: is it inside an accepted span (prompts have thousands of numbers).
+    taken = bytearray(len(text))
     spans: list[Span] = []
     for kind, rx in _PATTERNS:
         for m in rx.finditer(text):
             start, end = m.span()
-            if start == end or any(start < e and s < end for s, e in taken):
+            if start == end or 1 in taken[start:end]:
                 continue
-            taken.append((start, end))
+            taken[start:end] = b"\x01" * (end - start)
             spans.append(Span(kind, m.group(0), start, end))
     spans.sort(key=lambda s: s.start)
     return spans
 
 
-def prose(text: str) -> str:
-    """``text`` with every protected span replaced by a space: what a translator translates."""
+def prose(text: str, spans: list[Span] | None = None) -> str:
+    """``text`` with every protected span replaced by a space: what a translator translates.
+    ``spans`` are ``find_spans(text)`` when the caller has them already."""
     out: list[str] = []
     pos = 0
-    for s in find_spans(text):
+    for s in find_spans(text) if spans is None else spans:
         out.append(text[pos:s.start])
         out.append(" ")
         pos = s.end

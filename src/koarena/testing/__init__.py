@@ -1,0 +1,1 @@
+"""Test doubles: the fake model server and its translator."""
