@@ -85,8 +85,11 @@ class Question:
             turns = [_turn_text(t, where) for t in d["turns"]]
         elif "prompt" in d:
             turns = [str(d["prompt"])]
+        elif isinstance(d.get("messages"), list):
+            turns = [_turn_text(m, where) for m in d["messages"]
+                     if isinstance(m, dict) and m.get("role", "user") == "user"]
         else:
-            raise DataError(f"{where}: question {qid} has neither turns nor prompt")
+            raise DataError(f"{where}: question {qid} has neither turns, prompt nor messages")
         return cls(
             question_id=qid,
             turns=turns,

@@ -83,7 +83,10 @@ class TranslateTask:
                 texts.append(source)
                 continue
             text, tries = await self._translate(chat, masked, i)
-            texts.append(text)
+            # The reply is stripped; the source's own leading and trailing blank space is kept.
+            lead = source[:len(source) - len(source.lstrip())]
+            trail = source[len(source.rstrip()):]
+            texts.append(lead + text + trail)
             requests += tries
         info = TranslationInfo(
             source_bench=self.source_bench,
