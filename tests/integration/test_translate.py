@@ -67,7 +67,7 @@ def make_data(shared: Path, root: Path, uids: list[str] | None) -> Path:
 def endpoint_file(root: Path, srv: FakeServer, names: tuple[str, ...] = ("tr",)) -> Path:
     path = root / "api_config.yaml"
     path.write_text("".join(
-        f"{n}:\n  model_name: {n}\n  endpoints:\n    - api_base: {srv.base_url}\n"
+        f"{n}:\n  model_name: {n}-api\n  endpoints:\n    - api_base: {srv.base_url}\n"
         f"      api_key: sk-test\n  api_type: openai\n  parallel: 8\n  timeout: 10\n"
         "  price: {input: 1.0, output: 2.0}\n" for n in names), encoding="utf-8")
     return path
@@ -98,8 +98,8 @@ def test_translates_real_prompts_keeping_every_protected_span(
         assert r["prompt"] == expected_translation(src["prompt"])
         assert all(s.text in r["prompt"] for s in find_spans(src["prompt"]))
         info = r["translation"]
-        assert (info["source_bench"], info["source"], info["translator"]) == (
-            SRC, [src["prompt"]], "tr")
+        assert (info["source_bench"], info["source"], info["translator"],
+                info["translator_model"]) == (SRC, [src["prompt"]], "tr", "tr-api")
         assert info["requests"] == 1
         assert info["flags"] == []
     assert srv.state.total == len(SUBSET)

@@ -74,8 +74,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def print_summary(summary: FlagSummary) -> None:
-    table = Table(title=f"translated {summary.translated} of {summary.source}; "
-                        f"{summary.flagged} flagged")
+    err_console.print(f"{summary.translated} of {summary.source} questions translated, "
+                      f"{summary.flagged} flagged", highlight=False)
+    table = Table()
     table.add_column("flag")
     table.add_column("questions", justify="right")
     for flag in FLAGS:

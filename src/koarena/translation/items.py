@@ -87,6 +87,7 @@ class TranslationInfo:
     source_bench: str
     source: list[str]
     translator: str
+    translator_model: str
     prompt_hash: str
     temperature: float
     requests: int
@@ -102,6 +103,7 @@ class TranslationInfo:
             "source_bench": self.source_bench,
             "source": list(self.source),
             "translator": self.translator,
+            "translator_model": self.translator_model,
             "prompt_hash": self.prompt_hash,
             "temperature": self.temperature,
             "requests": self.requests,
@@ -120,6 +122,7 @@ class TranslationInfo:
             source_bench=str(d.get("source_bench", "")),
             source=[str(s) for s in d.get("source", [])],
             translator=str(d.get("translator", "")),
+            translator_model=str(d.get("translator_model", "")),
             prompt_hash=str(d.get("prompt_hash", "")),
             temperature=float(d.get("temperature", 0.0)),
             requests=int(d.get("requests", 0)),

@@ -130,13 +130,15 @@ def _check_names(source: Bench, target: Bench) -> None:
 
 
 def build_tasks(items: list[SourceItem], target: Bench, source: Bench, model: str,
-                settings: TranslateSettings) -> list[Task]:
-    return [TranslateTask(item, model, target.question_file, source.name, settings.temperature,
-                          settings.max_tokens, settings.mask_attempts) for item in items]
+                api_model: str, settings: TranslateSettings) -> list[Task]:
+    return [TranslateTask(item, model, api_model, target.question_file, source.name,
+                          settings.temperature, settings.max_tokens, settings.mask_attempts)
+            for item in items]
 
 
-def _plan(source: Bench, target: Bench, model: str, settings: TranslateSettings,
-          only_flagged: bool) -> tuple[list[Task], Callable[[dict[str, Any]], str | None]]:
+def _plan(source: Bench, target: Bench, model: str, api_model: str,
+          settings: TranslateSettings, only_flagged: bool
+          ) -> tuple[list[Task], Callable[[dict[str, Any]], str | None]]:
     _check_names(source, target)
     items = load_source(source)
     if only_flagged:
@@ -147,13 +149,13 @@ def _plan(source: Bench, target: Bench, model: str, settings: TranslateSettings,
             return None if record_flags(record) else _key(record)
     else:
         key = _key
-    return build_tasks(items, target, source, model, settings), key
+    return build_tasks(items, target, source, model, api_model, settings), key
 
 
 def dry_run(source: Bench, target: Bench, model: str, settings: TranslateSettings,
             only_flagged: bool = False) -> Estimate:
     """What the run would send; the expected output is the source's tokens in Korean."""
-    tasks, key = _plan(source, target, model, settings, only_flagged)
+    tasks, key = _plan(source, target, model, model, settings, only_flagged)
     est = estimate(tasks, key)
     todo, _ = pending_tasks(tasks, key)
     est.expected_output_tokens[model] = sum(
@@ -192,7 +194,8 @@ def translate(source: Bench, target: Bench, model: str,
     dropped = compact(target.question_file, order)
     if dropped:
         log.info("%s: removed %d superseded records", target.question_file, dropped)
-    tasks, key = _plan(source, target, model, settings, only_flagged)
+    tasks, key = _plan(source, target, model, endpoints[model].model_name, settings,
+                       only_flagged)
     options = RunOptions(stage=STAGE, failure_log=failure_log_path(target, STAGE),
                          summary_file=run_summary_path(target), record_key=key,
                          progress=progress, console=console)

@@ -37,10 +37,12 @@ def needs_translation(masked: Masked) -> bool:
 
 @dataclass(frozen=True)
 class TranslateTask:
-    """Translate ``item`` with ``model``; the record goes to ``output``."""
+    """Translate ``item`` with ``model`` (an endpoint-file name; ``api_model`` is the name the
+    API knows it by, recorded too); the record goes to ``output``."""
 
     item: SourceItem
     model: str
+    api_model: str
     output: Path
     source_bench: str
     temperature: float
@@ -92,6 +94,7 @@ class TranslateTask:
             source_bench=self.source_bench,
             source=list(self.item.turns),
             translator=self.model,
+            translator_model=self.api_model,
             prompt_hash=prompt.prompt_hash(),
             temperature=self.temperature,
             requests=requests,
