@@ -17,7 +17,7 @@ import yaml
 from koarena.bench import Bench
 from koarena.cli import main
 from koarena.config import load_endpoints
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule
+from koarena.testing import FakeConfig, FakeServer, FaultRule
 from koarena.testing.translator import REFUSAL, fake_translation
 from koarena.translation.masking import find_spans, mask
 from koarena.translation.review import write_review

@@ -20,12 +20,6 @@ from typing import Any
 
 from koarena.translation.prompt import TRANSLATOR_MARKER
 
-TRANSLATION_FAULTS: dict[str, str] = {
-    "drop_mask": "a translation that leaves out its first mask token",
-    "answer": "an answer to the prompt instead of its translation",
-    "english": "the prompt returned untranslated",
-    "refuse": "a refusal to translate",
-}
 REFUSAL = "죄송하지만 이 요청은 도와드릴 수 없습니다."
 
 _WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
