@@ -180,6 +180,12 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return _mapping(raw or {}, str(path))
 
 
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping (empty file: empty mapping); `ConfigError`
+    naming the file otherwise."""
+    return _load_yaml(path)
+
+
 def _positive(raw: Any, where: str, key: str, *, integer: bool = False) -> Any:
     if raw is None:
         return None

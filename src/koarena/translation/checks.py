@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from koarena.korean import is_code_line, is_english_prose
 from koarena.translation.masking import CODE, MATH, URL, Span, find_spans, prose
 
 MIN_HANGUL_SHARE = 0.5
@@ -49,17 +50,6 @@ _HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\u
 _LETTER_WORD_RE = re.compile(r"\S*[^\W\d_]\S*")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
-# Words that carry English grammar: a run of identifiers or a product list has few of them.
-_FUNCTION_WORDS = frozenset(
-    [
-        "the", "a", "an", "of", "to", "in", "on", "for", "with", "is", "are", "was", "were", "be",
-        "been", "that", "this", "these", "those", "which", "who", "what", "how", "why", "when",
-        "where", "it", "its", "you", "your", "we", "our", "they", "their", "them", "i", "my", "me",
-        "he", "she", "his", "her", "and", "or", "but", "not", "no", "do", "does", "did", "can",
-        "could", "will", "would", "should", "may", "might", "must", "have", "has", "had", "if",
-        "then", "than", "so", "as", "at", "by", "from", "into", "about", "please",
-    ]
-)
 _REFUSAL_RE = re.compile(
     r"죄송(?:하지만|합니다|해요)|도와\s?드릴 수 없|도움을 드릴 수 없|번역(?:해 드릴|할) 수 없|"
     r"제공할 수 없|응답할 수 없|I(?:'m| am) sorry|I (?:can(?:'|no)t|cannot|won't|am unable to)"
@@ -72,8 +62,8 @@ _ANSWER_OPENING_RE = re.compile(
     r"(?:다음은|아래는|여기) [^\n]{0,30}(?:번역|답변|코드|해결|예시)[^\n]{0,10}(?:입니다|이에요)|"
     r"번역(?:문|본| 결과)?\s*[:：])",
     re.IGNORECASE)
-# Unfenced code: calls, assignments, statement ends, comments, shell prompts.
-_CODE_RE = re.compile(r"\w\(|\)\s*[:;{]?\s*$|[;{}]\s*$|\s[-+*/%]?=\s|^\s*(?://|#|/\*|\*|--|\$|>>>)\s")
+# Unfenced code beyond `korean.is_code_line`: calls, comments after "#", bullets of code.
+_CODE_RE = re.compile(r"\w\(|^\s*(?:#|\*)\s")
 _HEADER_RE = re.compile(r"(?m)^#{1,6}\s")
 _LIST_RE = re.compile(r"(?m)^\s*(?:[-*+]|\d+[.)])\s")
 _FENCE_RE = re.compile(r"(?m)^\s*(?:```|~~~)")
@@ -129,7 +119,7 @@ def hangul_share(text: str) -> float | None:
 
 
 def _looks_like_code(sentence: str) -> bool:
-    return _CODE_RE.search(sentence) is not None
+    return is_code_line(sentence) or _CODE_RE.search(sentence) is not None
 
 
 def english_sentences(text: str) -> list[str]:
@@ -144,11 +134,7 @@ def english_sentences(text: str) -> list[str]:
         s = sentence.strip()
         if not s or _HANGUL_RE.search(s) or _looks_like_code(s):
             continue
-        words = _LATIN_WORD_RE.findall(s)
-        if len(words) < MIN_ENGLISH_WORDS:
-            continue
-        hits = sum(1 for w in words if w.lower() in _FUNCTION_WORDS)
-        if hits >= 2 and hits >= 0.2 * len(words):
+        if len(_LATIN_WORD_RE.findall(s)) >= MIN_ENGLISH_WORDS and is_english_prose(s):
             out.append(s)
     return out
 

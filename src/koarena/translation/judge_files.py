@@ -15,22 +15,13 @@ from typing import Any
 import yaml
 
 from koarena.bench import Bench
-from koarena.errors import ConfigError, DataError
+from koarena.config import load_yaml_mapping
+from koarena.errors import ConfigError
 from koarena.translation.judge_prompts import korean_edits, korean_judge_settings
 
 JUDGE_SETTINGS = "judge_settings.yaml"
 ENGLISH_REFERENCE_CATEGORY = "arena-hard-v0.1"
 JUDGE_PROMPTS = ("korean", "source")
-
-
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise DataError(f"{path}: cannot read ({exc})") from exc
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a mapping")
-    return data
 
 
 def _dump(path: Path, data: dict[str, Any]) -> None:
@@ -43,7 +34,7 @@ def _dump(path: Path, data: dict[str, Any]) -> None:
 
 def korean_settings(settings: dict[str, Any], korean_reference: Path) -> dict[str, Any]:
     """``settings`` (a v2.0 judge_settings mapping) with Korean judge prompts."""
-    korean = _load(korean_reference).get("system_prompt")
+    korean = load_yaml_mapping(korean_reference).get("system_prompt")
     if not isinstance(korean, str) or not korean:
         raise ConfigError(f"{korean_reference}: no system_prompt to take the Korean "
                           "instructions from")
@@ -65,13 +56,13 @@ def copy_judge_files(source: Bench, target: Bench, judge_prompt: str,
         raise ConfigError(f"unknown judge prompt {judge_prompt!r}; known: {JUDGE_PROMPTS}")
     written = []
     if source.judge_config_file.is_file():
-        cfg = _load(source.judge_config_file)
+        cfg = load_yaml_mapping(source.judge_config_file)
         cfg["bench_name"] = target.name
         _dump(target.judge_config_file, cfg)
         written.append(target.judge_config_file)
     settings_file = source.root / JUDGE_SETTINGS
     if settings_file.is_file():
-        settings = _load(settings_file)
+        settings = load_yaml_mapping(settings_file)
         if judge_prompt == "korean":
             if korean_reference is None or not korean_reference.is_file():
                 raise ConfigError(f"Korean judge prompts need the Korean v0.1 judge config "
