@@ -5,6 +5,7 @@ answered and judged end to end."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +20,7 @@ from koarena.cli import main
 from koarena.config import load_endpoints
 from koarena.testing import FakeConfig, FakeServer, FaultRule
 from koarena.testing.translator import REFUSAL, fake_translation
-from koarena.translation.masking import find_spans, mask
+from koarena.translation.masking import find_spans, mask, prose
 from koarena.translation.review import write_review
 from koarena.translation.stage import TranslateSettings, dry_run, translate
 from koarena.translation.task import needs_translation
@@ -269,8 +270,9 @@ def test_review_alone_and_bad_input(subset: Path, tmp_path: Path,
 def test_all_750_v2_prompts_offline(shared_data: Path, tmp_path: Path,
                                     fake_server: Callable[[FakeConfig], FakeServer]) -> None:
     """The whole of Arena-Hard v2.0 through the fake translator: every record written, in
-    order, every protected span kept; the flags are the 15 prompts written in Russian,
-    Chinese or Armenian, which the fake translator (English words only) leaves as they are."""
+    order, every protected span kept. The flags are the 95 prompts whose prose is mostly in
+    another script (Russian, Chinese, …), which the fake translator (English words only)
+    returns unchanged: a real run would see them if the translator skipped them."""
     data = make_data(shared_data, tmp_path, None)
     srv = fake_server(FakeConfig())
     endpoints = load_endpoints(endpoint_file(tmp_path, srv))
@@ -285,8 +287,13 @@ def test_all_750_v2_prompts_offline(shared_data: Path, tmp_path: Path,
     assert srv.state.total == 748  # two prompts have nothing outside their masks
     for s, t in zip(src, out, strict=True):
         assert t["prompt"] == expected_translation(s["prompt"])
-    assert outcome.summary.to_dict() == {"source": 750, "translated": 750, "flagged": 15,
-                                         "by_flag": {"low_hangul": 15}}
+    assert outcome.summary.to_dict() == {"source": 750, "translated": 750, "flagged": 95,
+                                         "by_flag": {"low_hangul": 95}}
+    for s, t in zip(src, out, strict=True):
+        if t["translation"]["flags"]:
+            letters = prose(s["prompt"])
+            latin = len(re.findall("[A-Za-z]", letters))
+            assert len(re.findall(r"[^\W\dA-Za-z_]", letters)) > latin
     assert main(["data", "check", "--strict", "--data-dir", str(data), "--bench", DST]) == 0
 
 

@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from koarena.korean import is_code_line, is_english_prose
+from koarena.korean import is_code_line
 from koarena.translation.masking import CODE, MATH, URL, Span, find_spans, prose
 
 MIN_HANGUL_SHARE = 0.5
@@ -50,6 +50,17 @@ _HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\u
 _LETTER_WORD_RE = re.compile(r"\S*[^\W\d_]\S*")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
+# Words that carry English grammar: a run of identifiers or a product list has few of them.
+_FUNCTION_WORDS = frozenset(
+    [
+        "the", "a", "an", "of", "to", "in", "on", "for", "with", "is", "are", "was", "were", "be",
+        "been", "that", "this", "these", "those", "which", "who", "what", "how", "why", "when",
+        "where", "it", "its", "you", "your", "we", "our", "they", "their", "them", "i", "my", "me",
+        "he", "she", "his", "her", "and", "or", "but", "not", "no", "do", "does", "did", "can",
+        "could", "will", "would", "should", "may", "might", "must", "have", "has", "had", "if",
+        "then", "than", "so", "as", "at", "by", "from", "into", "about", "please",
+    ]
+)
 _REFUSAL_RE = re.compile(
     r"죄송(?:하지만|합니다|해요)|도와\s?드릴 수 없|도움을 드릴 수 없|번역(?:해 드릴|할) 수 없|"
     r"제공할 수 없|응답할 수 없|I(?:'m| am) sorry|I (?:can(?:'|no)t|cannot|won't|am unable to)"
@@ -134,7 +145,13 @@ def english_sentences(text: str) -> list[str]:
         s = sentence.strip()
         if not s or _HANGUL_RE.search(s) or _looks_like_code(s):
             continue
-        if len(_LATIN_WORD_RE.findall(s)) >= MIN_ENGLISH_WORDS and is_english_prose(s):
+        words = _LATIN_WORD_RE.findall(s)
+        if len(words) < MIN_ENGLISH_WORDS:
+            continue
+        # Wider than `korean.is_english_prose` (which leaves out words that are also code
+        # keywords): code lines are excluded above, and a prompt is mostly instructions.
+        hits = sum(1 for w in words if w.lower() in _FUNCTION_WORDS)
+        if hits >= 2 and hits >= 0.2 * len(words):
             out.append(s)
     return out
 
@@ -193,7 +210,10 @@ def is_answer(source: str, translation: str) -> bool:
 
 def _translatable(source_prose: str, translation_prose: str) -> str:
     """The translation's prose without lines copied verbatim from the source that are not
-    English prose: unfenced code, data and identifiers are kept as they are, rightly."""
+    English prose (unfenced code, data, identifiers are kept as they are, rightly); all of it
+    when nothing was translated."""
+    if translation_prose.strip() == source_prose.strip():
+        return translation_prose
     kept = {ln.strip() for ln in source_prose.splitlines() if ln.strip()}
     return "\n".join(ln for ln in translation_prose.splitlines()
                      if ln.strip() not in kept or english_sentences(ln))
