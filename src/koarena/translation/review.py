@@ -33,7 +33,7 @@ _STYLE = (
     "pre{white-space:pre-wrap;background:#f5f5f5;padding:.4rem}"
     ".flag{background:#b00020;color:#fff;border-radius:3px;padding:0 .35rem;margin-left:.3rem;"
     "font-size:.8rem}"
-    ".item{margin-bottom:2rem}.flagged h2{color:#b00020}.cat,.meta{color:#666;font-size:.85rem}"
+    ".item{margin-bottom:2rem}.flagged>h2{color:#b00020}.cat,.meta{color:#666;font-size:.85rem}"
     "dl{display:grid;grid-template-columns:auto auto;gap:.1rem .6rem;margin:0}dd{margin:0}"
 )
 
@@ -70,8 +70,8 @@ def _rows(source: Bench, target: Bench, only_flagged: bool) -> list[dict[str, An
                 "answered": bool(c and c.answered),
                 "english_sentences": c.english_sentences if c else [],
             })
-        rows.append({"key": item.key, "category": "/".join(
-            x for x in (item.category, str(item.record.get("subcategory", ""))) if x),
+        rows.append({"key": item.key, "category": "/".join(dict.fromkeys(
+            x for x in (item.category, str(item.record.get("subcategory", ""))) if x)),
             "flags": info.flags, "translator": info.translator,
             "requests": info.requests, "turns": turns})
     return rows
