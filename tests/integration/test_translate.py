@@ -254,9 +254,11 @@ def test_review_alone_and_bad_input(subset: Path, tmp_path: Path,
     endpoints = tmp_path / "api_config.yaml"
     endpoints.write_text("tr:\n  model_name: tr\n  endpoints:\n    - api_base: "
                          "http://127.0.0.1:9/v1\n      api_key: x\n", encoding="utf-8")
+    before = {p.name: p.read_bytes() for p in (subset / SRC).iterdir()}
     assert main(["translate", "--from", SRC, "--to", SRC, "--model", "tr", "--endpoint-file",
                  str(endpoints), "--data-dir", str(subset)]) == 2
     assert "must not be the source" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in (subset / SRC).iterdir()} == before
     assert main(["translate", "--from", SRC, "--to", DST, "--model", "nope", "--endpoint-file",
                  str(endpoints), "--data-dir", str(subset)]) == 2
     assert "not in the endpoint file" in capsys.readouterr().err

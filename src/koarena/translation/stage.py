@@ -187,6 +187,7 @@ def translate(source: Bench, target: Bench, model: str,
     ones); write the target's judge files; return the run result and the flag summary."""
     if model not in endpoints:
         raise ConfigError(f"model {model!r} is not in the endpoint file")
+    _check_names(source, target)  # before anything is written
     order = [i.key for i in load_source(source)]
     target.root.mkdir(parents=True, exist_ok=True)
     judge_files = copy_judge_files(source, target, settings.judge_prompt,
