@@ -24,15 +24,11 @@ from koarena.translation.masking import Masked, MaskError, mask
 DEFAULT_MASK_ATTEMPTS = 3
 RETRY_TEMPERATURE = 0.3
 
-_LETTER_FREE = str.maketrans("", "", "0123456789")
-
 
 def needs_translation(masked: Masked) -> bool:
-    """False for a turn with no letters outside its tokens (a bare code block, a number)."""
-    rest = masked.text
-    for t in masked.tokens:
-        rest = rest.replace(t, "")
-    return any(c.isalpha() for c in rest.translate(_LETTER_FREE))
+    """False for a turn with no letters outside its tokens (a bare code block, a number):
+    tokens are brackets and digits, never letters."""
+    return any(c.isalpha() for c in masked.text)
 
 
 @dataclass(frozen=True)
