@@ -165,7 +165,13 @@ def test_faults_fail_or_flag_and_only_flagged_repairs(
         "source"][0]
     assert out["8d06d08f63e64e56"]["prompt"] == REFUSAL
     assert "refusal" in out["8d06d08f63e64e56"]["translation"]["flags"]
-    assert out["666d2acdd7d64e17"]["translation"]["flags"] == []
+    assert out["666d2acdd7d64e17"]["translation"]["flags"] == []  # after two 503s
+    assert srv.state.faults == {"drop_mask": 4, "answer": 1, "english": 1, "refuse": 1,
+                                "503": 2}
+    summary = load(target / "logs" / "run_summary.jsonl")[-1]
+    assert (summary["stage"], summary["done"], summary["failed"]) == ("translate", 13, 1)
+    assert summary["usage"]["tr"]["retries"] == 2
+    assert summary["usage"]["tr"]["requests"] == len(SUBSET) + 3
     flagged = {k for k, r in out.items() if r["translation"]["flags"]}
     assert flagged == {"5ab052c7cef84016", "63497fa57f3241fd", "8d06d08f63e64e56"}
 
