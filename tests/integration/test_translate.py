@@ -18,6 +18,7 @@ import yaml
 from koarena.bench import Bench
 from koarena.cli import main
 from koarena.config import load_endpoints
+from koarena.runner.run import StageRunner
 from koarena.testing import FakeConfig, FakeServer, FaultRule
 from koarena.testing.translator import REFUSAL, fake_translation
 from koarena.translation.masking import find_spans, mask, prose
@@ -143,6 +144,7 @@ def test_faults_fail_or_flag_and_only_flagged_repairs(
         FaultRule("drop_mask", match="plasmoid", times=1),       # retried, then fine
         FaultRule("drop_mask", match="trailing zeros", times=3),  # fails all 3 tries
         FaultRule("answer", match="barber"),
+        FaultRule("500", match="barber", times=2),                # its first re-run fails
         FaultRule("english", match="rijndael"),
         FaultRule("refuse", match="novel type of GAN"),
         FaultRule("503", match="glowing text", times=2),          # the runner retries
@@ -167,7 +169,7 @@ def test_faults_fail_or_flag_and_only_flagged_repairs(
     assert "refusal" in out["8d06d08f63e64e56"]["translation"]["flags"]
     assert out["666d2acdd7d64e17"]["translation"]["flags"] == []  # after two 503s
     assert srv.state.faults == {"drop_mask": 4, "answer": 1, "english": 1, "refuse": 1,
-                                "503": 2}
+                                "503": 2}  # the barber prompt's 500 rule is not used yet
     summary = load(target / "logs" / "run_summary.jsonl")[-1]
     assert (summary["stage"], summary["done"], summary["failed"]) == ("translate", 13, 1)
     assert summary["usage"]["tr"]["retries"] == 2
@@ -182,12 +184,19 @@ def test_faults_fail_or_flag_and_only_flagged_repairs(
     assert "f3d8baf3111a4148" not in html
     assert '<span class="flag">answered</span>' in html
 
-    # Only the flagged ones are asked again (the faults are used up): clean, once each.
+    # Only the flagged ones are asked again. The barber prompt gets two 500s (out of 2
+    # attempts): it keeps its old (flagged) record; the two others come back clean.
     before = srv.state.total
-    assert translate_cli(subset, endpoints, "--only-flagged") == 0
-    assert srv.state.total == before + 3
+    assert translate_cli(subset, endpoints, "--only-flagged", "--attempts", "2") == 1
+    assert srv.state.total == before + 2 + 2
     rows = load(target / "question.jsonl")
     assert len(rows) == len({r["uid"] for r in rows}) == len(SUBSET) - 1
+    assert {r["uid"] for r in rows if r["translation"]["flags"]} == {"5ab052c7cef84016"}
+    assert [r for r in rows if r["uid"] == "5ab052c7cef84016"] == [out["5ab052c7cef84016"]]
+    assert not (target / "logs" / "translate_rerun.jsonl").exists()
+    assert translate_cli(subset, endpoints, "--only-flagged") == 0
+    assert srv.state.total == before + 2 + 2 + 1
+    rows = load(target / "question.jsonl")
     assert not any(r["translation"]["flags"] for r in rows)
     # A plain run picks up the failed one.
     assert translate_cli(subset, endpoints) == 0
@@ -283,10 +292,10 @@ def test_all_750_v2_prompts_offline(shared_data: Path, tmp_path: Path,
     returns unchanged: a real run would see them if the translator skipped them."""
     data = make_data(shared_data, tmp_path, None)
     srv = fake_server(FakeConfig())
-    endpoints = load_endpoints(endpoint_file(tmp_path, srv))
+    runner = StageRunner(load_endpoints(endpoint_file(tmp_path, srv)))
     source, target = Bench(data, SRC), Bench(data, DST)
-    outcome = translate(source, target, "tr", endpoints, TranslateSettings(
-        korean_reference=data / KO_REF / "judge_config.yaml"), progress=False)
+    outcome = translate(source, target, "tr", TranslateSettings(
+        korean_reference=data / KO_REF / "judge_config.yaml"), runner)
     assert outcome.result.exit_code == 0
     assert (outcome.result.done, outcome.result.skipped) == (750, 0)
     src = load(data / SRC / "question.jsonl")

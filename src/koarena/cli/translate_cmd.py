@@ -10,9 +10,10 @@ from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
 from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.cli.runs import ConsoleObserver, report_estimate
 from koarena.config import load_endpoints
-from koarena.engine import report, report_estimate
 from koarena.errors import ConfigError
+from koarena.runner.run import StageRunner
 from koarena.translation.checks import FLAGS
 from koarena.translation.judge_files import JUDGE_PROMPTS
 from koarena.translation.review import REVIEW_FILE, write_review
@@ -105,10 +106,10 @@ def run(args: argparse.Namespace) -> int:
             est = dry_run(source, target, args.model, settings, args.only_flagged)
             report_estimate(est, endpoints, err_console)
             return 0
-        outcome = translate(source, target, args.model, endpoints, settings,
-                            only_flagged=args.only_flagged, retry=retry_policy(args),
-                            progress=err_console.is_terminal, console=err_console)
-        report(outcome.result, err_console)
+        runner = StageRunner(endpoints, retry=retry_policy(args),
+                             observer=ConsoleObserver(err_console))
+        outcome = translate(source, target, args.model, settings, runner,
+                            only_flagged=args.only_flagged)
         print_summary(outcome.summary)
         code = outcome.result.exit_code
     elif args.review is None:

@@ -2,41 +2,26 @@
 
 Records are appended to the target's ``question.jsonl`` as they finish (resume: a question
 with a record is not asked again). ``only_flagged`` re-translates the questions whose record
-carries flags; the new record is appended after the old one and the file is compacted (last
-record per id, in source order, written atomically) before and after every run, so that a
-killed re-run leaves at worst a duplicate that the next run removes.
+carries flags: their new records go to ``logs/translate_rerun.jsonl`` and are then merged into
+``question.jsonl`` (the newer record per id wins; source order; written atomically). The merge
+also runs at the start of every run, so a killed re-run loses nothing, and a flagged question
+whose re-translation failed keeps its old record.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from koarena.bench import Bench
-from koarena.config import ModelEndpoint
-from koarena.engine import (
-    Estimate,
-    ProviderFactory,
-    ProviderPool,
-    RetryPolicy,
-    RunOptions,
-    RunResult,
-    Task,
-    estimate,
-    failure_log_path,
-    pending_tasks,
-    run_async,
-    run_summary_path,
-    run_tasks,
-)
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import iter_jsonl, write_jsonl_atomic
+from koarena.runner.estimate import Estimate, estimate
+from koarena.runner.run import RunResult, StageRunner
+from koarena.runner.tasks import Task, pending_tasks
 from koarena.style import count_tokens
 from koarena.translation.checks import FLAGS
 from koarena.translation.items import SourceItem, record_flags
@@ -46,6 +31,7 @@ from koarena.translation.task import DEFAULT_MASK_ATTEMPTS, TranslateTask
 log = logging.getLogger(__name__)
 
 STAGE = "translate"
+RERUN_FILE = "translate_rerun.jsonl"
 KOREAN_TOKEN_FACTOR = 1.72
 """cl100k tokens of Korean text per token of its English source (the v0.1 set: 81,754 /
 47,644), for the dry run's expected output."""
@@ -109,19 +95,25 @@ def load_target(path: Path) -> dict[str, dict[str, Any]]:
     return {k: r for _, r in iter_jsonl(path, strict=False) if (k := _key(r)) is not None}
 
 
-def compact(path: Path, order: list[str]) -> int:
-    """Keep the last record per id, in source order (ids unknown to the source after them);
-    rewrite ``path`` only when that changes it. Returns the number of records dropped."""
-    if not path.is_file():
-        return 0
-    lines = [r for _, r in iter_jsonl(path, strict=False)]
-    latest = load_target(path)
+def rerun_file(target: Bench) -> Path:
+    """Where ``--only-flagged`` writes its records before they replace the flagged ones."""
+    return target.root / "logs" / RERUN_FILE
+
+
+def merge(target: Bench, order: list[str]) -> int:
+    """Fold the re-run records into ``question.jsonl``: the last record per id, in source
+    order (ids unknown to the source after them), written atomically only when that changes
+    the file; then remove the re-run file. Returns the number of records replaced."""
+    path, rerun = target.question_file, rerun_file(target)
+    lines = [r for _, r in iter_jsonl(path, strict=False)] if path.is_file() else []
+    newer = [r for _, r in iter_jsonl(rerun, strict=False)] if rerun.is_file() else []
+    latest = {k: r for r in [*lines, *newer] if (k := _key(r)) is not None}
     rank = {k: i for i, k in enumerate(order)}
-    ids = sorted(latest, key=lambda k: (rank.get(k, len(rank)), k))
-    records = [latest[k] for k in ids]
+    records = [latest[k] for k in sorted(latest, key=lambda k: (rank.get(k, len(rank)), k))]
     if records != lines:
         write_jsonl_atomic(path, records)
-    return len(lines) - len(records)
+    rerun.unlink(missing_ok=True)
+    return len(lines) + len(newer) - len(records)
 
 
 def _check_names(source: Bench, target: Bench) -> None:
@@ -129,35 +121,31 @@ def _check_names(source: Bench, target: Bench) -> None:
         raise ConfigError("the target bench must not be the source bench")
 
 
-def build_tasks(items: list[SourceItem], target: Bench, source: Bench, model: str,
+def build_tasks(items: list[SourceItem], output: Path, source: Bench, model: str,
                 api_model: str, settings: TranslateSettings) -> list[Task]:
-    return [TranslateTask(item, model, api_model, target.question_file, source.name,
+    return [TranslateTask(item, model, api_model, output, source.name,
                           settings.temperature, settings.max_tokens, settings.mask_attempts)
             for item in items]
 
 
 def _plan(source: Bench, target: Bench, model: str, api_model: str,
-          settings: TranslateSettings, only_flagged: bool
-          ) -> tuple[list[Task], Callable[[dict[str, Any]], str | None]]:
+          settings: TranslateSettings, only_flagged: bool) -> list[Task]:
     _check_names(source, target)
     items = load_source(source)
+    output = target.question_file
     if only_flagged:
         flagged = {k for k, r in load_target(target.question_file).items() if record_flags(r)}
         items = [i for i in items if i.key in flagged]
-
-        def key(record: dict[str, Any]) -> str | None:
-            return None if record_flags(record) else _key(record)
-    else:
-        key = _key
-    return build_tasks(items, target, source, model, api_model, settings), key
+        output = rerun_file(target)
+    return build_tasks(items, output, source, model, api_model, settings)
 
 
 def dry_run(source: Bench, target: Bench, model: str, settings: TranslateSettings,
             only_flagged: bool = False) -> Estimate:
     """What the run would send; the expected output is the source's tokens in Korean."""
-    tasks, key = _plan(source, target, model, model, settings, only_flagged)
-    est = estimate(tasks, key)
-    todo, _ = pending_tasks(tasks, key)
+    tasks = _plan(source, target, model, model, settings, only_flagged)
+    est = estimate(tasks)
+    todo, _ = pending_tasks(tasks)
     est.expected_output_tokens[model] = sum(
         min(req.max_tokens or 0,
             round(KOREAN_TOKEN_FACTOR * count_tokens(req.messages[-1].content)))
@@ -178,36 +166,22 @@ def flag_summary(source: Bench, target: Bench) -> FlagSummary:
     return summary
 
 
-def translate(source: Bench, target: Bench, model: str,
-              endpoints: dict[str, ModelEndpoint], settings: TranslateSettings, *,
-              only_flagged: bool = False, retry: RetryPolicy | None = None,
-              progress: bool = True, console: Console | None = None,
-              factory: ProviderFactory | None = None) -> TranslateOutcome:
+def translate(source: Bench, target: Bench, model: str, settings: TranslateSettings,
+              runner: StageRunner, *, only_flagged: bool = False) -> TranslateOutcome:
     """Translate every question of ``source`` not yet in ``target`` (or only the flagged
     ones); write the target's judge files; return the run result and the flag summary."""
-    if model not in endpoints:
+    endpoint = runner.endpoints.get(model)
+    if endpoint is None:
         raise ConfigError(f"model {model!r} is not in the endpoint file")
     _check_names(source, target)  # before anything is written
     order = [i.key for i in load_source(source)]
     target.root.mkdir(parents=True, exist_ok=True)
     judge_files = copy_judge_files(source, target, settings.judge_prompt,
                                    settings.korean_reference)
-    dropped = compact(target.question_file, order)
-    if dropped:
-        log.info("%s: removed %d superseded records", target.question_file, dropped)
-    tasks, key = _plan(source, target, model, endpoints[model].model_name, settings,
-                       only_flagged)
-    options = RunOptions(stage=STAGE, failure_log=failure_log_path(target, STAGE),
-                         summary_file=run_summary_path(target), record_key=key,
-                         progress=progress, console=console)
-
-    async def go() -> RunResult:
-        pool = ProviderPool(endpoints, factory=factory, retry=retry)
-        try:
-            return await run_tasks(tasks, pool, options)
-        finally:
-            await pool.aclose()
-
-    result = run_async(go())
-    compact(target.question_file, order)
+    replaced = merge(target, order)
+    if replaced:
+        log.info("%s: %d records replaced by an earlier re-run", target.question_file, replaced)
+    tasks = _plan(source, target, model, endpoint.model_name, settings, only_flagged)
+    result = runner.run(target, STAGE, tasks)
+    merge(target, order)
     return TranslateOutcome(result, flag_summary(source, target), judge_files)

@@ -1,4 +1,4 @@
-"""One question → its Korean record: a task of the shared runner (`koarena.engine`).
+"""One question → its Korean record: a task of the shared runner (`koarena.runner`).
 
 Each turn is masked, sent on its own (turn by turn, so a long conversation never has to fit
 one reply), and restored. A reply that lost or altered a mask token is asked again, up to
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from koarena.engine import Chat, TaskError
 from koarena.providers.base import ChatRequest
+from koarena.runner.tasks import Chat, TaskError
 from koarena.translation import prompt
 from koarena.translation.checks import check_turn
 from koarena.translation.items import SourceItem, TranslationInfo
