@@ -21,7 +21,7 @@ from koarena.errors import ConfigError, DataError
 from koarena.jsonl import iter_jsonl, write_jsonl_atomic
 from koarena.runner.estimate import Estimate, estimate
 from koarena.runner.run import RunResult, StageRunner
-from koarena.runner.tasks import Task, pending_tasks
+from koarena.runner.tasks import Task, pending_tasks, record_key
 from koarena.style import count_tokens
 from koarena.translation.checks import FLAGS
 from koarena.translation.items import SourceItem, record_flags
@@ -83,16 +83,11 @@ def load_source(bench: Bench) -> list[SourceItem]:
     return items
 
 
-def _key(record: dict[str, Any]) -> str | None:
-    k = record.get("question_id", record.get("uid"))
-    return k if isinstance(k, str) else None
-
-
 def load_target(path: Path) -> dict[str, dict[str, Any]]:
     """The target's records by id; a later record replaces an earlier one."""
     if not path.is_file():
         return {}
-    return {k: r for _, r in iter_jsonl(path, strict=False) if (k := _key(r)) is not None}
+    return {k: r for _, r in iter_jsonl(path, strict=False) if (k := record_key(r)) is not None}
 
 
 def rerun_file(target: Bench) -> Path:
@@ -107,7 +102,7 @@ def merge(target: Bench, order: list[str]) -> int:
     path, rerun = target.question_file, rerun_file(target)
     lines = [r for _, r in iter_jsonl(path, strict=False)] if path.is_file() else []
     newer = [r for _, r in iter_jsonl(rerun, strict=False)] if rerun.is_file() else []
-    latest = {k: r for r in [*lines, *newer] if (k := _key(r)) is not None}
+    latest = {k: r for r in [*lines, *newer] if (k := record_key(r)) is not None}
     rank = {k: i for i, k in enumerate(order)}
     records = [latest[k] for k in sorted(latest, key=lambda k: (rank.get(k, len(rank)), k))]
     if records != lines:
