@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from koarena.errors import DataError
+from koarena.runner.tasks import record_key
 from koarena.translation.checks import TurnChecks, item_flags
 
 TRANSLATION_KEY = "translation"
@@ -30,8 +31,8 @@ class SourceItem:
 
     @classmethod
     def from_record(cls, record: dict[str, Any], where: str) -> SourceItem:
-        key = record.get("question_id", record.get("uid"))
-        if not isinstance(key, str) or not key:
+        key = record_key(record)
+        if not key:
             raise DataError(f"{where}: record has no question_id/uid")
         if "turns" in record:
             turns = [_turn_text(t, where) for t in record["turns"]]
