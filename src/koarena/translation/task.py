@@ -4,6 +4,7 @@ Each turn is masked, sent on its own (turn by turn, so a long conversation never
 one reply), and restored. A reply that lost or altered a mask token is asked again, up to
 ``mask_attempts`` times in all, the later tries with some temperature so that the model does
 not repeat itself; after that the task fails with reason ``mask_lost`` and nothing is written.
+A reply cut at ``max_tokens`` fails at once (reason ``truncated``).
 Transport failures (429, 5xx, timeouts) are the runner's: it retries them with backoff.
 """
 
@@ -23,6 +24,8 @@ from koarena.translation.masking import Masked, MaskError, mask
 
 DEFAULT_MASK_ATTEMPTS = 3
 RETRY_TEMPERATURE = 0.3
+# How OpenAI-compatible servers, Anthropic and Gemini say a reply hit its max_tokens.
+TRUNCATED = frozenset({"length", "max_tokens", "MAX_TOKENS"})
 
 
 def needs_translation(masked: Masked) -> bool:
@@ -62,7 +65,12 @@ class TranslateTask:
     async def _translate(self, chat: Chat, masked: Masked, turn: int) -> tuple[str, int]:
         error: MaskError | None = None
         for attempt in range(1, self.mask_attempts + 1):
-            text = (await chat(self._request(masked, attempt))).content.strip()
+            resp = await chat(self._request(masked, attempt))
+            if resp.finish_reason in TRUNCATED:
+                # Asking again gives the same cut: a translation must not lose its end.
+                raise TaskError("truncated", f"turn {turn}: the reply hit max_tokens "
+                                f"({self.max_tokens}); give a larger --max-tokens")
+            text = resp.content.strip()
             if not text:
                 raise TaskError("empty", f"turn {turn}: the translator returned nothing")
             try:
