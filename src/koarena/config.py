@@ -297,7 +297,6 @@ class JudgeSettings:
     baseline: bool = True
     pairwise: bool = True
     reference: bool = False
-    ref_model: str | None = None
 
 
 def load_judge_settings(path: Path | None, default_protocol: Path | None = None) -> JudgeSettings:
@@ -349,7 +348,6 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
         baseline=bool(merged.get("baseline", True)),
         pairwise=bool(merged.get("pairwise", True)),
         reference=bool(merged.get("reference", False)),
-        ref_model=merged.get("ref_model"),
     )
 
 
