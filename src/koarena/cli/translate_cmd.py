@@ -17,7 +17,13 @@ from koarena.runner.run import StageRunner
 from koarena.translation.checks import FLAGS
 from koarena.translation.judge_files import JUDGE_PROMPTS
 from koarena.translation.review import REVIEW_FILE, write_review
-from koarena.translation.stage import FlagSummary, TranslateSettings, dry_run, translate
+from koarena.translation.stage import (
+    DEFAULT_MAX_TOKENS,
+    FlagSummary,
+    TranslateSettings,
+    dry_run,
+    translate,
+)
 from koarena.translation.task import DEFAULT_MASK_ATTEMPTS
 
 KOREAN_REFERENCE_BENCH = "ko-arena-hard-v0.1"
@@ -50,8 +56,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references")
     add_data_dir_option(p)
     p.add_argument("--temperature", type=float, default=0.0, help="default: 0")
-    p.add_argument("--max-tokens", type=int, default=8192,
-                   help="output limit per turn (default: 8192)")
+    p.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
+                   help=f"output limit per turn (default: {DEFAULT_MAX_TOKENS})")
     p.add_argument("--mask-attempts", type=int, default=DEFAULT_MASK_ATTEMPTS,
                    help="tries per turn when a reply loses or alters a mask token "
                         f"(default: {DEFAULT_MASK_ATTEMPTS})")

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 STAGE = "translate"
 RERUN_FILE = "translate_rerun.jsonl"
+DEFAULT_MAX_TOKENS = 8192
 KOREAN_TOKEN_FACTOR = 1.72
 """cl100k tokens of Korean text per token of its English source (the v0.1 set: 81,754 /
 47,644), for the dry run's expected output."""
@@ -42,7 +43,7 @@ class TranslateSettings:
     """Decoding and protocol options of a translation run."""
 
     temperature: float = 0.0
-    max_tokens: int = 8192
+    max_tokens: int = DEFAULT_MAX_TOKENS
     mask_attempts: int = DEFAULT_MASK_ATTEMPTS
     judge_prompt: str = "korean"
     korean_reference: Path | None = None
