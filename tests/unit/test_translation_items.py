@@ -55,3 +55,14 @@ def test_info_round_trips_and_bad_records_are_data_errors() -> None:
         SourceItem.from_record({"uid": "u", "turns": [{"content": None}]}, "t")
     with pytest.raises(ValueError, match="2 translations for 1 turns"):
         item.translated(["a", "b"], {})
+
+
+def test_a_question_in_messages_form_is_its_user_turns() -> None:
+    from koarena.records import Question
+
+    q = Question.from_dict({"uid": "m", "messages": [
+        {"role": "user", "content": "가"}, {"role": "assistant", "content": "나"},
+        {"role": "user", "content": "다"}]}, "t")
+    assert q.turns == ["가", "다"]
+    with pytest.raises(DataError, match="t: question m: messages has no user turn"):
+        Question.from_dict({"uid": "m", "messages": [{"role": "system", "content": "x"}]}, "t")
