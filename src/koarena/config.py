@@ -155,12 +155,6 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return load_mapping(path, ConfigError)
 
 
-def load_yaml_mapping(path: Path) -> dict[str, Any]:
-    """A YAML file whose top level is a mapping (empty file: empty mapping); `ConfigError`
-    naming the file otherwise."""
-    return _load_yaml(path)
-
-
 def parse_model_endpoint(
     name: str, raw: Any, where: str, env: dict[str, str] | None = None
 ) -> ModelEndpoint:

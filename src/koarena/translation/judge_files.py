@@ -15,9 +15,10 @@ from typing import Any
 import yaml
 
 from koarena.bench import Bench
-from koarena.config import load_yaml_mapping
 from koarena.errors import ConfigError
+from koarena.outfile import atomic_open
 from koarena.translation.judge_prompts import korean_edits, korean_judge_settings
+from koarena.yamlfile import load_mapping
 
 JUDGE_SETTINGS = "judge_settings.yaml"
 ENGLISH_REFERENCE_CATEGORY = "arena-hard-v0.1"
@@ -26,15 +27,13 @@ JUDGE_PROMPTS = ("korean", "source")
 
 def _dump(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100),
-                   encoding="utf-8")
-    tmp.replace(path)
+    with atomic_open(path) as fh:
+        yaml.safe_dump(data, fh, sort_keys=False, allow_unicode=True, width=100)
 
 
 def korean_settings(settings: dict[str, Any], korean_reference: Path) -> dict[str, Any]:
     """``settings`` (a v2.0 judge_settings mapping) with Korean judge prompts."""
-    korean = load_yaml_mapping(korean_reference).get("system_prompt")
+    korean = load_mapping(korean_reference).get("system_prompt")
     if not isinstance(korean, str) or not korean:
         raise ConfigError(f"{korean_reference}: no system_prompt to take the Korean "
                           "instructions from")
@@ -56,13 +55,13 @@ def copy_judge_files(source: Bench, target: Bench, judge_prompt: str,
         raise ConfigError(f"unknown judge prompt {judge_prompt!r}; known: {JUDGE_PROMPTS}")
     written = []
     if source.judge_config_file.is_file():
-        cfg = load_yaml_mapping(source.judge_config_file)
+        cfg = load_mapping(source.judge_config_file)
         cfg["bench_name"] = target.name
         _dump(target.judge_config_file, cfg)
         written.append(target.judge_config_file)
     settings_file = source.root / JUDGE_SETTINGS
     if settings_file.is_file():
-        settings = load_yaml_mapping(settings_file)
+        settings = load_mapping(settings_file)
         if judge_prompt == "korean":
             if korean_reference is None or not korean_reference.is_file():
                 raise ConfigError(f"Korean judge prompts need the Korean v0.1 judge config "

@@ -18,6 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from koarena.bench import Bench
+from koarena.outfile import atomic_open
 from koarena.report.markdown import render_markdown
 from koarena.translation.checks import FLAGS
 from koarena.translation.items import SourceItem, TranslationInfo
@@ -95,5 +96,6 @@ def write_review(source: Bench, target: Bench, path: Path | None = None,
                  "by_flag": [(f, summary.by_flag[f]) for f in FLAGS if summary.by_flag[f]]},
         style=Markup(_STYLE), style_hash=style_hash)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(html, encoding="utf-8")
+    with atomic_open(out) as fh:
+        fh.write(html)
     return ReviewPage(out, len(rows))
