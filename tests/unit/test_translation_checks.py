@@ -27,15 +27,15 @@ def _load(path: Path, key: str) -> dict[str, str]:
 
 
 def test_the_published_korean_set_is_mostly_clean(shared_data: Path) -> None:
-    """The Korean v0.1 prompts against their English source: the bounds flag 22 of 500, and
+    """The Korean v0.1 prompts against their English source: the bounds flag 23 of 500, and
     the flags found are real (English instructions left in, a URL changed, a list added)."""
     en = _load(shared_data / "arena-hard-v0.1" / "question.jsonl", "uid")
     ko = _load(shared_data / "ko-arena-hard-v0.1" / "question.jsonl", "question_id")
     assert set(en) == set(ko)
     checks = {qid: check_turn(en[qid], ko[qid]) for qid in ko}
     flags = Counter(f for c in checks.values() for f in c.flags)
-    assert flags == {"low_hangul": 10, "english_left": 11, "identity": 6, "answered": 3}
-    assert sum(1 for c in checks.values() if c.flags) == 22
+    assert flags == {"low_hangul": 11, "english_left": 12, "identity": 6, "answered": 3}
+    assert sum(1 for c in checks.values() if c.flags) == 23
     # Instructions left in English, found sentence by sentence.
     c = checks["41ae4a2ae9694f70a351ab6315620051"]
     assert c.flags == ["low_hangul", "english_left"]

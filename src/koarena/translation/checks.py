@@ -73,8 +73,9 @@ _ANSWER_OPENING_RE = re.compile(
     r"(?:다음은|아래는|여기) [^\n]{0,30}(?:번역|답변|코드|해결|예시)[^\n]{0,10}(?:입니다|이에요)|"
     r"번역(?:문|본| 결과)?\s*[:：])",
     re.IGNORECASE)
-# Unfenced code beyond `korean.is_code_line`: calls, comments after "#", bullets of code.
-_CODE_RE = re.compile(r"\w\(|^\s*(?:#|\*)\s")
+# Unfenced code beyond `korean.is_code_line`: calls, and "#" comments (a markdown header left
+# in English is still caught by the Hangul share).
+_CODE_RE = re.compile(r"\w\(|^\s*#\s")
 _HEADER_RE = re.compile(r"(?m)^#{1,6}\s")
 _LIST_RE = re.compile(r"(?m)^\s*(?:[-*+]|\d+[.)])\s")
 _FENCE_RE = re.compile(r"(?m)^\s*(?:```|~~~)")
