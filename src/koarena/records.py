@@ -126,8 +126,13 @@ class Question:
                 raise DataError(f"{where}: question {qid}: prompt must be a string, "
                                 f"got {_kind(prompt)}")
             turns = [prompt]
+        elif isinstance(d.get("messages"), list):
+            turns = [_turn_text(m, where) for m in d["messages"]
+                     if isinstance(m, dict) and m.get("role", "user") == "user"]
+            if not turns:
+                raise DataError(f"{where}: question {qid}: messages has no user turn")
         else:
-            raise DataError(f"{where}: question {qid} has neither turns nor prompt")
+            raise DataError(f"{where}: question {qid} has neither turns, prompt nor messages")
         return cls(
             question_id=qid,
             turns=turns,
