@@ -34,6 +34,10 @@ VERDICTS: dict[str, tuple[Winner, bool]] = {
 }
 """Verdict label → (winning position, strong win)."""
 
+V2_SPELLINGS = {"A<B": "B>A", "A<<B": "B>>A", "B<A": "A>B", "B<<A": "A>>B", "B=A": "A=B"}
+"""Arena-Hard v2.0's ``show_result.py`` also scores these: the same verdicts written from the
+other side."""
+
 _MIRROR = {Winner.A: Winner.B, Winner.B: Winner.A, Winner.TIE: Winner.TIE}
 
 
@@ -99,6 +103,7 @@ def build_battles(
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
     judges: list[str] | None = None,
+    v2_rules: bool = False,
 ) -> Battles:
     """Turn judgments (of any number of judges) into aggregated battles against ``baseline``.
 
@@ -106,6 +111,10 @@ def build_battles(
     game 2 (mirrored), which turns a win into a win plus a loss. ``reuse_lone_game`` keeps that
     behaviour, as the published leaderboard has it; without it the missing game is dropped and
     counted.
+
+    ``v2_rules`` reads judgments as Arena-Hard v2.0's ``show_result.py`` does: the reversed
+    spellings of `V2_SPELLINGS` count, and a judgment counts only when both games have a known
+    verdict (otherwise both games are dropped and counted; no lone game is reused).
     """
     if weight < 1:
         raise ValueError("weight must be at least 1")
@@ -123,19 +132,28 @@ def build_battles(
     for j in judgments:
         lone += len(j.games) == 1
         counts = {Winner.A: 0, Winner.B: 0, Winner.TIE: 0}
+        missing = 0
         for gi in range(n_games):
             if gi < len(j.games):
                 game = j.games[gi]
-            elif reuse_lone_game and len(j.games) == 1:
+            elif reuse_lone_game and not v2_rules and len(j.games) == 1:
                 game = j.games[0]
             else:
                 game = None
-            outcome = game_outcome(game.score if game is not None else None, gi)
+            label = game.score if game is not None else None
+            if v2_rules and label is not None:
+                label = V2_SPELLINGS.get(label, label)
+            outcome = game_outcome(label, gi)
             if outcome is None:
-                dropped[j.model] += 1
+                missing += 1
                 continue
             winner, strong = outcome
             counts[winner] += weight if strong else 1
+        if v2_rules and missing:
+            dropped[j.model] += n_games
+            continue
+        if missing:
+            dropped[j.model] += missing
         if not any(counts.values()):
             continue
         mi = model_idx.setdefault(j.model, len(model_idx))

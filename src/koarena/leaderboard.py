@@ -21,7 +21,8 @@ import orjson
 
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
-from koarena.controls import Control, style_covariates, style_metas
+from koarena.categories import Categories, bench_categories, members, select
+from koarena.controls import Control, style_covariates, style_covariates_v2, style_metas
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.rating import (
@@ -98,6 +99,8 @@ class Leaderboard:
     rows: list[LeaderboardRow]
     battles: Battles
     style_coefficients: dict[str, float] = field(default_factory=dict)
+    category: str | None = None
+    """The Arena-Hard v2.0 category this board covers; None for a single-baseline bench."""
     date: str = field(default_factory=lambda: dt.date.today().isoformat())
 
     @property
@@ -131,6 +134,32 @@ class LoadedData:
     answers: dict[str, dict[str, Answer]]
     baseline: str
     judges: list[str]
+    v2_rules: bool = False
+    """Arena-Hard v2.0's definitions: its verdict rules, style covariates and unpenalised fit."""
+
+
+def load_judgments(bench: Bench, judges: list[str]) -> list[Judgment]:
+    """Every judgment of ``judges``; raise `DataError` for a judge without judgments."""
+    if not judges:
+        raise DataError("at least one judge is needed")
+    judgments: list[Judgment] = []
+    for judge in judges:
+        models = bench.judged_models(judge)
+        if not models:
+            raise DataError(f"judge {judge!r} has no judgment files in {bench.judgment_dir(judge)}")
+        for model in models:
+            judgments.extend(bench.load_judgments(judge, model))
+    return judgments
+
+
+def _load_answers(
+    bench: Bench, models: list[str], cache: dict[str, dict[str, Answer]] | None = None
+) -> dict[str, dict[str, Answer]]:
+    cache = {} if cache is None else cache
+    for model in models:
+        if model not in cache and bench.answer_file(model).is_file():
+            cache[model] = bench.load_answers(model, report=LoadReport())
+    return {m: cache[m] for m in models if m in cache}
 
 
 def load_battles(
@@ -151,15 +180,8 @@ def load_battles(
         raise DataError("at least one judge is needed")
     if not bench.answer_file(base).is_file():
         raise DataError(f"baseline {base!r} has no answers ({bench.answer_file(base)} not found)")
-    judgments: list[Judgment] = []
-    for judge in judges:
-        models = bench.judged_models(judge)
-        if not models:
-            raise DataError(f"judge {judge!r} has no judgment files in {bench.judgment_dir(judge)}")
-        for model in models:
-            judgments.extend(bench.load_judgments(judge, model))
     battles = build_battles(
-        judgments,
+        load_judgments(bench, judges),
         base,
         weight=weight,
         first_game_only=first_game_only,
@@ -168,11 +190,7 @@ def load_battles(
     )
     if battles.a.size == 0:
         raise DataError("no valid verdicts found")
-    answers: dict[str, dict[str, Answer]] = {}
-    for model in battles.models:
-        if bench.answer_file(model).is_file():
-            report = LoadReport()
-            answers[model] = bench.load_answers(model, report=report)
+    answers = _load_answers(bench, battles.models)
     return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
 
 
@@ -196,13 +214,15 @@ def fit_control(
     Returns (beta of the full-data fit, beta per round or None, style coefficients).
     """
     battles = data.battles
+    covariates = style_covariates_v2 if data.v2_rules else style_covariates
     z = (
-        style_covariates(battles, style_metas(data.answers, control.features), control.features)
+        covariates(battles, style_metas(data.answers, control.features), control.features)
         if control.features
         else None
     )
     design: Design = design_from_battles(battles, z)
-    l2 = 0.0 if control is Control.NONE else L2_CONTROLLED
+    # Arena-Hard v2.0 fits its style-controlled model without a penalty.
+    l2 = 0.0 if control is Control.NONE or data.v2_rules else L2_CONTROLLED
     s_a, s_b = targets(battles.n_a, battles.n_b, battles.n_tie)
     point = fit_bt(design, s_a[None, :], s_b[None, :], l2=l2)
     if not point.converged:
@@ -297,6 +317,25 @@ def compute_leaderboards(
         first_game_only=first_game_only,
         reuse_lone_game=reuse_lone_game,
     )
+    return _boards(
+        bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+        korean=korean, progress=progress,
+    )
+
+
+def _boards(
+    bench: Bench,
+    data: LoadedData,
+    controls: Iterable[Control],
+    *,
+    rounds: int,
+    seed: int,
+    resample: Resample,
+    weight: int,
+    korean: bool,
+    progress: Callable[[Control], ProgressFn | None] | None,
+    category: str | None = None,
+) -> dict[Control, Leaderboard]:
     fidelity = _korean_columns(data) if korean else {}
     boards: dict[Control, Leaderboard] = {}
     for control in controls:
@@ -320,8 +359,68 @@ def compute_leaderboards(
             rows=_with_korean(build_rows(data, control, beta, boot), fidelity),
             battles=data.battles,
             style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
+            category=category,
         )
     return boards
+
+
+def compute_category_leaderboards(
+    bench: Bench,
+    controls: Iterable[Control],
+    *,
+    categories: list[str] | None = None,
+    judges: list[str] | None = None,
+    rounds: int = 100,
+    seed: int = 42,
+    weight: int = 3,
+    resample: Resample = Resample.BATTLES,
+    korean: bool = False,
+    settings: Categories | None = None,
+    progress: Callable[[Control], ProgressFn | None] | None = None,
+) -> dict[str, dict[Control, Leaderboard]]:
+    """Arena-Hard v2.0 leaderboards: one per category, each against its own baseline.
+
+    ``categories`` names the categories to show (default: the questions' own categories, see
+    `koarena.categories.default_tables`). A category's board uses only its questions'
+    judgments against its baseline, read by v2.0's rules (`build_battles` ``v2_rules``): its
+    score without control is the mean of the game scores, as v2.0's ``show_result.py``.
+    ``settings`` defaults to the bench's ``judge_settings.yaml``.
+    """
+    bench.require()
+    cats = bench_categories(bench) if settings is None else settings
+    if not cats:
+        raise DataError(f"bench {bench.name!r} has no category settings "
+                        f"({bench.root / 'judge_settings.yaml'} not found)")
+    questions = bench.load_questions()
+    chosen = select(categories, questions, cats)
+    judge_names = judges or ["ensemble"]
+    judgments = load_judgments(bench, judge_names)
+    cache: dict[str, dict[str, Answer]] = {}
+    out: dict[str, dict[Control, Leaderboard]] = {}
+    for name in chosen:
+        ids = members(questions, name)
+        baseline = cats[name].baseline
+        battles = build_battles(
+            (j for j in judgments if j.question_id in ids and j.model != baseline),
+            baseline,
+            weight=weight,
+            judges=judge_names,
+            v2_rules=True,
+        )
+        if battles.a.size == 0:
+            raise DataError(f"category {name!r}: no valid verdicts found")
+        data = LoadedData(
+            battles=battles,
+            answers=_load_answers(bench, battles.models, cache),
+            baseline=baseline,
+            judges=list(judge_names),
+            v2_rules=True,
+        )
+        out[name] = _boards(
+            bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+            korean=korean, progress=progress, category=name,
+        )
+    return out
 
 
 def _korean_columns(data: LoadedData) -> dict[str, tuple[float | None, int | None]]:
@@ -386,6 +485,7 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
         "bench": board.bench,
         "judges": board.judges,
         "baseline": board.baseline,
+        "category": board.category,
         "control": board.control.value,
         "rounds": board.rounds,
         "seed": board.seed,
