@@ -411,7 +411,10 @@ def compute_category_leaderboards(
             raise DataError(f"category {name!r}: no valid verdicts found")
         data = LoadedData(
             battles=battles,
-            answers=_load_answers(bench, battles.models, cache),
+            answers={
+                m: {q: a for q, a in by_q.items() if q in ids}
+                for m, by_q in _load_answers(bench, battles.models, cache).items()
+            },
             baseline=baseline,
             judges=list(judge_names),
             v2_rules=True,

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from koarena.bench import Bench
+from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_bench_options,
     bench_from_args,
@@ -17,7 +19,13 @@ from koarena.cli.common import (
 )
 from koarena.controls import Control
 from koarena.errors import ConfigError
-from koarena.leaderboard import Leaderboard, compute_leaderboards, write_csv, write_output
+from koarena.leaderboard import (
+    Leaderboard,
+    compute_category_leaderboards,
+    compute_leaderboards,
+    write_csv,
+    write_output,
+)
 from koarena.rating import Resample
 
 
@@ -32,10 +40,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "names are accepted too."
         ),
     )
-    add_bench_options(p)
+    add_bench_options(p, "-b", "--benchmark")
+    p.add_argument(
+        "-c", "--category", dest="categories", nargs="+", metavar="CATEGORY",
+        help="on a bench with categories (a judge_settings.yaml, as Arena-Hard v2.0): the "
+        "categories to show, each against its own baseline (default: one table per question "
+        "category, e.g. hard_prompt and creative_writing; coding and math select subcategories)",
+    )
+    p.add_argument(
+        "-f", "--control-features", dest="control_features", nargs="+",
+        choices=["length", "markdown"], metavar="FEATURE",
+        help="the original v2.0 spelling of the control: length, markdown or both (= style)",
+    )
     p.add_argument(
         "--judge",
         "--judge-name",
+        "--judge-names",
+        "-j",
         dest="judges",
         nargs="+",
         default=["ensemble"],
@@ -111,11 +132,16 @@ ALL_CONTROLS = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
 
 
 def _controls(args: argparse.Namespace) -> list[Control]:
-    if args.control and args.alias_control and args.control != args.alias_control:
-        raise ConfigError(
-            f"--control {args.control} contradicts the alias for {args.alias_control}"
-        )
-    choice = args.control or args.alias_control or "none"
+    alias = args.alias_control
+    if args.control_features:
+        features = set(args.control_features)
+        from_features = "style" if len(features) == 2 else features.pop()
+        if alias and alias != from_features:
+            raise ConfigError(f"--control-features contradicts the alias for {alias}")
+        alias = from_features
+    if args.control and alias and args.control != alias:
+        raise ConfigError(f"--control {args.control} contradicts the alias for {alias}")
+    choice = args.control or alias or "none"
     return ALL_CONTROLS if choice == "all" else [Control(choice)]
 
 
@@ -130,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix.lower() not in {".csv", ".json"}:
         raise ConfigError(f"--output must end in .csv or .json, got {args.output.name!r}")
     bench = bench_from_args(args)
+    if args.categories or bench_categories(bench):
+        return _run_categories(args, bench, controls)
     with ExitStack() as stack:
         update = stack.enter_context(progress_bar("bootstrap"))
         boards = compute_leaderboards(
@@ -159,10 +187,51 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Control]) -> int:
+    """A bench with categories: one board per category and control, never a mix of baselines."""
+    if args.baseline:
+        raise ConfigError("--baseline does not apply to a bench with categories: each "
+                          "category's baseline comes from its judge_settings.yaml")
+    if args.first_game_only or args.drop_lone_games:
+        raise ConfigError("--first-game-only and --drop-lone-games do not apply to a bench "
+                          "with categories (v2.0 counts a judgment only with both games)")
+    if args.output is not None and (args.categories is None or len(args.categories) != 1):
+        raise ConfigError("--output takes one category; use --output-dir for several")
+    with ExitStack() as stack:
+        update = stack.enter_context(progress_bar("bootstrap"))
+        boards = compute_category_leaderboards(
+            bench,
+            controls,
+            categories=args.categories,
+            judges=args.judges,
+            rounds=args.rounds,
+            seed=args.seed,
+            weight=args.weight,
+            resample=Resample(args.resample),
+            korean=args.korean,
+            progress=lambda _c: update,
+        )
+    for by_control in boards.values():
+        for board in by_control.values():
+            print_board(board)
+    if args.output is not None:
+        only = next(iter(boards.values()))
+        write_output(only[controls[0]], args.output)
+        err_console.print(f"wrote {args.output}")
+    if args.output_dir is not None:
+        for category, by_control in boards.items():
+            for control, board in by_control.items():
+                path = args.output_dir / category / f"{control.csv_name}.csv"
+                write_csv(board, path)
+                err_console.print(f"wrote {path}")
+    return 0
+
+
 def print_board(board: Leaderboard) -> None:
     """The leaderboard as a terminal table, with a line on dropped and flagged data."""
+    category = f" · category {board.category}" if board.category else ""
     title = (
-        f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
+        f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
         f"control {board.control.value} · {board.rounds} rounds ({board.resample.value})"
     )
     table = Table(title=title, title_justify="left")
