@@ -135,7 +135,8 @@ def _separability(data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
             assert boot is not None  # rounds > 0
             wr = win_rate(boot, 0) * 100.0
             boot_scores = {m: wr[:, i] for i, m in enumerate(data.battles.models)}
-            entry["reference"] = reference_metrics(scores, boot_scores, reference)
+            ratings = {r.model: r.rating for r in rows}
+            entry["reference"] = reference_metrics(scores, boot_scores, reference, ratings)
         controls[control.value] = entry
     out["controls"] = controls
     if opts.reference:
