@@ -104,8 +104,7 @@ def report_missing_baselines(plan: JudgePlan) -> None:
     for m in plan.missing_baselines:
         err_console.print(
             f"category {m.category}: baseline {m.baseline} has no answer for {m.missing} of "
-            f"{m.questions} questions; they are not judged (run 'koarena answer' for "
-            f"{m.baseline} first)",
+            f"{m.questions} questions, which are not judged",
             highlight=False, markup=False,
         )
 
@@ -120,6 +119,8 @@ def report_dry_run(bench: Bench, plan: JudgePlan, judges: dict[str, str],
         return
     baselines = {r.category: r.baseline for r in plan.routes}
     for category, tasks in groups.items():
+        if not tasks:
+            continue
         err_console.print(f"category {category} (baseline {baselines[category]}):",
                           highlight=False, markup=False)
         report_estimate(dry_run(JudgePlan(tasks=tasks), expected), endpoints, err_console)
