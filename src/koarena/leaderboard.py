@@ -383,9 +383,10 @@ def compute_category_leaderboards(
     """Arena-Hard v2.0 leaderboards: one per category, each against its own baseline.
 
     ``categories`` names the categories to show (default: the questions' own categories, see
-    `koarena.categories.default_tables`). A category's board uses only its questions'
-    judgments against its baseline, read by v2.0's rules (`build_battles` ``v2_rules``): its
-    score without control is the mean of the game scores, as v2.0's ``show_result.py``.
+    `koarena.categories.default_tables`, leaving out those without verdicts). A category's
+    board uses only its questions' judgments against its baseline, read by v2.0's rules
+    (`build_battles` ``v2_rules``): its score without control is the mean of the game
+    scores, as v2.0's ``show_result.py``.
     ``settings`` defaults to the bench's ``judge_settings.yaml``.
     """
     bench.require()
@@ -410,7 +411,10 @@ def compute_category_leaderboards(
             v2_rules=True,
         )
         if battles.a.size == 0:
-            raise DataError(f"category {name!r}: no valid verdicts found")
+            if categories:
+                raise DataError(f"category {name!r}: no valid verdicts found")
+            log.warning("category %s: no valid verdicts, no table", name)
+            continue
         data = LoadedData(
             battles=battles,
             answers={
@@ -425,6 +429,8 @@ def compute_category_leaderboards(
             bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
             korean=korean, progress=progress, category=name,
         )
+    if not out:
+        raise DataError("no valid verdicts found in any category")
     return out
 
 

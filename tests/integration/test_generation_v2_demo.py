@@ -58,6 +58,16 @@ def test_v2_demo_as_documented(
     assert bad.returncode == 2
     shown_in_doc(bad, doc)
 
+    # `koarena run` on the same bench: everything is done, so it only ensembles and ranks the
+    # model once per category.
+    run = koarena("run", "--model", "new-model", "--setting-file",
+                  "examples/v2-demo/gen_answer_config.yaml", "--judge-setting-file",
+                  "examples/v2-demo/judge_config.yaml", *common)
+    assert run.returncode == 0, run.stderr
+    flat = " ".join(run.stdout.split())
+    assert flat.count("new-model: ensemble of gpt-4.1") == 2
+    assert "category hard_prompt" in flat and "category creative_writing" in flat
+
     # What was sent: each category's system prompt and baseline answer.
     settings = yaml.safe_load((data / V2 / "judge_settings.yaml").read_text())["categories"]
     answers = {m: {r["question_id"]: r for r in load(data / V2 / "model_answer" / f"{m}.jsonl")}
