@@ -21,13 +21,14 @@ import orjson
 
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
-from koarena.categories import Categories, bench_categories, members, select
+from koarena.categories import Categories, CategorySetting, bench_categories, members, select
 from koarena.controls import Control, style_covariates, style_covariates_v2, style_metas
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
 from koarena.korean import korean_fidelity
 from koarena.rating import (
     Design,
+    FitResult,
     FloatArray,
     Resample,
     design_from_battles,
@@ -201,6 +202,18 @@ def _percentiles(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     return lo, hi
 
 
+def _fit(design: Design, s_a: FloatArray, s_b: FloatArray, l2: float, control: Control,
+         init: FloatArray | None = None) -> FitResult:
+    try:
+        return fit_bt(design, s_a, s_b, l2=l2, init=init)
+    except np.linalg.LinAlgError as exc:
+        # Only an unpenalised fit can be singular: v2.0's style control on too few battles.
+        raise DataError(
+            f"the {control.value}-controlled fit is singular: {design.n_rows} battle rows do not "
+            f"determine {design.k} style coefficients (too few questions); use --control none"
+        ) from exc
+
+
 def fit_control(
     data: LoadedData,
     control: Control,
@@ -226,7 +239,7 @@ def fit_control(
     # Arena-Hard v2.0 fits its style-controlled model without a penalty.
     l2 = 0.0 if control is Control.NONE or data.v2_rules else L2_CONTROLLED
     s_a, s_b = targets(battles.n_a, battles.n_b, battles.n_tie)
-    point = fit_bt(design, s_a[None, :], s_b[None, :], l2=l2)
+    point = _fit(design, s_a[None, :], s_b[None, :], l2, control)
     if not point.converged:
         log.warning("the %s fit did not converge in %d iterations", control.value, point.iterations)
     if rounds <= 0:
@@ -244,7 +257,7 @@ def fit_control(
             battles.n_a, battles.n_b, battles.n_tie, battles.q,
             len(battles.questions), resample, rng, size,
         )
-        fit = fit_bt(design, ra, rb, l2=l2, init=init)
+        fit = _fit(design, ra, rb, l2, control, init)
         betas.append(fit.beta)
         done += size
         if progress is not None:
@@ -366,6 +379,39 @@ def _boards(
     return boards
 
 
+def category_data(
+    bench: Bench,
+    category: CategorySetting,
+    question_ids: set[str],
+    judgments: Iterable[Judgment],
+    *,
+    judges: list[str],
+    weight: int = 3,
+    cache: dict[str, dict[str, Answer]] | None = None,
+) -> LoadedData | None:
+    """One category's battles (its questions' judgments against its baseline, by v2.0's
+    rules) and its answers; None when it has no valid verdict."""
+    baseline = category.baseline
+    battles = build_battles(
+        (j for j in judgments if j.question_id in question_ids and j.model != baseline),
+        baseline,
+        weight=weight,
+        judges=judges,
+        v2_rules=True,
+    )
+    if battles.a.size == 0:
+        return None
+    answers = _load_answers(bench, battles.models, cache)
+    return LoadedData(
+        battles=battles,
+        answers={m: {q: a for q, a in by_q.items() if q in question_ids}
+                 for m, by_q in answers.items()},
+        baseline=baseline,
+        judges=list(judges),
+        v2_rules=True,
+    )
+
+
 def compute_category_leaderboards(
     bench: Bench,
     controls: Iterable[Control],
@@ -401,30 +447,13 @@ def compute_category_leaderboards(
     cache: dict[str, dict[str, Answer]] = {}
     out: dict[str, dict[Control, Leaderboard]] = {}
     for name in chosen:
-        ids = members(questions, name)
-        baseline = cats[name].baseline
-        battles = build_battles(
-            (j for j in judgments if j.question_id in ids and j.model != baseline),
-            baseline,
-            weight=weight,
-            judges=judge_names,
-            v2_rules=True,
-        )
-        if battles.a.size == 0:
+        data = category_data(bench, cats[name], members(questions, name), judgments,
+                             judges=judge_names, weight=weight, cache=cache)
+        if data is None:
             if categories:
                 raise DataError(f"category {name!r}: no valid verdicts found")
             log.warning("category %s: no valid verdicts, no table", name)
             continue
-        data = LoadedData(
-            battles=battles,
-            answers={
-                m: {q: a for q, a in by_q.items() if q in ids}
-                for m, by_q in _load_answers(bench, battles.models, cache).items()
-            },
-            baseline=baseline,
-            judges=list(judge_names),
-            v2_rules=True,
-        )
         out[name] = _boards(
             bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
             korean=korean, progress=progress, category=name,

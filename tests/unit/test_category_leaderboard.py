@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from koarena.analysis import AnalyzeOptions, analyze
 from koarena.bench import Bench
 from koarena.controls import Control
 from koarena.errors import DataError
@@ -109,3 +110,40 @@ def test_unknown_category_is_named(synthetic: tuple[Bench, dict]) -> None:
                        r"hard_prompt, coding, math, creative_writing\)"):
         compute_category_leaderboards(bench, [Control.NONE], categories=["poetry"],
                                       judges=["jx"], rounds=0)
+
+
+def test_unpenalised_style_fit_on_too_few_battles_is_bad_input(tmp_path: Path) -> None:
+    # One model on two questions: 2 battle rows cannot determine 4 style coefficients.
+    questions = synthetic_questions(n_hard=2, n_creative=0)
+    write_bench(tmp_path / "b", questions, ["m"], seed=1)
+    rows = [judgment(q, "m", "base-h", "A>B", "A>B") for q in questions]
+    write_jsonl_atomic(tmp_path / "b" / "model_judgment" / "jx" / "m.jsonl", rows)
+    with pytest.raises(DataError, match="style-controlled fit is singular"):
+        compute_category_leaderboards(Bench(tmp_path, "b"), [Control.STYLE], judges=["jx"],
+                                      rounds=0)
+
+
+def test_analyze_one_category_against_its_baseline(
+    synthetic: tuple[Bench, dict], tmp_path: Path
+) -> None:
+    bench, written = synthetic
+    ref = tmp_path / "ref.csv"
+    ref.write_text("model,score\nm-one,3\nm-two,2\nm-three,1\n", encoding="utf-8")
+    result = analyze(bench, AnalyzeOptions(category="creative_writing", rounds=20,
+                                           self_preference_rounds=20, reference=ref))
+    assert (result["category"], result["baseline"]) == ("creative_writing", "base-c")
+    sep = result["separability"]["controls"]["none"]
+    board = {r["model"]: r["score"] for r in sep["leaderboard"]}
+    assert sorted(board) == ["base-c", "m-one", "m-three", "m-two"]
+    expected = mean_scores(exploded(j for j in written["judgments"]
+                                    if j["category"] == "creative_writing"))
+    assert {m: board[m] for m in expected} == {m: round(100 * s, 2) for m, s in expected.items()}
+    assert sep["reference"]["models"] == 3
+    # only the category's judgments are analysed: those with both games in the five labels
+    five = {"A>>B", "A>B", "A=B", "B>A", "B>>A"}
+    [positions] = result["position_consistency"]["judges"]
+    assert positions["judgments"] == sum(
+        1 for j in written["judgments"]
+        if j["category"] == "creative_writing"
+        and all(g is not None and g["score"] in five for g in j["games"])
+    )

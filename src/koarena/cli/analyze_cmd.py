@@ -41,6 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--baseline", help="baseline model (default: from judge_config.yaml)")
     p.add_argument(
+        "-c", "--category",
+        help="on a bench with categories (Arena-Hard v2.0): the category to analyse, against "
+        "its own baseline (default: the first of the questions' categories)",
+    )
+    p.add_argument(
         "--reference", type=Path, metavar="FILE",
         help="reference leaderboard CSV with columns model,score (optionally lower,upper: a "
         "95%% interval), e.g. a human-preference leaderboard: agreement with confidence, "
@@ -192,8 +197,12 @@ def run(args: argparse.Namespace) -> int:
         self_preference_rounds=args.self_preference_rounds,
         seed=args.seed,
         korean_threshold=args.korean_threshold,
+        category=args.category,
     )
     result = analyze(bench_from_args(args), opts)
+    if result["category"]:
+        console.print(f"category {result['category']} · baseline {result['baseline']}",
+                      highlight=False)
     _print_positions(result["position_consistency"])
     _print_agreement(result["judge_agreement"])
     _print_self_preference(result["self_preference"])
