@@ -11,7 +11,8 @@ from koarena.bench import Bench
 from koarena.categories import CategorySetting
 from koarena.errors import DataError
 from koarena.jsonl import append_jsonl
-from koarena.judging import JudgeProtocol, plan_judging
+from koarena.judge_protocol import JudgeProtocol
+from koarena.judging import plan_judging
 from koarena.records import Answer, Question
 
 PROTOCOL = JudgeProtocol(system_prompt="unused",

@@ -17,12 +17,14 @@ from koarena.cli.common import (
     retry_policy,
 )
 from koarena.cli.judge_cmd import report_missing_baselines
+from koarena.cli.runs import ConsoleObserver
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
 from koarena.controls import Control
 from koarena.errors import ConfigError
 from koarena.judging import select_judges
 from koarena.leaderboard import Leaderboard
 from koarena.pipeline import run_pipeline
+from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -101,14 +103,11 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         answer_settings,
         judge_settings,
-        endpoints,
+        StageRunner(endpoints, retry=retry_policy(args), observer=ConsoleObserver(err_console)),
         judges,
         control=Control(args.control),
         rounds=args.rounds,
         seed=args.seed,
-        retry=retry_policy(args),
-        progress=err_console.is_terminal,
-        console=err_console,
     )
     if result.failed_stage is not None:
         err_console.print(
