@@ -24,7 +24,7 @@ and BenchBuilder Pipeline" (§3), and the Arena-Hard blog post of 2024-04-19:
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -114,16 +114,21 @@ def win_probability_brier(
 ) -> tuple[float | None, int]:
     """(Brier score, pairs) of the Bradley–Terry win probabilities from Elo-scale ``ratings``
     against the reference's order; pairs the reference scores equally are left out."""
-    common = sorted(ratings.keys() & reference.keys())
-    errors: list[float] = []
-    for a, b in combinations(common, 2):
-        d = reference[a].score - reference[b].score
-        if d == 0:
-            continue
-        hi, lo = (a, b) if d > 0 else (b, a)
-        p = 1.0 / (1.0 + 10.0 ** ((ratings[lo] - ratings[hi]) / 400.0))
-        errors.append((1.0 - p) ** 2)
+    errors = [
+        (1.0 - 1.0 / (1.0 + 10.0 ** ((ratings[lo] - ratings[hi]) / 400.0))) ** 2
+        for hi, lo in _reference_ordered(ratings.keys(), reference)
+    ]
     return (float(np.mean(errors)) if errors else None), len(errors)
+
+
+def _reference_ordered(
+    models: Iterable[str], reference: Mapping[str, Scored]
+) -> Iterator[tuple[str, str]]:
+    """(better, worse) by the reference, for the pairs of ``models`` it scores differently."""
+    for a, b in combinations(sorted(set(models) & reference.keys()), 2):
+        d = reference[a].score - reference[b].score
+        if d != 0:
+            yield (a, b) if d > 0 else (b, a)
 
 
 def pair_rank_brier(
@@ -134,15 +139,10 @@ def pair_rank_brier(
     ``boot`` holds each model's score in every bootstrap round (same rounds for all models).
     Pairs the reference scores equally are left out.
     """
-    common = sorted(boot.keys() & reference.keys())
-    errors: list[float] = []
-    for a, b in combinations(common, 2):
-        d = reference[a].score - reference[b].score
-        if d == 0:
-            continue
-        hi, lo = (a, b) if d > 0 else (b, a)
-        p = float(np.mean(boot[hi] > boot[lo]) + 0.5 * np.mean(boot[hi] == boot[lo]))
-        errors.append((1.0 - p) ** 2)
+    errors = [
+        (1.0 - float(np.mean(boot[hi] > boot[lo]) + 0.5 * np.mean(boot[hi] == boot[lo]))) ** 2
+        for hi, lo in _reference_ordered(boot.keys(), reference)
+    ]
     return (float(np.mean(errors)) if errors else None), len(errors)
 
 

@@ -175,14 +175,20 @@ def run(args: argparse.Namespace) -> int:
             korean=args.korean,
             progress=lambda _c: update,
         )
-    for board in boards.values():
+    return _emit(args, [(board, Path(f"{c.csv_name}.csv")) for c, board in boards.items()])
+
+
+def _emit(args: argparse.Namespace, boards: list[tuple[Leaderboard, Path]]) -> int:
+    """Print the boards; write the first to ``--output`` and each to its file name under
+    ``--output-dir``."""
+    for board, _ in boards:
         print_board(board)
     if args.output is not None:
-        write_output(boards[controls[0]], args.output)
+        write_output(boards[0][0], args.output)
         err_console.print(f"wrote {args.output}")
     if args.output_dir is not None:
-        for control, board in boards.items():
-            path = args.output_dir / f"{control.csv_name}.csv"
+        for board, name in boards:
+            path = args.output_dir / name
             write_csv(board, path)
             err_console.print(f"wrote {path}")
     return 0
@@ -212,20 +218,11 @@ def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Contr
             korean=args.korean,
             progress=lambda _c: update,
         )
-    for by_control in boards.values():
-        for board in by_control.values():
-            print_board(board)
-    if args.output is not None:
-        only = next(iter(boards.values()))
-        write_output(only[controls[0]], args.output)
-        err_console.print(f"wrote {args.output}")
-    if args.output_dir is not None:
-        for category, by_control in boards.items():
-            for control, board in by_control.items():
-                path = args.output_dir / category / f"{control.csv_name}.csv"
-                write_csv(board, path)
-                err_console.print(f"wrote {path}")
-    return 0
+    return _emit(args, [
+        (board, Path(category) / f"{control.csv_name}.csv")
+        for category, by_control in boards.items()
+        for control, board in by_control.items()
+    ])
 
 
 def print_board(board: Leaderboard) -> None:
