@@ -295,7 +295,6 @@ class JudgeSettings:
     baseline: bool = True
     pairwise: bool = True
     reference: bool = False
-    ref_model: str | None = None
 
 
 def load_judge_settings(
@@ -369,7 +368,6 @@ def load_judge_settings(
         baseline=bool(merged.get("baseline", True)),
         pairwise=bool(merged.get("pairwise", True)),
         reference=bool(merged.get("reference", False)),
-        ref_model=merged.get("ref_model"),
     )
 
 

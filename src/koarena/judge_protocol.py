@@ -186,7 +186,6 @@ class Verdict:
 
     label: str | None
     reason: str | None = None
-    found: tuple[str, ...] = ()
 
 
 def parse_verdict(text: str, patterns: Sequence[str]) -> Verdict:
@@ -208,13 +207,9 @@ def parse_verdict(text: str, patterns: Sequence[str]) -> Verdict:
         unknown += [m for m in captured if m and not is_label(m)]
         distinct = tuple(dict.fromkeys(known))
         if len(distinct) == 1:
-            return Verdict(label=distinct[0], found=distinct)
+            return Verdict(label=distinct[0])
         if len(distinct) > 1:
-            return Verdict(
-                label=None,
-                reason="conflicting verdict labels: " + ", ".join(distinct),
-                found=distinct,
-            )
+            return Verdict(label=None, reason="conflicting verdict labels: " + ", ".join(distinct))
     if unknown:
         return Verdict(
             label=None, reason="no known verdict label (found: " + ", ".join(unknown) + ")"

@@ -22,9 +22,15 @@ import orjson
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
 from koarena.categories import Categories, CategorySetting, bench_categories, members, select
-from koarena.controls import Control, style_covariates, style_covariates_v2, style_metas
+from koarena.controls import (
+    DEFAULT_CONTROL,
+    Control,
+    style_covariates,
+    style_covariates_v2,
+    style_metas,
+)
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
-from koarena.jsonl import LoadReport
 from koarena.korean import korean_fidelity
 from koarena.rating import (
     Design,
@@ -41,6 +47,11 @@ from koarena.records import Answer, Judgment
 from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
+
+DEFAULT_ROUNDS = 100
+"""Bootstrap rounds of the confidence intervals unless told otherwise."""
+DEFAULT_SEED = 42
+"""Seed of every bootstrap unless told otherwise."""
 
 L2_CONTROLLED = 1.0
 """λ = 1/C of the published style-controlled fits (scikit-learn's default C = 1)."""
@@ -114,10 +125,6 @@ class Leaderboard:
     def dropped_games(self) -> int:
         return sum(self.battles.dropped.values())
 
-    @property
-    def flagged_answers(self) -> int:
-        return sum(r.failed_answers + r.empty_answers for r in self.rows)
-
     def row(self, model: str) -> LeaderboardRow:
         for r in self.rows:
             if r.model == model:
@@ -161,7 +168,7 @@ def _load_answers(
     cache = {} if cache is None else cache
     for model in models:
         if model not in cache and bench.answer_file(model).is_file():
-            cache[model] = bench.load_answers(model, report=LoadReport())
+            cache[model] = bench.load_answers(model)
     return {m: cache[m] for m in models if m in cache}
 
 
@@ -311,8 +318,8 @@ def compute_leaderboards(
     *,
     judges: list[str] | None = None,
     baseline: str | None = None,
-    rounds: int = 100,
-    seed: int = 42,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
     weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
@@ -326,7 +333,7 @@ def compute_leaderboards(
     """
     data = load_battles(
         bench,
-        judges=judges or ["ensemble"],
+        judges=judges or [ENSEMBLE_JUDGE],
         baseline=baseline,
         weight=weight,
         first_game_only=first_game_only,
@@ -386,7 +393,7 @@ def category_data(
     judgments: Iterable[Judgment],
     *,
     judges: list[str],
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     cache: dict[str, dict[str, Answer]] | None = None,
 ) -> LoadedData | None:
     """One category's battles (its questions' judgments against its baseline, by v2.0's
@@ -418,9 +425,9 @@ def compute_category_leaderboards(
     *,
     categories: list[str] | None = None,
     judges: list[str] | None = None,
-    rounds: int = 100,
-    seed: int = 42,
-    weight: int = 3,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+    weight: int = DEFAULT_WEIGHT,
     resample: Resample = Resample.BATTLES,
     korean: bool = False,
     settings: Categories | None = None,
@@ -442,7 +449,7 @@ def compute_category_leaderboards(
                         f"({bench.root / 'judge_settings.yaml'} not found)")
     questions = bench.load_questions()
     chosen = select(categories, questions, cats)
-    judge_names = judges or ["ensemble"]
+    judge_names = judges or [ENSEMBLE_JUDGE]
     judgments = load_judgments(bench, judge_names)
     cache: dict[str, dict[str, Answer]] = {}
     out: dict[str, dict[Control, Leaderboard]] = {}
@@ -483,7 +490,7 @@ def _with_korean(
 
 
 def compute_leaderboard(
-    bench: Bench, control: Control = Control.NONE, **kwargs: Any
+    bench: Bench, control: Control = DEFAULT_CONTROL, **kwargs: Any
 ) -> Leaderboard:
     """One leaderboard; see `compute_leaderboards` for the options."""
     return compute_leaderboards(bench, [control], **kwargs)[control]

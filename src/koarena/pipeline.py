@@ -12,12 +12,18 @@ from dataclasses import dataclass, field
 from koarena.answering import answer
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, JudgeSettings
-from koarena.controls import Control
+from koarena.controls import DEFAULT_CONTROL, Control
 from koarena.ensemble import ENSEMBLE_JUDGE, EnsembleSummary, write_ensemble
 from koarena.errors import ConfigError
 from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import JudgePlan, judge, plan_judging
-from koarena.leaderboard import Leaderboard, compute_category_leaderboards, compute_leaderboard
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    Leaderboard,
+    compute_category_leaderboards,
+    compute_leaderboard,
+)
 from koarena.runner.run import RunResult, StageRunner
 
 
@@ -64,9 +70,9 @@ def run_pipeline(
     runner: StageRunner,
     judges: dict[str, str],
     *,
-    control: Control = Control.NONE,
-    rounds: int = 100,
-    seed: int = 42,
+    control: Control = DEFAULT_CONTROL,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
 ) -> PipelineResult:
     """Answer, judge with every judge in ``judges`` (name → API model), ensemble, rank."""
     check_not_published(bench, model, list(judges))
