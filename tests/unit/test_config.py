@@ -221,3 +221,26 @@ def test_judge_settings_categories(shared_data: Path, tmp_path: Path) -> None:
                 "categories:\n  poems: {baseline: p-base}\n")
     with pytest.raises(ConfigError, match="category 'poems': system_prompt is required"):
         load_judge_settings(bad, None, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("m:\n  model_name: m\n  endpoints:\n    - api_base: http://x\n"
+         "      api_key: sk-live-0123456789abcdef: [\n", "5:40",
+         "mapping values are not allowed here"),
+        ("m:\n  endpoints: [{api_key: sk-live-0123456789abcdef\n", "3:1",
+         "expected ',' or '}', but got '<stream end>' (while parsing a flow mapping at line 2)"),
+        ("m:\n\tapi_key: sk-live-0123456789abcdef\n", "2:1",
+         "found character '\\t' that cannot start any token"),
+    ],
+)
+def test_yaml_error_in_endpoint_file_never_quotes_the_line(
+    tmp_path: Path, text: str, where: str, problem: str
+) -> None:
+    p = write(tmp_path, "api_config.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_endpoints(p)
+    assert str(info.value) == f"{p}:{where}: invalid YAML: {problem}"
+    assert "sk-live" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None

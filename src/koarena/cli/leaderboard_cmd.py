@@ -6,6 +6,7 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.bench import Bench
@@ -29,6 +30,7 @@ from koarena.leaderboard import (
     write_csv,
     write_output,
 )
+from koarena.outfile import check_writable
 from koarena.rating import Resample
 from koarena.verdicts import DEFAULT_WEIGHT
 
@@ -158,6 +160,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--weight must be at least 1")
     if args.output is not None and args.output.suffix.lower() not in {".csv", ".json"}:
         raise ConfigError(f"--output must end in .csv or .json, got {args.output.name!r}")
+    # Fail before the bootstrap, not after it, when an output cannot be written.
+    if args.output is not None:
+        check_writable(args.output)
+    if args.output_dir is not None:
+        for control in controls:
+            check_writable(args.output_dir / f"{control.csv_name}.csv")
     bench = bench_from_args(args)
     if args.categories or bench_categories(bench):
         return _run_categories(args, bench, controls)
@@ -187,12 +195,12 @@ def _emit(args: argparse.Namespace, boards: list[tuple[Leaderboard, Path]]) -> i
         print_board(board)
     if args.output is not None:
         write_output(boards[0][0], args.output)
-        err_console.print(f"wrote {args.output}")
+        err_console.print(f"wrote {args.output}", markup=False)
     if args.output_dir is not None:
         for board, name in boards:
             path = args.output_dir / name
             write_csv(board, path)
-            err_console.print(f"wrote {path}")
+            err_console.print(f"wrote {path}", markup=False)
     return 0
 
 
@@ -230,7 +238,8 @@ def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Contr
 def print_board(board: Leaderboard) -> None:
     """The leaderboard as a terminal table, with a line on dropped and flagged data."""
     category = f" · category {board.category}" if board.category else ""
-    title = (
+    # Names come from file names: escaped so that "[link=...]x" is shown, not obeyed.
+    title = escape(
         f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
         f"control {board.control.value} · {board.rounds} rounds ({board.resample.value})"
     )
@@ -246,7 +255,7 @@ def print_board(board: Leaderboard) -> None:
         table.add_column("non-Korean", justify="right")
     for i, r in enumerate(board.rows, 1):
         style = "bold" if r.model == board.baseline else None
-        cells = [str(i), r.model, f"{r.score:.2f}", r.ci, str(r.avg_tokens)]
+        cells = [str(i), escape(r.model), f"{r.score:.2f}", r.ci, str(r.avg_tokens)]
         if korean:
             cells += [
                 "" if r.korean_share is None else f"{r.korean_share:.1f}",
@@ -256,7 +265,7 @@ def print_board(board: Leaderboard) -> None:
     console.print(table)
     if board.style_coefficients:
         coefs = ", ".join(f"{k} {v:+.3f}" for k, v in board.style_coefficients.items())
-        console.print(f"style coefficients: {coefs}")
+        console.print(f"style coefficients: {coefs}", markup=False)
     failed = sum(r.failed_answers for r in board.rows)
     empty = sum(r.empty_answers for r in board.rows)
     console.print(
