@@ -278,6 +278,9 @@ def test_review_alone_and_bad_input(subset: Path, tmp_path: Path,
     assert main(["translate", "--from", SRC, "--to", DST, "--model", "nope", "--endpoint-file",
                  str(endpoints), "--data-dir", str(subset)]) == 2
     assert "not in the endpoint file" in capsys.readouterr().err
+    assert main(["translate", "--from", SRC, "--to", DST, "--model", "tr", "--endpoint-file",
+                 str(endpoints), "--data-dir", str(subset), "--max-tokens", "0"]) == 2
+    assert "--max-tokens and --mask-attempts must be at least 1" in capsys.readouterr().err
     assert not (subset / DST).exists()
     out = tmp_path / "review.html"
     assert main(["translate", "--from", SRC, "--to", DST, "--data-dir", str(subset),
