@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,8 @@ class Leaderboard:
     rows: list[LeaderboardRow]
     battles: Battles
     style_coefficients: dict[str, float] = field(default_factory=dict)
+    bootstrap: FloatArray | None = field(default=None, repr=False)
+    """Coefficients of each bootstrap round (rounds × models), None without rounds."""
     date: str = field(default_factory=lambda: dt.date.today().isoformat())
 
     @property
@@ -128,7 +130,7 @@ class LoadedData:
     """Everything the leaderboard needs from disk, loaded once for all controls."""
 
     battles: Battles
-    answers: dict[str, dict[str, Answer]]
+    answers: dict[str, Mapping[str, Answer]]
     baseline: str
     judges: list[str]
 
@@ -158,9 +160,36 @@ def load_battles(
             raise DataError(f"judge {judge!r} has no judgment files in {bench.judgment_dir(judge)}")
         for model in models:
             judgments.extend(bench.load_judgments(judge, model))
+    return loaded_data(
+        judgments,
+        lambda model: (
+            bench.load_answers(model, report=LoadReport())
+            if bench.answer_file(model).is_file()
+            else None
+        ),
+        baseline=base,
+        judges=judges,
+        weight=weight,
+        first_game_only=first_game_only,
+        reuse_lone_game=reuse_lone_game,
+    )
+
+
+def loaded_data(
+    judgments: list[Judgment],
+    answers_of: Callable[[str], Mapping[str, Answer] | None],
+    *,
+    baseline: str,
+    judges: list[str],
+    weight: int = 3,
+    first_game_only: bool = False,
+    reuse_lone_game: bool = True,
+) -> LoadedData:
+    """The battles of ``judgments`` with the answers of each model in them (``answers_of``
+    gives a model's answers by question id, None without an answer file)."""
     battles = build_battles(
         judgments,
-        base,
+        baseline,
         weight=weight,
         first_game_only=first_game_only,
         reuse_lone_game=reuse_lone_game,
@@ -168,12 +197,12 @@ def load_battles(
     )
     if battles.a.size == 0:
         raise DataError("no valid verdicts found")
-    answers: dict[str, dict[str, Answer]] = {}
+    answers: dict[str, Mapping[str, Answer]] = {}
     for model in battles.models:
-        if bench.answer_file(model).is_file():
-            report = LoadReport()
-            answers[model] = bench.load_answers(model, report=report)
-    return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
+        found = answers_of(model)
+        if found is not None:
+            answers[model] = found
+    return LoadedData(battles=battles, answers=answers, baseline=baseline, judges=list(judges))
 
 
 def _percentiles(x: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -297,6 +326,26 @@ def compute_leaderboards(
         first_game_only=first_game_only,
         reuse_lone_game=reuse_lone_game,
     )
+    return fit_leaderboards(
+        data, controls, bench=bench.name, rounds=rounds, seed=seed, weight=weight,
+        resample=resample, korean=korean, progress=progress,
+    )
+
+
+def fit_leaderboards(
+    data: LoadedData,
+    controls: Iterable[Control],
+    *,
+    bench: str,
+    rounds: int = 100,
+    seed: int = 42,
+    weight: int = 3,
+    resample: Resample = Resample.BATTLES,
+    korean: bool = False,
+    progress: Callable[[Control], ProgressFn | None] | None = None,
+) -> dict[Control, Leaderboard]:
+    """Leaderboards of loaded data under each control (``weight`` as ``data`` was built with);
+    see `compute_leaderboards`."""
     fidelity = _korean_columns(data) if korean else {}
     boards: dict[Control, Leaderboard] = {}
     for control in controls:
@@ -309,7 +358,7 @@ def compute_leaderboards(
             progress=progress(control) if progress else None,
         )
         boards[control] = Leaderboard(
-            bench=bench.name,
+            bench=bench,
             judges=data.judges,
             baseline=data.baseline,
             control=control,
@@ -320,6 +369,7 @@ def compute_leaderboards(
             rows=_with_korean(build_rows(data, control, beta, boot), fidelity),
             battles=data.battles,
             style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
+            bootstrap=boot,
         )
     return boards
 

@@ -4,6 +4,6 @@ One module per metric family (`positions`, `agreement`, `self_preference`, `sepa
 `korean`); `analyze` runs them all on a bench.
 """
 
-from koarena.analysis.core import AnalyzeOptions, analyze
+from koarena.analysis.core import AnalyzeOptions, Preloaded, analyze
 
-__all__ = ["AnalyzeOptions", "analyze"]
+__all__ = ["AnalyzeOptions", "Preloaded", "analyze"]

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--workers",
         type=int,
         default=None,
-        help="processes rendering the answers (default: one per core)",
+        help="processes reading and rendering the input files (default: one per core)",
     )
     p.add_argument(
         "--no-analysis",
@@ -71,9 +71,11 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         analysis=args.analysis,
     )
+    low, median, high = summary.view_bytes
     log.info(
         "wrote %s: %d questions, %d models, judges %s, controls %s; "
-        "index page + assets %.0f kB, data shards %.1f MB, analysis page %s",
+        "index page + assets %.0f kB, data shards %.1f MB (one question with one model's answer: "
+        "%.0f kB median, %.0f-%.0f kB), analysis page %s; %s",
         summary.output / "index.html",
         summary.questions,
         summary.models,
@@ -81,6 +83,11 @@ def run(args: argparse.Namespace) -> int:
         ", ".join(summary.controls),
         summary.index_bytes / 1e3,
         summary.shard_bytes / 1e6,
+        median / 1e3,
+        low / 1e3,
+        high / 1e3,
         "left out" if summary.analysis_bytes is None else f"{summary.analysis_bytes / 1e3:.0f} kB",
+        "inputs unchanged, previous site relinked" if summary.reused
+        else f"{summary.rendered} shards rendered, the rest from the cache",
     )
     return 0
