@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 from pathlib import Path
@@ -19,6 +20,7 @@ from koarena.records import Question
 from koarena.report import build_report
 from koarena.report.analysis_page import analysis_page_data
 from koarena.report.builder import topic
+from koarena.report.cache import BuildCache, cache_dir_for
 from koarena.report.shards import name_key
 
 QUESTIONS = {"q1": "가", "q2": "가", "q3": "나", "q4": "나"}
@@ -208,6 +210,11 @@ def test_unchanged_rebuild_relinks_and_a_changed_answer_is_rendered_again(
     again = build_report(bench, site, rounds=5, seed=1, workers=1)
     assert (again.reused, again.rendered) == (True, 0)
     assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
+    # a file of the site gone: the unchanged site is relinked from the cache, whole again
+    (site / "model.html").unlink()
+    again = build_report(bench, site, rounds=5, seed=1, workers=1)
+    assert (again.reused, again.rendered) == (True, 0)
+    assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
 
     # one answer's text changes: only its shard is rendered again, and it shows the new text
     path = bench.answer_file("m1")
@@ -218,7 +225,7 @@ def test_unchanged_rebuild_relinks_and_a_changed_answer_is_rendered_again(
     assert _shard(site / rel)[1]["html"] == ["<p>새 답 <strong>q2</strong></p>\n"]
     assert files[rel] != (site / rel).read_bytes()
     assert {r for r in _files(site) if (site / r).read_bytes() != files[r]} <= {
-        rel, "index.html", "analysis.html", "model.html", "data/index.js",
+        rel, "index.html", "analysis.html", "model.html", "data/index.js", ".koarena-report",
     }
     assert first.rendered > changed.rendered
 
@@ -326,3 +333,15 @@ def test_topic_falls_back_to_the_english_cluster() -> None:
     assert topic(Question("q", ["t"], cluster="Puzzles", ko_cluster="퍼즐")) == "퍼즐"
     assert topic(Question("q", ["t"], cluster="Puzzles")) == "Puzzles"
     assert topic(Question("q", ["t"])) == ""
+
+
+def test_one_build_of_a_site_at_a_time(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    cache = BuildCache(cache_dir_for(site))
+    busy = rf"another 'koarena report' \(pid {os.getpid()}\) is building"
+    with cache.lock(site), pytest.raises(DataError, match=busy):
+        build_report(bench, site, rounds=0, workers=1)
+    assert not site.exists()
+    build_report(bench, site, rounds=0, workers=1)
+    assert (site / "index.html").is_file()

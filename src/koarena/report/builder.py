@@ -70,7 +70,7 @@ from koarena.report.shards import (
     question_shard,
     verdict_code,
 )
-from koarena.report.staging import MARKER, staged_output
+from koarena.report.staging import MARKER, check_target, staged_output
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,11 @@ def build_report(
         for (j, m), p in judgment_files.items()
     ]
     with cache.lock(output):
-        with staged_output(output) as stage:
+        check_target(output)
+        current = SiteWriter.current(cache, site_key, output)
+        if current is not None:
+            return current
+        with staged_output(output, site_key) as stage:
             writer = SiteWriter(stage, cache)
             writer.records.update(t.key for t in tasks)
             summary = writer.reuse(site_key, output)
@@ -200,6 +204,24 @@ class SiteWriter:
         self.link(rel, key)
         return len(data)
 
+    @staticmethod
+    def current(cache: BuildCache, site_key: str, output: Path) -> ReportSummary | None:
+        """The summary of ``output`` if it is the site recorded under ``site_key`` exactly as
+        that build left it (every file the cache's object itself, no other file), else None.
+        Then there is nothing to do at all."""
+        record = cache.record(site_key)
+        marker = output / MARKER
+        if record is None or not marker.is_file() or site_key not in marker.read_text("utf-8"):
+            return None
+        files: dict[str, str] = record["files"]
+        found = sum(len(names) for _, _, names in os.walk(output)) - 1  # the marker
+        if found != len(files) or not all(
+            cache.same_file(key, output / rel) for rel, key in files.items()
+        ):
+            return None
+        log.info("inputs, options and code unchanged and the site intact: nothing to do")
+        return _summary(record["summary"], output)
+
     def reuse(self, site_key: str, output: Path) -> ReportSummary | None:
         """Relink the site recorded under ``site_key``; None when there is none (or an object
         of it is gone)."""
@@ -209,17 +231,21 @@ class SiteWriter:
         log.info("inputs, options and code unchanged: relinking the previous site")
         for rel, key in record["files"].items():
             self.link(rel, key)
-        s = record["summary"]
-        return ReportSummary(
-            output=output, questions=s["questions"], models=s["models"], judges=s["judges"],
-            controls=s["controls"], index_bytes=s["index_bytes"], shard_bytes=s["shard_bytes"],
-            analysis_bytes=s["analysis_bytes"], view_bytes=tuple(s["view_bytes"]), rendered=0,
-            reused=True,
-        )
+        return _summary(record["summary"], output)
 
     def save(self, site_key: str, summary: ReportSummary) -> None:
         fields = {k: v for k, v in summary.__dict__.items() if k not in ("output", "reused")}
         self.cache.put_record(site_key, {"files": self.files, "summary": fields})
+
+
+def _summary(s: dict[str, Any], output: Path) -> ReportSummary:
+    low, median, high = s["view_bytes"]
+    return ReportSummary(
+        output=output, questions=s["questions"], models=s["models"], judges=s["judges"],
+        controls=s["controls"], index_bytes=s["index_bytes"], shard_bytes=s["shard_bytes"],
+        analysis_bytes=s["analysis_bytes"], view_bytes=(low, median, high), rendered=0,
+        reused=True,
+    )
 
 
 @dataclass

@@ -120,7 +120,17 @@ class BuildCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
+        # Read-only: the site's files are hard links to these, and an edit in place of one of
+        # them would otherwise change what the cache serves.
+        os.chmod(tmp, 0o444)
         os.replace(tmp, path)
+
+    def same_file(self, key: str, path: Path) -> bool:
+        """Whether ``path`` is object ``key`` itself (a hard link to it)."""
+        try:
+            return os.path.samefile(self.object_path(key), path)
+        except OSError:
+            return False
 
     def size(self, key: str) -> int:
         return self.object_path(key).stat().st_size

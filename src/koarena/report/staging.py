@@ -52,16 +52,18 @@ def check_target(output: Path) -> None:
 
 
 @contextmanager
-def staged_output(output: Path) -> Iterator[Path]:
+def staged_output(output: Path, build: str) -> Iterator[Path]:
     """Yield an empty directory beside ``output`` to build into; on a normal exit it replaces
     ``output`` (the previous site is removed), on an exception it is removed and ``output`` is
-    left untouched."""
+    left untouched. ``build`` names the build in the marker file."""
     check_target(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{output.name}.building-", dir=output.parent))
     try:
         yield stage
-        (stage / MARKER).write_text("written by koarena report; replaced by a rebuild\n", "utf-8")
+        (stage / MARKER).write_text(
+            f"written by koarena report; replaced by a rebuild\nbuild {build}\n", "utf-8"
+        )
         os.chmod(stage, 0o755)  # mkdtemp makes it private; a site is for reading
         swap(stage, output)
     except BaseException:
