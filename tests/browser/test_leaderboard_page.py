@@ -20,7 +20,7 @@ PUBLISHED = {"o3-high": "87.29", "gemma-3-27b-it": "45.14", "gpt-4o-mini": "10.4
 @pytest.fixture(scope="module")
 def expected(full_bench: Bench) -> dict[Control, Leaderboard]:
     """Point estimates from the leaderboard module (independent of the bootstrap rounds)."""
-    controls = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
+    controls = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN, Control.STYLE_KOREAN]
     return compute_leaderboards(full_bench, controls, rounds=0)
 
 
@@ -92,7 +92,9 @@ def test_sorting(page: Page, full_site: Path, expected: dict[Control, Leaderboar
     assert _models(page) == [r.model for r in rows]
 
 
-@pytest.mark.parametrize("control", [Control.STYLE, Control.LENGTH, Control.MARKDOWN])
+@pytest.mark.parametrize(
+    "control", [Control.STYLE, Control.LENGTH, Control.MARKDOWN, Control.STYLE_KOREAN]
+)
 def test_control_switch(
     page: Page, full_site: Path, expected: dict[Control, Leaderboard], control: Control,
     artifacts: Path,
