@@ -1,4 +1,4 @@
-"""Questions → answers: one `AnswerTask` per (model, question), run by `koarena.engine`.
+"""Questions → answers: one `AnswerTask` per (model, question), run by `koarena.runner`.
 
 Each user turn is sent with the previous turns and the model's earlier answers (content only:
 reasoning is never sent back). The record is the v0.1 answer with ``conv_metadata`` of the last
@@ -14,28 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, ModelEndpoint
-from koarena.engine import (
-    Chat,
-    Estimate,
-    ProviderFactory,
-    ProviderPool,
-    RetryPolicy,
-    RunOptions,
-    RunResult,
-    Task,
-    estimate,
-    failure_log_path,
-    run_async,
-    run_summary_path,
-    run_tasks,
-)
 from koarena.errors import ConfigError, DataError
 from koarena.providers.base import ChatRequest, Message
 from koarena.records import Answer, Question
+from koarena.runner.estimate import Estimate, estimate
+from koarena.runner.run import RunResult, StageRunner
+from koarena.runner.tasks import Chat, Task
 from koarena.style import conv_metadata
 
 # Likely answer length for a dry run when the bench has no baseline answers to average.
@@ -142,20 +128,6 @@ def dry_run(bench: Bench, models: list[str], settings: AnswerSettings) -> Estima
 
 
 def answer(bench: Bench, models: list[str], settings: AnswerSettings,
-           endpoints: dict[str, ModelEndpoint], *, retry: RetryPolicy | None = None,
-           progress: bool = True, console: Console | None = None,
-           factory: ProviderFactory | None = None) -> RunResult:
+           runner: StageRunner) -> RunResult:
     """Answer every question each model has not answered yet; return the run summary."""
-    tasks = build_tasks(bench, models, settings)
-    options = RunOptions(stage="answer", failure_log=failure_log_path(bench, "answer"),
-                         summary_file=run_summary_path(bench), progress=progress,
-                         console=console)
-
-    async def go() -> RunResult:
-        pool = ProviderPool(endpoints, factory=factory, retry=retry)
-        try:
-            return await run_tasks(tasks, pool, options)
-        finally:
-            await pool.aclose()
-
-    return run_async(go())
+    return runner.run(bench, "answer", build_tasks(bench, models, settings))

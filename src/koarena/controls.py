@@ -10,6 +10,7 @@ import numpy as np
 
 from koarena.battles import Battles
 from koarena.errors import DataError
+from koarena.korean import hangul_share_feature
 from koarena.rating import FloatArray
 from koarena.records import Answer, StyleMeta
 from koarena.style import conv_metadata
@@ -35,6 +36,12 @@ class Control(Enum):
             return "no_control"
         return f"{self.value.replace('+', '_')}_control"
 
+
+DEFAULT_CONTROL = Control.NONE
+"""What a leaderboard controls for unless told otherwise."""
+
+STANDARD_CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
+"""The controls of the original tool (``style+korean`` is this tool's own)."""
 
 _ALL = ("token_len", "headers", "lists", "bolds")
 _FEATURES = {
@@ -65,9 +72,6 @@ def style_metas(
     """The style metadata of every answer, with the Korean share when ``features`` need it."""
     if "korean_share" not in features:
         return {m: {q: answer_meta(a) for q, a in by_q.items()} for m, by_q in answers.items()}
-    # Imported here: koarena.analysis imports the leaderboard, which imports this module.
-    from koarena.analysis.korean import hangul_share_feature
-
     return {
         m: {
             q: KoreanStyleMeta(**asdict(answer_meta(a)), korean_share=hangul_share_feature(a))

@@ -21,9 +21,10 @@ import orjson
 
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
-from koarena.controls import Control, style_covariates, style_metas
+from koarena.controls import DEFAULT_CONTROL, Control, style_covariates, style_metas
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
-from koarena.jsonl import LoadReport
+from koarena.korean import korean_fidelity
 from koarena.rating import (
     Design,
     FloatArray,
@@ -35,8 +36,14 @@ from koarena.rating import (
     win_rate,
 )
 from koarena.records import Answer, Judgment
+from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
+
+DEFAULT_ROUNDS = 100
+"""Bootstrap rounds of the confidence intervals unless told otherwise."""
+DEFAULT_SEED = 42
+"""Seed of every bootstrap unless told otherwise."""
 
 L2_CONTROLLED = 1.0
 """λ = 1/C of the published style-controlled fits (scikit-learn's default C = 1)."""
@@ -110,10 +117,6 @@ class Leaderboard:
     def dropped_games(self) -> int:
         return sum(self.battles.dropped.values())
 
-    @property
-    def flagged_answers(self) -> int:
-        return sum(r.failed_answers + r.empty_answers for r in self.rows)
-
     def row(self, model: str) -> LeaderboardRow:
         for r in self.rows:
             if r.model == model:
@@ -140,7 +143,7 @@ def load_battles(
     *,
     judges: list[str],
     baseline: str | None = None,
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
 ) -> LoadedData:
@@ -163,7 +166,7 @@ def load_battles(
     return loaded_data(
         judgments,
         lambda model: (
-            bench.load_answers(model, report=LoadReport())
+            bench.load_answers(model)
             if bench.answer_file(model).is_file()
             else None
         ),
@@ -181,7 +184,7 @@ def loaded_data(
     *,
     baseline: str,
     judges: list[str],
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
 ) -> LoadedData:
@@ -305,9 +308,9 @@ def compute_leaderboards(
     *,
     judges: list[str] | None = None,
     baseline: str | None = None,
-    rounds: int = 100,
-    seed: int = 42,
-    weight: int = 3,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
     resample: Resample = Resample.BATTLES,
@@ -316,11 +319,11 @@ def compute_leaderboards(
 ) -> dict[Control, Leaderboard]:
     """Leaderboards of ``bench`` under each control, sharing one load of the data.
 
-    ``korean`` adds each model's Korean fidelity (`koarena.analysis.korean`) to its row.
+    ``korean`` adds each model's Korean fidelity (`koarena.korean`) to its row.
     """
     data = load_battles(
         bench,
-        judges=judges or ["ensemble"],
+        judges=judges or [ENSEMBLE_JUDGE],
         baseline=baseline,
         weight=weight,
         first_game_only=first_game_only,
@@ -337,9 +340,9 @@ def fit_leaderboards(
     controls: Iterable[Control],
     *,
     bench: str,
-    rounds: int = 100,
-    seed: int = 42,
-    weight: int = 3,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+    weight: int = DEFAULT_WEIGHT,
     resample: Resample = Resample.BATTLES,
     korean: bool = False,
     progress: Callable[[Control], ProgressFn | None] | None = None,
@@ -375,9 +378,6 @@ def fit_leaderboards(
 
 
 def _korean_columns(data: LoadedData) -> dict[str, tuple[float | None, int | None]]:
-    # Imported here: the analysis package builds on this module.
-    from koarena.analysis.korean import korean_fidelity
-
     return {
         f.model: (
             None if f.mean_hangul_share is None else round(100.0 * f.mean_hangul_share, 1),
@@ -397,7 +397,7 @@ def _with_korean(
 
 
 def compute_leaderboard(
-    bench: Bench, control: Control = Control.NONE, **kwargs: Any
+    bench: Bench, control: Control = DEFAULT_CONTROL, **kwargs: Any
 ) -> Leaderboard:
     """One leaderboard; see `compute_leaderboards` for the options."""
     return compute_leaderboards(bench, [control], **kwargs)[control]

@@ -9,12 +9,12 @@ import yaml
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.cli.runs import ConsoleObserver, report_estimate
 from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
-from koarena.engine import report, report_estimate
 from koarena.errors import ConfigError
+from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import (
     JudgePlan,
-    JudgeProtocol,
     dry_run,
     expected_reply_tokens,
     judge,
@@ -23,6 +23,7 @@ from koarena.judging import (
     select_models,
     unparsed_games,
 )
+from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -117,15 +118,9 @@ def run(args: argparse.Namespace) -> int:
         report_estimate(dry_run(plan, expected), endpoints, err_console)
         report_plan(plan)
         return 0
-    result = judge(
-        bench,
-        plan,
-        endpoints,
-        retry=retry_policy(args),
-        progress=err_console.is_terminal,
-        console=err_console,
-    )
-    report(result, err_console)
+    runner = StageRunner(endpoints, retry=retry_policy(args),
+                         observer=ConsoleObserver(err_console))
+    result = judge(bench, plan, runner)
     report_plan(plan)
     for (judge_name, model), n in sorted(unparsed_games(bench, judges, models).items()):
         err_console.print(

@@ -177,8 +177,3 @@ def _usage(raw: Any) -> Usage:
         output_tokens=int(raw.get("completion_tokens") or 0),
         reasoning_tokens=int(details.get("reasoning_tokens") or 0),
     )
-
-
-def make_providers(model: ModelEndpoint) -> list[OpenAICompatProvider]:
-    """One provider per endpoint of ``model`` (call inside the running loop)."""
-    return [OpenAICompatProvider(model, ep) for ep in model.endpoints]

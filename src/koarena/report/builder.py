@@ -38,9 +38,15 @@ from markupsafe import Markup
 from koarena.analysis import AnalyzeOptions, Preloaded, analyze
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
-from koarena.controls import Control
+from koarena.controls import STANDARD_CONTROLS, Control
 from koarena.errors import DataError
-from koarena.leaderboard import Leaderboard, fit_leaderboards, loaded_data
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    Leaderboard,
+    fit_leaderboards,
+    loaded_data,
+)
 from koarena.records import Judgment, Question
 from koarena.report.analysis_page import analysis_page_data
 from koarena.report.cache import (
@@ -71,6 +77,7 @@ from koarena.report.shards import (
     verdict_code,
 )
 from koarena.report.staging import MARKER, check_target, staged_output
+from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +86,7 @@ __all__ = ["MARKER", "ReportSummary", "build_report", "topic"]
 ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js", "analysis.js", "model.js")
 INDEX_ASSETS = ("report.css", "common.js", "leaderboard.js")
 """The assets index.html loads: with index.html itself, what the ≤ 2 MB budget counts."""
-WEIGHT = 3
-CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN, Control.STYLE_KOREAN)
+CONTROLS = (*STANDARD_CONTROLS, Control.STYLE_KOREAN)
 """The leaderboards the site offers: without control, the three published style controls and
 style control with each answer's Hangul share as a fifth covariate."""
 
@@ -113,8 +119,8 @@ def build_report(
     *,
     judges: list[str] | None = None,
     baseline: str | None = None,
-    rounds: int = 100,
-    seed: int = 42,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
     workers: int | None = None,
     analysis: bool = True,
 ) -> ReportSummary:
@@ -325,7 +331,7 @@ class _Build:
             log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, self.rounds)
             data = loaded_data(
                 records.judgments[judge], plain.get, baseline=self.baseline, judges=[judge],
-                weight=WEIGHT,
+                weight=DEFAULT_WEIGHT,
             )
             try:
                 boards[judge] = self._fit(data, CONTROLS)
@@ -339,7 +345,7 @@ class _Build:
     def _fit(self, data: Any, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
         return fit_leaderboards(
             data, controls, bench=self.bench.name, rounds=self.rounds, seed=self.seed,
-            weight=WEIGHT,
+            weight=DEFAULT_WEIGHT,
         )
 
     def analysis(
@@ -467,7 +473,7 @@ class _Build:
             "judge_keys": {j: name_key(j) for j in self.judges},
             "models": models,
             "model_keys": {m: name_key(m) for m in [self.baseline, *models]},
-            "weight": WEIGHT,
+            "weight": DEFAULT_WEIGHT,
             "questions": [
                 {
                     "id": q.question_id,

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from koarena.analysis.korean import ProfiledAnswer, ScriptProfile, answer_text, script_profile
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport, iter_jsonl
+from koarena.korean import ProfiledAnswer, ScriptProfile, answer_text, script_profile
 from koarena.records import Answer, Game, Judgment, StyleMeta
 from koarena.report.cache import BuildCache, digest, renderer_version
 from koarena.report.jsdata import shard_text

@@ -14,10 +14,10 @@ from itertools import combinations
 from typing import Any
 
 from koarena.analysis.agreement import judge_agreement
-from koarena.analysis.korean import korean_fidelity
 from koarena.analysis.verdicts import judge_labels
 from koarena.clusters import cluster_win_rates, weakest
 from koarena.controls import Control
+from koarena.korean import korean_fidelity
 from koarena.leaderboard import Leaderboard
 from koarena.records import Answer, Judgment, Question
 
