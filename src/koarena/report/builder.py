@@ -191,15 +191,19 @@ class SiteWriter:
         self.cache = cache
         self.files: dict[str, str] = {}
         self.records: set[str] = set()
+        self.folders: set[str] = set()
 
     @property
     def objects(self) -> set[str]:
         return set(self.files.values())
 
     def link(self, rel: str, key: str) -> None:
-        dest = self.stage / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        self.cache.link(key, dest)
+        # tens of thousands of files: one mkdir per directory, not per file
+        folder = os.path.dirname(rel)
+        if folder not in self.folders:
+            (self.stage / folder).mkdir(parents=True, exist_ok=True)
+            self.folders.add(folder)
+        self.cache.link(key, os.path.join(self.stage, rel))
         self.files[rel] = key
 
     def emit(self, rel: str, data: bytes) -> int:

@@ -108,15 +108,15 @@ class BuildCache:
                 fh.truncate(0)
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def object_path(self, key: str) -> Path:
-        return self.objects / key[:2] / key
+    def object_path(self, key: str) -> str:
+        return os.path.join(self.objects, key[:2], key)
 
     def has(self, key: str) -> bool:
-        return self.object_path(key).is_file()
+        return os.path.isfile(self.object_path(key))
 
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key`` (atomically: a crash leaves no half object)."""
-        path = self.object_path(key)
+        path = Path(self.object_path(key))
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
         tmp.write_bytes(data)
@@ -133,9 +133,9 @@ class BuildCache:
             return False
 
     def size(self, key: str) -> int:
-        return self.object_path(key).stat().st_size
+        return os.stat(self.object_path(key)).st_size
 
-    def link(self, key: str, dest: Path) -> None:
+    def link(self, key: str, dest: str | Path) -> None:
         """Put object ``key`` at ``dest``: a hard link, or a copy where links are refused."""
         src = self.object_path(key)
         try:
@@ -160,12 +160,12 @@ class BuildCache:
     def prune(self, objects: set[str], records: set[str]) -> int:
         """Remove every object and record not named; returns how many were removed."""
         removed = 0
-        for d, keep, strip in ((self.objects, objects, ""), (self.records, records, ".json")):
-            if not d.is_dir():
+        for folder, keep, suffix in ((self.objects, objects, ""), (self.records, records, ".json")):
+            if not folder.is_dir():
                 continue
-            for path in d.rglob("*"):
-                name = path.name.removesuffix(strip) if strip else path.name
-                if path.is_file() and name not in keep:
-                    path.unlink()
-                    removed += 1
+            for root, _, names in os.walk(folder):
+                for name in names:
+                    if name.removesuffix(suffix) not in keep:
+                        os.unlink(os.path.join(root, name))
+                        removed += 1
         return removed
