@@ -18,11 +18,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "report",
         help="write the leaderboard and judgment browser as a static site",
         description=(
-            "Write a self-contained static site: index.html (leaderboard under each style "
-            "control, CI chart, win rate per topic cluster), browse.html (each question with "
-            "the baseline's and a model's answers and the judges' verdicts) and analysis.html "
-            "(the tables of 'koarena analyze'). It works offline, from file:// or from "
-            "'koarena serve'."
+            "Write a self-contained static site: index.html (leaderboard under each control, "
+            "style+korean included, CI chart, win rate per topic cluster), model.html (one "
+            "model: Korean fidelity, weakest clusters, judge agreement), browse.html (each "
+            "question with the baseline's and a model's answers, the judges' verdicts and, "
+            "on demand, their explanations and reasoning) and analysis.html (the tables of "
+            "'koarena analyze'). It works offline, from file:// or from 'koarena serve'. "
+            "The site is built beside --output and replaces it only when the build "
+            "succeeded; a cache beside it (.<name>.koarena-cache) keeps every rendered "
+            "answer, so that a rebuild renders only what changed."
         ),
     )
     add_bench_options(p)
@@ -57,8 +61,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="analysis",
         action="store_false",
         help="leave out analysis.html (the analysis of 'koarena analyze': judge reliability, "
-        "separability, weakest clusters, Korean fidelity); it runs in a process of its own "
-        "beside the rendering and costs about 20 s of CPU on the full Ko-Arena-Hard data",
+        "separability, weakest clusters, Korean fidelity), computed from the data and "
+        "leaderboards the build has loaded and fitted anyway",
     )
     p.set_defaults(func=run)
 
