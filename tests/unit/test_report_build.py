@@ -199,27 +199,30 @@ def test_build_report(tmp_path: Path) -> None:
     assert m1["agreement"] == []
 
 
+@pytest.mark.parametrize("workers", [1, 2])
 def test_unchanged_rebuild_relinks_and_a_changed_answer_is_rendered_again(
-    tmp_path: Path,
+    tmp_path: Path, workers: int
 ) -> None:
+    # with 2 workers, the few changed files are read first and rendered in chunks by the
+    # workers while the leaderboards are fitted; with one, all in this process
     bench = make_bench(tmp_path / "data")
     site = tmp_path / "site"
-    first = build_report(bench, site, rounds=5, seed=1, workers=1)
+    first = build_report(bench, site, rounds=5, seed=1, workers=workers)
     files = {rel: (site / rel).read_bytes() for rel in _files(site)}
 
-    again = build_report(bench, site, rounds=5, seed=1, workers=1)
+    again = build_report(bench, site, rounds=5, seed=1, workers=workers)
     assert (again.reused, again.rendered) == (True, 0)
     assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
     # a file of the site gone: the unchanged site is relinked from the cache, whole again
     (site / "model.html").unlink()
-    again = build_report(bench, site, rounds=5, seed=1, workers=1)
+    again = build_report(bench, site, rounds=5, seed=1, workers=workers)
     assert (again.reused, again.rendered) == (True, 0)
     assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
 
     # one answer's text changes: only its shard is rendered again, and it shows the new text
     path = bench.answer_file("m1")
     path.write_text(path.read_text("utf-8").replace("m1 답 q2", "새 답 **q2**"), "utf-8")
-    changed = build_report(bench, site, rounds=5, seed=1, workers=1)
+    changed = build_report(bench, site, rounds=5, seed=1, workers=workers)
     assert (changed.reused, changed.rendered) == (False, 1)
     rel = f"data/a/{name_key('m1')}/{name_key('q2')}.js"
     assert _shard(site / rel)[1]["html"] == ["<p>새 답 <strong>q2</strong></p>\n"]
@@ -241,7 +244,7 @@ def test_unchanged_rebuild_relinks_and_a_changed_answer_is_rendered_again(
          "games": [{"score": "A>B"}, {"score": "B>A"}]}
         for qid in QUESTIONS
     ])
-    added = build_report(bench, site, rounds=5, seed=1, workers=1)
+    added = build_report(bench, site, rounds=5, seed=1, workers=workers)
     assert (added.models, added.rendered) == (3, 4)
     assert _shard(site / f"data/a/{name_key('m3')}/{name_key('q1')}.js")[1]["html"] == [
         "<p>m3 q1</p>\n"

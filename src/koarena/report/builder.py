@@ -26,7 +26,7 @@ import logging
 import os
 import statistics
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -63,7 +63,8 @@ from koarena.report.inputs import (
     answers_of,
     check_record,
     judgments_of,
-    process_file,
+    read_file,
+    render_lines,
 )
 from koarena.report.jsdata import script_json, shard_text
 from koarena.report.model_page import model_page_data
@@ -174,8 +175,9 @@ def build_report(
             summary = writer.reuse(site_key, output)
             if summary is None:
                 build = _Build(bench, questions, judges, base, rounds, seed, writer)
-                records = build.read_inputs(tasks, {m for (_, m) in judgment_files}, workers)
-                summary = build.write(records, output, analysis)
+                with _Workers(workers, len(tasks)) as pool:
+                    records = build.read_inputs(tasks, {m for (_, m) in judgment_files}, pool)
+                    summary = build.write(records, output, analysis)
                 writer.save(site_key, summary)
         removed = cache.prune(writer.objects, {site_key, *writer.records})
     log.info("build cache %s: %d unused entries removed", cache.root, removed)
@@ -266,7 +268,18 @@ class _Records:
     judgments: dict[str, list[Judgment]]
     judge_shards: dict[tuple[str, str, str], str]
     """(judge, model, question id) → cache key of the judge shard, where there is text."""
-    rendered: int
+    fresh: dict[str, dict[str, Any]]
+    """The records of the files read by this build, cached once their shards are."""
+    rendering: list[Future[int]]
+    """Shards still being rendered by the workers (each gives how many it rendered)."""
+
+    def finish(self, cache: BuildCache) -> int:
+        """Wait for the rendering, then cache the new records; returns the shards rendered."""
+        rendered = sum(int(r["rendered"]) for r in self.fresh.values())
+        rendered += sum(f.result() for f in self.rendering)
+        for key, record in self.fresh.items():
+            cache.put_record(key, {k: v for k, v in record.items() if k != "pending"})
+        return rendered
 
 
 class _Build:
@@ -290,9 +303,10 @@ class _Build:
         self.cache = writer.cache
 
     def read_inputs(
-        self, tasks: list[FileTask], judged: set[str], workers: int | None
+        self, tasks: list[FileTask], judged: set[str], workers: _Workers
     ) -> _Records:
-        """Each input file's record: from the cache, or read and rendered by the workers."""
+        """Each input file's record: from the cache, or read by the workers (whose rendering
+        may still be under way: see `_Records.rendering`)."""
         records: dict[str, Any] = {}
         todo = []
         for t in tasks:
@@ -301,11 +315,11 @@ class _Build:
                 todo.append(t)
             else:
                 records[t.key] = found
-        fresh = _run(todo, workers)
-        records.update(zip([t.key for t in todo], fresh, strict=True))
-        rendered = sum(r["rendered"] for r in fresh)
-        log.info("%d of %d input files read (%d shards rendered), %d from the cache",
-                 len(todo), len(tasks), rendered, len(tasks) - len(todo))
+        fresh = dict(zip([t.key for t in todo], workers.read(todo), strict=True))
+        records.update(fresh)
+        rendering = workers.render([(t, fresh[t.key]["pending"]) for t in todo])
+        log.info("%d of %d input files read, %d from the cache",
+                 len(todo), len(tasks), len(tasks) - len(todo))
 
         judged = judged | {self.baseline}
         answers: dict[str, dict[str, AnswerEntry]] = {}
@@ -326,7 +340,7 @@ class _Build:
                 judgments[t.judge].append(j)
                 if key is not None:
                     judge_shards[(t.judge, t.model, j.question_id)] = key
-        return _Records(answers, judgments, judge_shards, rendered)
+        return _Records(answers, judgments, judge_shards, fresh, rendering)
 
     def leaderboards(self, records: _Records) -> dict[str, dict[Control, Leaderboard]]:
         plain = {m: {q: e.answer for q, e in by_q.items()} for m, by_q in records.answers.items()}
@@ -385,7 +399,8 @@ class _Build:
                 j: _clusters(by_c[Control.NONE], self.questions) for j, by_c in boards.items()
             },
         }
-        shard_bytes, views, rendered = self._shards(records, models)
+        rendered = records.finish(self.cache)
+        shard_bytes, views, questions = self._shards(records, models)
         model_page = model_page_data(
             boards, records.judgments, {m: {q: e.answer for q, e in by_q.items()}
                                         for m, by_q in records.answers.items()},
@@ -403,7 +418,7 @@ class _Build:
             shard_bytes=shard_bytes,
             analysis_bytes=analysis_bytes,
             view_bytes=views,
-            rendered=records.rendered + rendered,
+            rendered=rendered + questions,
         )
 
     def _shards(
@@ -433,8 +448,8 @@ class _Build:
                 entry = records.answers.get(m, {}).get(q.question_id)
                 if entry is not None:
                     self.writer.link("data/" + answer_shard(m, q.question_id), entry.key)
-                    sizes[m] = entry.size
-                    total += entry.size
+                    sizes[m] = self.cache.size(entry.key)
+                    total += sizes[m]
             base = sizes.get(self.baseline, 0)
             views.extend(q_size + base + sizes.get(m, 0) for m in models)
             for judge in self.judges:
@@ -531,17 +546,49 @@ class _Build:
         return size, sizes.get("analysis.html")
 
 
-def _run(tasks: list[FileTask], workers: int | None) -> list[dict[str, Any]]:
-    """Read the files of ``tasks``: rendering dominates, so they are spread over the cores,
-    largest first so that no worker is left with a big file at the end."""
-    n = min(workers or os.cpu_count() or 1, len(tasks))
-    if n <= 1:
-        return [process_file(t) for t in tasks]
-    order = sorted(range(len(tasks)), key=lambda i: -tasks[i].path.stat().st_size)
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        done = dict(zip(order, pool.map(process_file, [tasks[i] for i in order]), strict=True))
-    return [done[i] for i in range(len(tasks))]
+class _Workers:
+    """The build's worker processes (none when one would do: then all runs in this one)."""
 
+    CHUNK = 50
+    """Answers per rendering task when a few changed files are spread over the workers."""
+
+    def __init__(self, workers: int | None, tasks: int) -> None:
+        self.n = min(workers or os.cpu_count() or 1, max(1, tasks))
+        self.pool = ProcessPoolExecutor(max_workers=self.n) if self.n > 1 else None
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def read(self, tasks: list[FileTask]) -> list[dict[str, Any]]:
+        """Read the files of ``tasks``, largest first so that no worker is left with a big
+        file at the end. Many files (a cold build): each worker renders the files it reads.
+        A few (a new model): rendering is left to `render`, which spreads it over all
+        workers while this process fits the leaderboards."""
+        inline = self.pool is None or len(tasks) > 2 * self.n
+        if self.pool is None:
+            return [read_file(t, inline) for t in tasks]
+        order = sorted(range(len(tasks)), key=lambda i: -tasks[i].path.stat().st_size)
+        done = self.pool.map(read_file, [tasks[i] for i in order], [inline] * len(tasks))
+        by_index = dict(zip(order, done, strict=True))
+        return [by_index[i] for i in range(len(tasks))]
+
+    def render(self, pending: list[tuple[FileTask, list[int]]]) -> list[Future[int]]:
+        """Render the pending lines of each file, in chunks over the workers."""
+        futures: list[Future[int]] = []
+        for task, lines in pending:
+            for i in range(0, len(lines), self.CHUNK):
+                chunk = lines[i : i + self.CHUNK]
+                if self.pool is None:
+                    done: Future[int] = Future()
+                    done.set_result(render_lines(task, chunk))
+                    futures.append(done)
+                else:
+                    futures.append(self.pool.submit(render_lines, task, chunk))
+        return futures
 
 def topic(q: Question) -> str:
     """The cluster a question is grouped under: its Korean cluster name, else the English one

@@ -7,7 +7,7 @@ is cached under a hash of the file's bytes and the code (`koarena.report.cache`)
 unchanged file is neither parsed nor rendered again, and a changed one re-renders only the
 answers whose text changed (each shard is cached under a hash of what it shows).
 
-`process_file` is what a worker process runs; it returns the record as plain JSON data, and
+`read_file` and `render_lines` are what worker processes run; a record is plain JSON data, and
 `answers_of` / `judgments_of` turn records back into records of `koarena.records`.
 """
 
@@ -46,43 +46,66 @@ class FileTask:
     cache_root: Path
 
 
-def process_file(task: FileTask) -> dict[str, Any]:
-    """Read, render and cache one input file; returns (and caches) its record."""
-    cache = BuildCache(task.cache_root)
-    shards = _Shards(cache)
+def read_file(task: FileTask, render: bool = True) -> dict[str, Any]:
+    """Read one input file and return its record (not yet cached: see `BuildCache.put_record`,
+    which must wait until every shard it names is in the cache).
+
+    With ``render`` the shards missing from the cache are rendered here; without, their line
+    numbers are listed under ``"pending"`` for `render_lines`, so that a few changed files can
+    be rendered by several workers while the main process fits the leaderboards.
+    """
+    shards = _Shards(BuildCache(task.cache_root), render)
     report = LoadReport()
     malformed: list[tuple[int, str]] = []
-    records = []
+    items = []
     for lineno, raw in iter_jsonl(task.path, strict=False, report=report):
         try:
-            records.append(_answer(raw, task, lineno, shards) if task.judge is None
-                           else _judgment(raw, task, lineno, shards))
+            items.append(_answer(raw, task, lineno, shards) if task.judge is None
+                         else _judgment(raw, task, lineno, shards))
         except DataError as exc:
             malformed.append((lineno, str(exc)))
-    record = {
+    return {
         "malformed": sorted([*report.malformed, *malformed]),
         "torn_tail": report.torn_tail,
-        "items": records,
+        "items": items,
         "rendered": shards.rendered,
+        "pending": shards.pending,
     }
-    cache.put_record(task.key, record)
-    return record
+
+
+def render_lines(task: FileTask, lines: list[int]) -> int:
+    """Render the shards of the given lines of ``task``'s file into the cache; returns how many
+    were rendered (a worker's task)."""
+    wanted = set(lines)
+    shards = _Shards(BuildCache(task.cache_root), True)
+    for lineno, raw in iter_jsonl(task.path, strict=False):
+        if lineno in wanted:
+            if task.judge is None:
+                _answer(raw, task, lineno, shards)
+            else:
+                _judgment(raw, task, lineno, shards)
+    return shards.rendered
 
 
 class _Shards:
-    """Puts shards into the cache, rendering only those not there yet."""
+    """Puts shards into the cache, rendering only those not there yet (or listing them)."""
 
-    def __init__(self, cache: BuildCache) -> None:
+    def __init__(self, cache: BuildCache, render: bool) -> None:
         self.cache = cache
+        self.render = render
         self.rendered = 0
+        self.pending: list[int] = []
 
-    def store(self, key: str, rel: str, payload: Callable[[], Any]) -> int:
+    def store(self, key: str, rel: str, lineno: int, payload: Callable[[], Any]) -> None:
         """Render ``payload()`` as the shard ``rel`` under ``key`` unless the cache has it
-        (then no markdown is rendered at all); returns the shard's size."""
-        if not self.cache.has(key):
-            self.cache.put(key, shard_text(rel, payload()).encode("utf-8"))
-            self.rendered += 1
-        return self.cache.size(key)
+        (then no markdown is rendered at all)."""
+        if self.cache.has(key):
+            return
+        if not self.render:
+            self.pending.append(lineno)
+            return
+        self.cache.put(key, shard_text(rel, payload()).encode("utf-8"))
+        self.rendered += 1
 
 
 def _answer(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards) -> list[Any]:
@@ -93,13 +116,12 @@ def _answer(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards) -
         "answer", renderer_version(), task.model, rel, a.turns, tokens, a.is_failure_marker,
         a.is_empty,
     )
-    size = shards.store(key, rel, lambda: {"model": task.model, **answer_payload(a)})
+    shards.store(key, rel, lineno, lambda: {"model": task.model, **answer_payload(a)})
     p = script_profile(answer_text(a))
     return [
         a.question_id,
         a.model,
         key,
-        size,
         a.meta.to_dict() if a.meta is not None else None,
         a.is_failure_marker,
         a.is_empty,
@@ -120,7 +142,7 @@ def _judgment(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards)
             "judgment", renderer_version(), task.judge, task.model, rel,
             [(t.explanation, t.reasoning) for t in texts],
         )
-        shards.store(key, rel, lambda: judge_payload(texts))
+        shards.store(key, rel, lineno, lambda: judge_payload(texts))
     games = [
         None if g is None else [g.score, g.extra.get("unparsed_reason") or None] for g in j.games
     ]
@@ -133,14 +155,13 @@ class AnswerEntry:
 
     answer: ProfiledAnswer
     key: str
-    size: int
 
 
 def answers_of(record: dict[str, Any]) -> dict[str, AnswerEntry]:
     """The answers of an answer file's record by question id (a later line replaces an
     earlier one, as `Bench.load_answers` does)."""
     out: dict[str, AnswerEntry] = {}
-    for qid, model, key, size, meta, failed, empty, prof, turns in record["items"]:
+    for qid, model, key, meta, failed, empty, prof, turns in record["items"]:
         letters, hangul, raw_letters, words, korean_words, intrusions = prof
         profile = ScriptProfile(letters, hangul, raw_letters, words, korean_words, intrusions)
         answer = ProfiledAnswer(
@@ -152,7 +173,7 @@ def answers_of(record: dict[str, Any]) -> dict[str, AnswerEntry]:
             failed=failed,
             empty=empty,
         )
-        out[qid] = AnswerEntry(answer, key, size)
+        out[qid] = AnswerEntry(answer, key)
     return out
 
 
