@@ -61,6 +61,8 @@ def run_report(data_dir: Path, out: Path, rounds: int) -> tuple[float, float, st
 def linked_bench(shared: Path, root: Path) -> Path:
     """``root/<bench>`` with the shared bench's files as symbolic links; returns the data dir."""
     src = shared / BENCH
+    if not src.is_dir():
+        sys.exit(f"{src} not found: pass --data-dir")
     dst = root / BENCH
     for path in src.rglob("*"):
         if path.is_file():

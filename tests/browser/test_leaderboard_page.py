@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page
@@ -100,15 +101,15 @@ def test_control_switch(
     artifacts: Path,
 ) -> None:
     _open(page, full_site.joinpath("index.html").as_uri())
-    page.check(f"input[name=control][value={control.value}]")
+    page.check(f'input[name=control][value="{control.value}"]')
     board = expected[control]
     assert _models(page) == [r.model for r in board.rows]
     assert _column(page, "score") == [f"{r.score:.2f}" for r in board.rows]
     assert _models(page) != [r.model for r in expected[Control.NONE].rows]
-    assert f"control={control.value}" in page.url
+    assert f"control={quote(control.value, safe='')}" in page.url
     # the URL alone restores the view
     _open(page, page.url)
-    assert page.is_checked(f"input[name=control][value={control.value}]")
+    assert page.is_checked(f'input[name=control][value="{control.value}"]')
     assert _column(page, "score") == [f"{r.score:.2f}" for r in board.rows]
     if control is Control.STYLE:
         page.screenshot(path=str(artifacts / "leaderboard-style.png"))
