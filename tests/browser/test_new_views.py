@@ -9,10 +9,10 @@ import orjson
 import pytest
 from playwright.sync_api import Page
 
-from koarena.analysis.korean import korean_fidelity
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates, weakest
 from koarena.controls import Control
+from koarena.korean import korean_fidelity
 from koarena.leaderboard import Leaderboard, compute_leaderboards
 from koarena.report import build_report
 from koarena.report.markdown import render_markdown
