@@ -6,7 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from koarena.analysis.separability import read_reference
 from koarena.cli.common import add_bench_options, bench_from_args
+from koarena.errors import ConfigError
 from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
 from koarena.report import build_report
 
@@ -64,10 +66,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "separability, weakest clusters, Korean fidelity), computed from the data and "
         "leaderboards the build has loaded and fitted anyway",
     )
+    p.add_argument(
+        "--reference", type=Path, metavar="FILE.csv",
+        help="reference leaderboard CSV (model,score[,lower,upper]); the analysis page then "
+        "shows the validity metrics of 'koarena analyze --reference' (agreement with "
+        "confidence, Spearman, Kendall, Brier)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.reference is not None:
+        if not args.analysis:
+            raise ConfigError("--reference needs the analysis page; drop --no-analysis")
+        read_reference(args.reference)  # a bad file is one line before anything is built
     summary = build_report(
         bench_from_args(args),
         args.output,
@@ -77,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         analysis=args.analysis,
+        reference=args.reference,
     )
     low, median, high = summary.view_bytes
     log.info(

@@ -37,6 +37,7 @@ from markupsafe import Markup
 
 from koarena.analysis import AnalyzeOptions, Preloaded, analyze
 from koarena.bench import Bench
+from koarena.categories import Categories, bench_categories, members
 from koarena.clusters import cluster_win_rates
 from koarena.controls import STANDARD_CONTROLS, Control
 from koarena.errors import DataError
@@ -44,6 +45,7 @@ from koarena.leaderboard import (
     DEFAULT_ROUNDS,
     DEFAULT_SEED,
     Leaderboard,
+    compute_category_leaderboards,
     fit_leaderboards,
     loaded_data,
 )
@@ -124,8 +126,12 @@ def build_report(
     seed: int = DEFAULT_SEED,
     workers: int | None = None,
     analysis: bool = True,
+    reference: Path | None = None,
 ) -> ReportSummary:
     """Write the site for ``bench`` into ``output``; see the module docstring for its layout.
+
+    ``reference`` (a leaderboard CSV) adds the validity metrics to the analysis page. On a bench
+    with categories (Arena-Hard v2.0) each category has its own leaderboards and baseline.
 
     ``output`` is replaced only when the build succeeds; it must be absent, empty or a site
     this function wrote, with no symbolic link in it.
@@ -135,10 +141,12 @@ def build_report(
     judges = judges or bench.judges()
     if not judges:
         raise DataError(f"no judgments found in {bench.judgment_root}")
-    base = baseline or bench.default_baseline()
+    cats = bench_categories(bench)
+    baselines = sorted({c.baseline for c in cats.values()})
+    base = baseline or bench.default_baseline() or (baselines[0] if baselines else None)
     if not base:
         raise DataError("no baseline given and the bench's judge_config.yaml names none")
-    if not bench.answer_file(base).is_file():
+    if not cats and not bench.answer_file(base).is_file():
         raise DataError(f"baseline {base!r} has no answers ({bench.answer_file(base)} not found)")
     answer_files = {m: bench.answer_file(m) for m in bench.answer_models()}
     judgment_files = {}
@@ -150,7 +158,8 @@ def build_report(
 
     cache = BuildCache(cache_dir_for(output))
     shas = {p: file_digest(p) for p in [*answer_files.values(), *judgment_files.values()]}
-    options = [bench.name, judges, base, rounds, seed, analysis]
+    options = [bench.name, judges, base, rounds, seed, analysis,
+               file_digest(reference) if reference else None]
     site_key = "site-" + digest(
         code_version(),
         options,
@@ -175,8 +184,10 @@ def build_report(
             summary = writer.reuse(site_key, output)
             if summary is None:
                 build = _Build(bench, questions, judges, base, rounds, seed, writer)
+                build.cats, build.reference = cats, reference
                 with _Workers(workers, len(tasks)) as pool:
-                    records = build.read_inputs(tasks, {m for (_, m) in judgment_files}, pool)
+                    judged = {m for (_, m) in judgment_files} | set(baselines)
+                    records = build.read_inputs(tasks, judged, pool)
                     summary = build.write(records, output, analysis)
                 writer.save(site_key, summary)
         removed = cache.prune(writer.objects, {site_key, *writer.records})
@@ -301,6 +312,10 @@ class _Build:
         self.seed = seed
         self.writer = writer
         self.cache = writer.cache
+        self.cats: Categories = {}
+        self.reference: Path | None = None
+        self.baseline_of: dict[str, str] = {}
+        """Each question's baseline: one for all but on a bench with categories."""
 
     def read_inputs(
         self, tasks: list[FileTask], judged: set[str], workers: _Workers
@@ -370,18 +385,37 @@ class _Build:
         self, records: _Records, boards: dict[str, dict[Control, Leaderboard]]
     ) -> dict[str, Any]:
         plain = {m: {q: e.answer for q, e in by_q.items()} for m, by_q in records.answers.items()}
+        log.info("analysis of judges %s", ", ".join(self.judges))
+        if self.cats:
+            # per-category baselines: the analysis reads and fits its category itself
+            return analyze(self.bench, AnalyzeOptions(
+                judges=self.judges, rounds=self.rounds, seed=self.seed, reference=self.reference,
+            ))
         preloaded = Preloaded(self.questions, records.judgments, plain, boards)
         fitted = tuple(c for c in (Control.NONE, Control.STYLE) if c in boards[self.judges[0]])
         opts = AnalyzeOptions(
             judges=self.judges, baseline=self.baseline, rounds=self.rounds, seed=self.seed,
-            controls=fitted,
+            controls=fitted, reference=self.reference,
         )
-        log.info("analysis of judges %s", ", ".join(self.judges))
         return analyze(self.bench, opts, preloaded)
 
     def write(self, records: _Records, output: Path, with_analysis: bool) -> ReportSummary:
-        boards = self.leaderboards(records)
-        models = _model_order(boards, self.judges, self.baseline)
+        by_category = (
+            _category_boards(self.bench, self.judges, self.rounds, self.seed) if self.cats else {}
+        )
+        if by_category:
+            # The first category's boards stand at the top level; the page switches between all.
+            first = next(iter(by_category))
+            boards = by_category[first]
+            self.baseline = self.cats[first].baseline
+            models = _model_order_categories(by_category, self.judges)
+            self.baseline_of = {
+                q.question_id: self.cats[q.category].baseline for q in self.questions
+            }
+        else:
+            boards = self.leaderboards(records)
+            models = _model_order(boards, self.judges, self.baseline)
+            self.baseline_of = {q.question_id: self.baseline for q in self.questions}
         controls = [c.value for c in CONTROLS if c in boards[self.judges[0]]]
         result = self.analysis(records, boards) if with_analysis else None
         page = {
@@ -392,12 +426,23 @@ class _Build:
             "rounds": self.rounds,
             "seed": self.seed,
             "questions": len(self.questions),
-            "boards": {
-                j: {c.value: _rows(b) for c, b in by_c.items()} for j, by_c in boards.items()
-            },
+            "boards": _page_boards(boards),
             "clusters": {
                 j: _clusters(by_c[Control.NONE], self.questions) for j, by_c in boards.items()
             },
+            "categories": [
+                {
+                    "name": c,
+                    "baseline": self.cats[c].baseline,
+                    "questions": len(members(self.questions, c)),
+                    "boards": _page_boards(by_judge),
+                    "clusters": {
+                        j: _clusters(by_c[Control.NONE], self.questions)
+                        for j, by_c in by_judge.items()
+                    },
+                }
+                for c, by_judge in by_category.items()
+            ],
         }
         rendered = records.finish(self.cache)
         shard_bytes, views, questions = self._shards(records, models)
@@ -428,7 +473,6 @@ class _Build:
         the (min, median, max) download of one view and how many question shards were
         rendered."""
         total = rendered = 0
-        shown = [self.baseline, *models]
         judgments = {
             j: {(m.model, m.question_id): m for m in js} for j, js in records.judgments.items()
         }
@@ -444,14 +488,14 @@ class _Build:
             q_size = self.cache.size(key)
             total += q_size
             sizes = {}
-            for m in shown:
+            base = self.baseline_of[q.question_id]
+            for m in [base, *models]:
                 entry = records.answers.get(m, {}).get(q.question_id)
                 if entry is not None:
                     self.writer.link("data/" + answer_shard(m, q.question_id), entry.key)
                     sizes[m] = self.cache.size(entry.key)
                     total += sizes[m]
-            base = sizes.get(self.baseline, 0)
-            views.extend(q_size + base + sizes.get(m, 0) for m in models)
+            views.extend(q_size + sizes.get(base, 0) + sizes.get(m, 0) for m in models)
             for judge in self.judges:
                 for m in models:
                     jkey = records.judge_shards.get((judge, m, q.question_id))
@@ -491,7 +535,9 @@ class _Build:
             "judges": self.judges,
             "judge_keys": {j: name_key(j) for j in self.judges},
             "models": models,
-            "model_keys": {m: name_key(m) for m in [self.baseline, *models]},
+            "model_keys": {
+                m: name_key(m) for m in [*sorted(set(self.baseline_of.values())), *models]
+            },
             "weight": DEFAULT_WEIGHT,
             "questions": [
                 {
@@ -500,6 +546,8 @@ class _Build:
                     "cluster": q.cluster,
                     "topic": topic(q),
                     "text": "\n".join(q.turns),
+                    "category": q.category,
+                    "baseline": self.baseline_of[q.question_id],
                 }
                 for q in self.questions
             ],
@@ -594,6 +642,50 @@ def topic(q: Question) -> str:
     """The cluster a question is grouped under: its Korean cluster name, else the English one
     (benchmarks other than Ko-Arena-Hard have only ``cluster``)."""
     return q.ko_cluster or q.cluster
+
+
+def _category_boards(
+    bench: Bench, judges: list[str], rounds: int, seed: int
+) -> dict[str, dict[str, dict[Control, Leaderboard]]]:
+    """category → judge → control → board, for a bench with categories (Arena-Hard v2.0)."""
+    out: dict[str, dict[str, dict[Control, Leaderboard]]] = {}
+    for judge in judges:
+        log.info("category leaderboards of judge %s (%d bootstrap rounds)", judge, rounds)
+        try:
+            boards = compute_category_leaderboards(
+                bench, list(STANDARD_CONTROLS), judges=[judge], rounds=rounds, seed=seed,
+                weight=DEFAULT_WEIGHT,
+            )
+        except DataError as exc:
+            # as for a single baseline: without style covariates (or with too few battles for
+            # v2.0's unpenalised fit), the uncontrolled leaderboards are still worth showing
+            log.warning("judge %s: only the uncontrolled leaderboards (%s)", judge, exc)
+            boards = compute_category_leaderboards(
+                bench, [Control.NONE], judges=[judge], rounds=rounds, seed=seed,
+                weight=DEFAULT_WEIGHT,
+            )
+        for category, by_control in boards.items():
+            out.setdefault(category, {})[judge] = by_control
+    # a category some judge has no verdicts for is shown with the judges that have
+    return {c: by_judge for c, by_judge in out.items() if set(by_judge) == set(judges)}
+
+
+def _page_boards(boards: dict[str, dict[Control, Leaderboard]]) -> dict[str, Any]:
+    return {j: {c.value: _rows(b) for c, b in by_c.items()} for j, by_c in boards.items()}
+
+
+def _model_order_categories(
+    by_category: dict[str, dict[str, dict[Control, Leaderboard]]], judges: list[str]
+) -> list[str]:
+    """Judged models over all categories, each category's baseline left out of its own."""
+    seen: dict[str, None] = {}
+    for by_judge in by_category.values():
+        for j in judges:
+            board = by_judge[j][Control.NONE]
+            for r in board.rows:
+                if r.model != board.baseline:
+                    seen.setdefault(r.model, None)
+    return list(seen)
 
 
 def _model_order(
