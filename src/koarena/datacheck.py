@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from koarena.battles import VERDICTS
 from koarena.bench import Bench
 from koarena.errors import DataError
+from koarena.finish import TRUNCATED
 from koarena.jsonl import LoadReport, iter_jsonl
 from koarena.records import Answer, Judgment
 
@@ -29,13 +30,20 @@ class FileReport:
     malformed_lines: list[tuple[int, str]] = field(default_factory=list)
     torn_tail: bool = False
     unlabelled_games: int = 0
+    truncated: int = 0
+    """Answers (or judge replies) cut off by the token limit (``finish_reason: length``…)."""
+    filtered: int = 0
+    """Answers (or judge replies) stopped by a content filter."""
+    kept: int = 0
+    """Cut-off or filtered ones the run kept on purpose (``finish_policy: keep``): listed, not
+    counted as problems."""
 
     @property
     def problems(self) -> int:
         return (
             self.failure_markers + self.empty + self.missing_ids + self.duplicate_ids
             + self.unknown_ids + len(self.malformed_lines) + int(self.torn_tail)
-            + self.unlabelled_games
+            + self.unlabelled_games + self.truncated + self.filtered
         )
 
 
@@ -83,14 +91,29 @@ def _check_file(
     return rep
 
 
+def _count_finish(problem: str | None, accepted: bool, rep: FileReport) -> None:
+    if problem is None:
+        return
+    if accepted:
+        rep.kept += 1
+    elif problem == TRUNCATED:
+        rep.truncated += 1
+    else:
+        rep.filtered += 1
+
+
 def _count_answer(a: Answer, rep: FileReport) -> None:
     rep.failure_markers += a.is_failure_marker
     rep.empty += a.is_empty and not a.is_failure_marker
+    _count_finish(a.finish_problem, a.finish_accepted, rep)
 
 
 def _count_judgment(j: Judgment, rep: FileReport) -> None:
     games = j.games[:2] + [None] * (2 - len(j.games[:2]))
     rep.unlabelled_games += sum(1 for g in games if g is None or g.score not in VERDICTS)
+    for g in games:
+        if g is not None:
+            _count_finish(g.finish_problem, g.finish_accepted, rep)
 
 
 def check_answers(bench: Bench, model: str, question_ids: set[str]) -> FileReport:

@@ -57,7 +57,7 @@ from rich.progress import (
 )
 
 from koarena.bench import Bench
-from koarena.config import ANTHROPIC, GEMINI_TYPES, ModelEndpoint
+from koarena.config import ANTHROPIC, GEMINI_TYPES, ModelEndpoint, Price
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl, iter_jsonl
 from koarena.providers.anthropic import AnthropicProvider
@@ -69,6 +69,7 @@ from koarena.providers.base import (
     ProviderError,
     RateLimitError,
     TransientError,
+    Usage,
 )
 from koarena.providers.gemini import GeminiProvider
 from koarena.providers.openai_compat import make_providers
@@ -174,7 +175,29 @@ class ModelUsage:
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
     cost: float = 0.0
+    cost_without_cache: float = 0.0
+    """What the same tokens would have cost with every input token at the input rate."""
+
+    def add(self, usage: Usage, price: Price | None) -> None:
+        """Count one response's tokens and, with a price, its dollars."""
+        self.requests += 1
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
+        self.cached_input_tokens += usage.cached_input_tokens
+        self.cache_write_tokens += usage.cache_write_tokens
+        if price is not None:
+            self.cost += price.cost(usage.input_tokens, usage.output_tokens,
+                                    cached=usage.cached_input_tokens,
+                                    cache_write=usage.cache_write_tokens)
+            self.cost_without_cache += price.cost(usage.input_tokens, usage.output_tokens)
+
+    @property
+    def saved_by_cache(self) -> float:
+        return self.cost_without_cache - self.cost
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,7 +206,10 @@ class ModelUsage:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
             "cost_usd": round(self.cost, 6),
+            "saved_by_cache_usd": round(self.saved_by_cache, 6),
         }
 
 
@@ -269,13 +295,7 @@ class ProviderPool:
                 resp = await slot.providers[i].chat(request)
             finally:
                 slot.in_flight[i] -= 1
-        u = slot.usage
-        u.requests += 1
-        u.input_tokens += resp.usage.input_tokens
-        u.output_tokens += resp.usage.output_tokens
-        u.reasoning_tokens += resp.usage.reasoning_tokens
-        if slot.cfg.price is not None:
-            u.cost += slot.cfg.price.cost(resp.usage.input_tokens, resp.usage.output_tokens)
+        slot.usage.add(resp.usage, slot.cfg.price)
         if slot.tpm is not None:
             slot.tpm.adjust(resp.usage.input_tokens + resp.usage.output_tokens - estimate)
         return resp
@@ -342,6 +362,7 @@ class RunResult:
             "failed_by_reason": dict(self.failed),
             "usage": {m: u.to_dict() for m, u in sorted(self.usage.items())},
             "cost_usd": round(sum(u.cost for u in self.usage.values()), 6),
+            "saved_by_cache_usd": round(sum(u.saved_by_cache for u in self.usage.values()), 6),
         }
 
 
@@ -519,8 +540,10 @@ def report(result: RunResult, console: Console) -> None:
     for reason, n in sorted(result.failed.items()):
         console.print(f"  failed ({reason}): {n}", highlight=False)
     for model, u in sorted(result.usage.items()):
+        cached = (f" ({u.cached_input_tokens} from the prompt cache, "
+                  f"${u.saved_by_cache:.4f} saved)" if u.cached_input_tokens else "")
         console.print(f"  {model}: {u.requests} requests, {u.retries} retries, "
-                      f"{u.input_tokens} input + {u.output_tokens} output tokens, "
+                      f"{u.input_tokens} input{cached} + {u.output_tokens} output tokens, "
                       f"${u.cost:.4f}", highlight=False)
 
 

@@ -186,9 +186,10 @@ class FakeState:
     def reply(self, body: dict[str, Any], auth: str) -> _Reply:
         """The reply to a chat body; ``auth`` is the ``Authorization`` value (``Bearer <key>``)."""
         model = str(body.get("model", ""))
-        messages = body.get("messages") or []
-        if isinstance(body.get("system"), str):
-            messages = [{"role": "system", "content": body["system"]}, *messages]
+        messages = [{"role": m.get("role"), "content": block_text(m.get("content"))}
+                    for m in body.get("messages") or []]
+        if body.get("system"):
+            messages = [{"role": "system", "content": block_text(body["system"])}, *messages]
         user_texts = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
         last_user = user_texts[-1] if user_texts else ""
         convo = "\x01".join(str(m.get("content", "")) for m in messages)
@@ -232,6 +233,14 @@ class FakeState:
         if kind in _FILTER_FAULTS:
             return _Reply(content="", fault=kind)
         return _Reply(content=answer_for(model, convo, self.config.answer_tokens), fault=kind)
+
+
+def block_text(content: Any) -> str:
+    """A message's text: a string, or the text of its content blocks (Anthropic's list form,
+    which carries ``cache_control`` marks), joined."""
+    if isinstance(content, list):
+        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return "" if content is None else str(content)
 
 
 def _usage(prompt: str, completion: str) -> dict[str, int]:
@@ -432,7 +441,8 @@ class _HTTPProtocol(asyncio.Protocol):
                 {"type": "error", "error": {"type": kind, "message": reply.content}}), extra=extra)
             return
         messages = req.get("messages") or []
-        prompt = str(req.get("system", "")) + "".join(str(m.get("content", "")) for m in messages)
+        prompt = block_text(req.get("system")) + "".join(block_text(m.get("content"))
+                                                         for m in messages)
         content = reply.content
         blocks: list[dict[str, Any]] = []
         if (req.get("thinking") or {}).get("type") == "enabled":

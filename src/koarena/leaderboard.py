@@ -23,6 +23,7 @@ from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
 from koarena.controls import Control, style_covariates, style_metas
 from koarena.errors import DataError
+from koarena.finish import FILTERED, TRUNCATED
 from koarena.jsonl import LoadReport
 from koarena.rating import (
     Design,
@@ -64,6 +65,10 @@ class LeaderboardRow:
     dropped_games: int = 0
     failed_answers: int = 0
     empty_answers: int = 0
+    truncated_answers: int = 0
+    """Answers cut off by the token limit and not kept on purpose (`koarena.finish`)."""
+    filtered_answers: int = 0
+    """Answers stopped by a content filter and not kept on purpose."""
     korean_share: float | None = None
     """Mean Hangul share (%) of the model's answers, with ``korean=True``."""
     not_korean: int | None = None
@@ -110,7 +115,8 @@ class Leaderboard:
 
     @property
     def flagged_answers(self) -> int:
-        return sum(r.failed_answers + r.empty_answers for r in self.rows)
+        return sum(r.failed_answers + r.empty_answers + r.truncated_answers
+                   + r.filtered_answers for r in self.rows)
 
     def row(self, model: str) -> LeaderboardRow:
         for r in self.rows:
@@ -230,6 +236,10 @@ def fit_control(
     return point.beta[0], np.concatenate(betas), point.gamma[0]
 
 
+def _finish_count(answers: Iterable[Answer], problem: str) -> int:
+    return sum(a.finish_problem == problem and not a.finish_accepted for a in answers)
+
+
 def build_rows(
     data: LoadedData, control: Control, beta: FloatArray, boot: FloatArray | None
 ) -> list[LeaderboardRow]:
@@ -264,6 +274,8 @@ def build_rows(
                 dropped_games=battles.dropped.get(model, 0),
                 failed_answers=sum(a.is_failure_marker for a in answers.values()),
                 empty_answers=sum(a.is_empty for a in answers.values()),
+                truncated_answers=_finish_count(answers.values(), TRUNCATED),
+                filtered_answers=_finish_count(answers.values(), FILTERED),
             )
         )
     rows.sort(key=lambda r: (-r.score, r.model))

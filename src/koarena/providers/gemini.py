@@ -49,7 +49,7 @@ def thinking_config(reasoning: dict[str, Any]) -> dict[str, Any]:
     >>> thinking_config({"thinking_budget": 2048})
     {'thinkingBudget': 2048, 'includeThoughts': True}
     >>> thinking_config({"effort": "high", "include_thoughts": False})
-    {'thinkingLevel': 'high', 'includeThoughts': False}
+    {'thinkingLevel': 'HIGH', 'includeThoughts': False}
     >>> thinking_config({"thinking_budget": 0})
     {'thinkingBudget': 0}
     >>> thinking_config({})
@@ -61,7 +61,8 @@ def thinking_config(reasoning: dict[str, Any]) -> dict[str, Any]:
         cfg["thinkingBudget"] = int(budget)
     level = reasoning.get("thinking_level", reasoning.get("effort"))
     if level is not None:
-        cfg["thinkingLevel"] = str(level)
+        # The API's enum names are upper case (LOW, HIGH), as google-genai sends them.
+        cfg["thinkingLevel"] = str(level).upper()
     if "include_thoughts" in reasoning:
         cfg["includeThoughts"] = bool(reasoning["include_thoughts"])
     elif cfg and cfg.get("thinkingBudget") != 0:
@@ -237,6 +238,8 @@ class GeminiProvider(HttpProvider):
                 # Thinking is billed as output, as with the other providers' output counts.
                 output_tokens=int(usage.get("candidatesTokenCount") or 0) + thoughts,
                 reasoning_tokens=thoughts,
+                # Implicit caching: the part of promptTokenCount served from Google's cache.
+                cached_input_tokens=int(usage.get("cachedContentTokenCount") or 0),
             ),
             finish_reason=got.finish,
         )
