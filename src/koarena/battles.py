@@ -1,9 +1,9 @@
 """Judgments → battles.
 
-One table maps a verdict label to (winner, strong). Game 1 shows the baseline as assistant A,
-game 2 swaps the positions, so its label is read mirrored. A strong win (``>>``) counts
-``weight`` times, as in the original tool. Battles are kept aggregated: one row per judgment
-(model, question), with the number of baseline wins, model wins and ties it contributes.
+Each game's label is read with `koarena.verdicts.game_outcome` (game 2 mirrored); a strong
+win (``>>``) counts ``weight`` times, as in the original tool. Battles are kept aggregated: one
+row per judgment (model, question), with the number of baseline wins, model wins and ties it
+contributes.
 """
 
 from __future__ import annotations
@@ -11,52 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
 import numpy.typing as npt
 
 from koarena.records import Judgment
-
-
-class Winner(Enum):
-    A = "A"
-    B = "B"
-    TIE = "tie"
-
-
-VERDICTS: dict[str, tuple[Winner, bool]] = {
-    "A>>B": (Winner.A, True),
-    "A>B": (Winner.A, False),
-    "A=B": (Winner.TIE, False),
-    "B>A": (Winner.B, False),
-    "B>>A": (Winner.B, True),
-}
-"""Verdict label → (winning position, strong win)."""
-
-_MIRROR = {Winner.A: Winner.B, Winner.B: Winner.A, Winner.TIE: Winner.TIE}
-
-
-def game_outcome(label: str | None, game_index: int) -> tuple[Winner, bool] | None:
-    """Who won a game from the baseline's point of view: A = baseline, B = the model.
-
-    Game 0 shows the baseline as assistant A; game 1 shows it as B, so its label is mirrored.
-    Returns None for a missing or unknown label.
-
-    >>> game_outcome("A>>B", 0)
-    (<Winner.A: 'A'>, True)
-    >>> game_outcome("A>>B", 1)
-    (<Winner.B: 'B'>, True)
-    >>> game_outcome("[[A>B]]", 0) is None
-    True
-    """
-    if label is None or label not in VERDICTS:
-        return None
-    winner, strong = VERDICTS[label]
-    if game_index == 1:
-        winner = _MIRROR[winner]
-    return winner, strong
-
+from koarena.verdicts import DEFAULT_WEIGHT, Winner, game_outcome
 
 IntArray = npt.NDArray[np.int64]
 
@@ -95,7 +55,7 @@ def build_battles(
     judgments: Iterable[Judgment],
     baseline: str,
     *,
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
     judges: list[str] | None = None,
@@ -123,14 +83,9 @@ def build_battles(
     for j in judgments:
         lone += len(j.games) == 1
         counts = {Winner.A: 0, Winner.B: 0, Winner.TIE: 0}
+        lone_reused = reuse_lone_game and len(j.games) == 1
         for gi in range(n_games):
-            if gi < len(j.games):
-                game = j.games[gi]
-            elif reuse_lone_game and len(j.games) == 1:
-                game = j.games[0]
-            else:
-                game = None
-            outcome = game_outcome(game.score if game is not None else None, gi)
+            outcome = game_outcome(j.label(0 if lone_reused else gi), gi)
             if outcome is None:
                 dropped[j.model] += 1
                 continue

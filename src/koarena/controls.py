@@ -10,6 +10,7 @@ import numpy as np
 
 from koarena.battles import Battles
 from koarena.errors import DataError
+from koarena.korean import hangul_share_feature
 from koarena.rating import FloatArray
 from koarena.records import Answer, StyleMeta
 from koarena.style import conv_metadata
@@ -65,9 +66,6 @@ def style_metas(
     """The style metadata of every answer, with the Korean share when ``features`` need it."""
     if "korean_share" not in features:
         return {m: {q: answer_meta(a) for q, a in by_q.items()} for m, by_q in answers.items()}
-    # Imported here: koarena.analysis imports the leaderboard, which imports this module.
-    from koarena.analysis.korean import hangul_share_feature
-
     return {
         m: {
             q: KoreanStyleMeta(**asdict(answer_meta(a)), korean_share=hangul_share_feature(a))

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from koarena.battles import VERDICTS
 from koarena.bench import Bench
 from koarena.errors import DataError
 from koarena.finish import TRUNCATED
 from koarena.jsonl import LoadReport, iter_jsonl
 from koarena.records import Answer, Judgment
+from koarena.verdicts import is_label
 
 
 @dataclass
@@ -109,9 +109,8 @@ def _count_answer(a: Answer, rep: FileReport) -> None:
 
 
 def _count_judgment(j: Judgment, rep: FileReport) -> None:
-    games = j.games[:2] + [None] * (2 - len(j.games[:2]))
-    rep.unlabelled_games += sum(1 for g in games if g is None or g.score not in VERDICTS)
-    for g in games:
+    rep.unlabelled_games += sum(1 for gi in range(2) if not is_label(j.label(gi)))
+    for g in j.games[:2]:
         if g is not None:
             _count_finish(g.finish_problem, g.finish_accepted, rep)
 

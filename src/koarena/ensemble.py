@@ -2,8 +2,8 @@
 
 Per game: map ``A>>B, A>B, A=B, B>A, B>>A`` to ``+2, +1, 0, −1, −2``, average over the judges
 that gave a valid label, and map back: 0 → ``A=B``, (0, 1] → ``A>B``, > 1 → ``A>>B``,
-[−1, 0) → ``B>A``, < −1 → ``B>>A``. A game that no judge labelled is dropped and counted (the
-original divided by zero).
+[−1, 0) → ``B>A``, < −1 → ``B>>A`` (`koarena.verdicts.combine_game`). A game that no judge
+labelled is dropped and counted (the original divided by zero).
 """
 
 from __future__ import annotations
@@ -16,38 +16,11 @@ from koarena.bench import Bench
 from koarena.errors import DataError
 from koarena.jsonl import write_jsonl_atomic
 from koarena.records import Game, Judgment
+from koarena.verdicts import combine_game
 
 log = logging.getLogger(__name__)
 
 ENSEMBLE_JUDGE = "ensemble"
-
-SCORES = {"A>>B": 2, "A>B": 1, "A=B": 0, "B>A": -1, "B>>A": -2}
-
-
-def label_of(mean: float) -> str:
-    """The label of an averaged score.
-
-    >>> [label_of(x) for x in (2, 1.5, 1, 0.5, 0, -0.5, -1, -1.5)]
-    ['A>>B', 'A>>B', 'A>B', 'A>B', 'A=B', 'B>A', 'B>A', 'B>>A']
-    """
-    if mean == 0:
-        return "A=B"
-    if 0 < mean <= 1:
-        return "A>B"
-    if mean > 1:
-        return "A>>B"
-    if -1 <= mean < 0:
-        return "B>A"
-    return "B>>A"
-
-
-def combine_game(labels: Sequence[str | None]) -> str | None:
-    """The ensemble label of one game, or None if no judge gave a valid label."""
-    valid = [SCORES[x] for x in labels if x is not None and x in SCORES]
-    if not valid:
-        return None
-    return label_of(sum(valid) / len(valid))
-
 
 @dataclass
 class EnsembleSummary:
@@ -78,13 +51,7 @@ def ensemble_model(per_judge: dict[str, list[Judgment]], model: str) -> tuple[li
         n_games = max(len(x.games) for x in present)
         games: list[Game | None] = []
         for gi in range(n_games):
-            labels = [
-                x.games[gi].score  # type: ignore[union-attr]
-                if gi < len(x.games) and x.games[gi] is not None
-                else None
-                for x in present
-            ]
-            label = combine_game(labels)
+            label = combine_game([x.label(gi) for x in present])
             if label is None:
                 dropped += 1
             games.append(Game(score=label))

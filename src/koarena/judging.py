@@ -29,7 +29,6 @@ from typing import Any
 import orjson
 from rich.console import Console
 
-from koarena.battles import VERDICTS
 from koarena.bench import Bench
 from koarena.config import DEFAULT_VERDICT_REGEX, JudgeSettings, ModelEndpoint, compile_regex
 from koarena.engine import (
@@ -51,6 +50,7 @@ from koarena.finish import TRUNCATED, FinishPolicy, finish_problem
 from koarena.jsonl import LoadReport
 from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Game, Judgment, Question
+from koarena.verdicts import is_label
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +262,8 @@ def parse_verdict(text: str, patterns: Sequence[str]) -> Verdict:
     unknown: list[str] = []
     for pattern in patterns:
         captured = [m.strip() for m in re.findall(pattern, text)]
-        known = [m for m in captured if m in VERDICTS]
-        unknown += [m for m in captured if m and m not in VERDICTS]
+        known = [m for m in captured if is_label(m)]
+        unknown += [m for m in captured if m and not is_label(m)]
         distinct = tuple(dict.fromkeys(known))
         if len(distinct) == 1:
             return Verdict(label=distinct[0], found=distinct)

@@ -25,6 +25,7 @@ from koarena.controls import Control, style_covariates, style_metas
 from koarena.errors import DataError
 from koarena.finish import FILTERED, TRUNCATED
 from koarena.jsonl import LoadReport
+from koarena.korean import korean_fidelity
 from koarena.rating import (
     Design,
     FloatArray,
@@ -36,6 +37,7 @@ from koarena.rating import (
     win_rate,
 )
 from koarena.records import Answer, Judgment
+from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +146,7 @@ def load_battles(
     *,
     judges: list[str],
     baseline: str | None = None,
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
 ) -> LoadedData:
@@ -290,7 +292,7 @@ def compute_leaderboards(
     baseline: str | None = None,
     rounds: int = 100,
     seed: int = 42,
-    weight: int = 3,
+    weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
     resample: Resample = Resample.BATTLES,
@@ -299,7 +301,7 @@ def compute_leaderboards(
 ) -> dict[Control, Leaderboard]:
     """Leaderboards of ``bench`` under each control, sharing one load of the data.
 
-    ``korean`` adds each model's Korean fidelity (`koarena.analysis.korean`) to its row.
+    ``korean`` adds each model's Korean fidelity (`koarena.korean`) to its row.
     """
     data = load_battles(
         bench,
@@ -337,9 +339,6 @@ def compute_leaderboards(
 
 
 def _korean_columns(data: LoadedData) -> dict[str, tuple[float | None, int | None]]:
-    # Imported here: the analysis package builds on this module.
-    from koarena.analysis.korean import korean_fidelity
-
     return {
         f.model: (
             None if f.mean_hangul_share is None else round(100.0 * f.mean_hangul_share, 1),

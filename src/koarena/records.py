@@ -282,6 +282,15 @@ class Judgment:
     games: list[Game | None]
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def game(self, index: int) -> Game | None:
+        """Game ``index`` (0 or 1), or None if the record lacks it."""
+        return self.games[index] if 0 <= index < len(self.games) else None
+
+    def label(self, index: int) -> str | None:
+        """The label of game ``index`` as the judge gave it (not checked), or None."""
+        game = self.game(index)
+        return game.score if game is not None else None
+
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str) -> Judgment:
         qid = d.get("question_id", d.get("uid"))

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from koarena.battles import Winner, game_outcome
 from koarena.bench import Bench
 from koarena.records import Answer, Judgment, Question
 from koarena.report.markdown import render_markdown
+from koarena.verdicts import Winner, game_outcome
 
 BASELINE = "claude-3.7-sonnet"
 MODEL = "gpt-4o-mini"

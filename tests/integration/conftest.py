@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from koarena.fakeserver import FakeConfig, FakeServer
 from koarena.jsonl import iter_jsonl, write_jsonl_atomic
+from koarena.testing import FakeConfig, FakeServer
 
 BENCH = "ko-arena-hard-v0.1"
 SmallBench = Callable[..., Path]

@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 import pytest
 
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, answer_for
 from koarena.style import conv_metadata
+from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 BENCH = "kotest"
 PLANTED = "sk-planted-KEY-9f8e7d6c5b4a3210"

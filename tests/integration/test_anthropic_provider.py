@@ -12,7 +12,6 @@ import pytest
 
 from koarena.config import ModelEndpoint, parse_model_endpoint
 from koarena.engine import ProviderPool, RetryPolicy
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, answer_for
 from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import (
     ChatRequest,
@@ -22,6 +21,7 @@ from koarena.providers.base import (
     RateLimitError,
     TransientError,
 )
+from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 KEY = "sk-ant-planted-secret-0123456789"
 SYSTEM = "너는 도움이 되는 조수다."

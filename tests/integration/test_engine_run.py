@@ -13,8 +13,8 @@ import pytest
 
 from koarena.config import ModelEndpoint, parse_model_endpoint
 from koarena.engine import Chat, ProviderPool, RetryPolicy, RunOptions, RunResult, run_tasks
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, answer_for
 from koarena.providers.base import ChatRequest, Message
+from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
 

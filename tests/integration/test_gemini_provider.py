@@ -23,7 +23,6 @@ import pytest
 from koarena.config import GEMINI_API_BASE, ModelEndpoint, parse_model_endpoint
 from koarena.engine import ProviderPool, RetryPolicy
 from koarena.errors import ConfigError
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, answer_for
 from koarena.providers import gemini
 from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import (
@@ -37,6 +36,7 @@ from koarena.providers.base import (
 from koarena.providers.gemini import GeminiProvider, retry_delay
 from koarena.providers.openai_compat import OpenAICompatProvider
 from koarena.style import conv_metadata
+from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 KEY = "AIza-planted-secret-0123456789abcdef"
 SYSTEM = "너는 도움이 되는 조수다."

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
-from koarena.fakeserver import FakeConfig, FakeServer
+from koarena.testing import FakeConfig, FakeServer
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -17,8 +17,8 @@ import orjson
 import pytest
 import yaml
 
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, verdict_for
 from koarena.judging import FOLLOW_UP_PROMPT
+from koarena.testing import FakeConfig, FakeServer, FaultRule, verdict_for
 
 BENCH = "kotest"
 SRC = "ko-arena-hard-v0.1"

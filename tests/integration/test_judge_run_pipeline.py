@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from koarena.bench import Bench
-from koarena.ensemble import combine_game
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, answer_for, verdict_for
 from koarena.leaderboard import compute_leaderboard
+from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for, verdict_for
+from koarena.verdicts import combine_game
 
 BENCH = "ko-arena-hard-v0.1"
 SmallBench = Callable[..., Path]  # the small_bench fixture of tests/integration/conftest.py

@@ -31,9 +31,9 @@ import orjson
 import pytest
 import yaml
 
-from koarena.battles import VERDICTS
 from koarena.judging import FOLLOW_UP_PROMPT, parse_verdict
 from koarena.style import conv_metadata, count_tokens
+from koarena.verdicts import VERDICTS
 
 pytest.importorskip(
     "llama_cpp.server",

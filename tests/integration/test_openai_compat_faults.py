@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from koarena.config import ModelEndpoint, parse_model_endpoint
-from koarena.fakeserver import FakeConfig, FakeServer, FaultRule, answer_for
 from koarena.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -20,6 +19,7 @@ from koarena.providers.base import (
     TransientError,
 )
 from koarena.providers.openai_compat import OpenAICompatProvider
+from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 KEY = "sk-planted-secret-0123456789"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from koarena.analysis.korean import (
+from koarena.korean import (
     hangul_share_feature,
     is_code_line,
     is_english_prose,

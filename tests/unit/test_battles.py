@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from koarena.battles import Winner, build_battles, game_outcome
+from koarena.battles import build_battles
 from koarena.records import Game, Judgment
+from koarena.verdicts import Winner, game_outcome
 
 
 def J(model: str, qid: str, *labels: str | None) -> Judgment:

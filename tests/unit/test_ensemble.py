@@ -5,10 +5,11 @@ from pathlib import Path
 import pytest
 
 from koarena.bench import Bench
-from koarena.ensemble import combine_game, ensemble_model, label_of, write_ensemble
+from koarena.ensemble import ensemble_model, write_ensemble
 from koarena.errors import DataError
 from koarena.jsonl import append_jsonl, iter_jsonl
 from koarena.records import Game, Judgment
+from koarena.verdicts import combine_game, label_of
 
 
 @pytest.mark.parametrize(

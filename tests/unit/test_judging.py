@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from koarena.battles import Winner, game_outcome
 from koarena.errors import ConfigError
 from koarena.judging import (
     DEFAULT_REGEX,
@@ -26,6 +25,7 @@ from koarena.judging import (
 )
 from koarena.providers.base import ChatRequest, ChatResponse, Message, Usage
 from koarena.records import Answer, Game, Judgment, Question
+from koarena.verdicts import Winner, game_outcome
 
 V2_PATTERNS = (r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]")
 

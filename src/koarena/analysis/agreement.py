@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from koarena.analysis.verdicts import JudgeLabels
-from koarena.battles import VERDICTS
+from koarena.verdicts import VERDICTS
 
 
 def cohen_kappa(x: Sequence[str], y: Sequence[str]) -> float | None:

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 
 from koarena.analysis.agreement import judge_agreement
-from koarena.analysis.korean import DEFAULT_THRESHOLD, korean_fidelity
 from koarena.analysis.positions import position_stats
 from koarena.analysis.self_preference import DEFAULT_FAMILIES, FamilyRule, self_preference
 from koarena.analysis.separability import (
@@ -32,6 +31,7 @@ from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
 from koarena.controls import Control
 from koarena.errors import DataError
+from koarena.korean import DEFAULT_THRESHOLD, korean_fidelity
 from koarena.leaderboard import LoadedData, build_rows, fit_control, load_battles
 from koarena.rating import win_rate
 from koarena.records import Answer

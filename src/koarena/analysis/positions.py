@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from koarena.analysis.verdicts import JudgeLabels
-from koarena.battles import VERDICTS, Winner, game_outcome
+from koarena.verdicts import VERDICTS, Winner, game_outcome
 
 
 @dataclass(frozen=True)

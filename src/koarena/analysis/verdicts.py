@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from koarena.battles import VERDICTS
 from koarena.bench import Bench
 from koarena.records import Judgment
+from koarena.verdicts import is_label
 
 Key = tuple[str, str]
 """(model, question id)."""
@@ -27,10 +27,8 @@ class JudgeLabels:
 
 
 def _label(j: Judgment, index: int) -> str | None:
-    game = j.games[index] if index < len(j.games) else None
-    if game is None or game.score not in VERDICTS:
-        return None
-    return game.score
+    label = j.label(index)
+    return label if is_label(label) else None
 
 
 def judge_labels(judge: str, judgments: Iterable[Judgment]) -> JudgeLabels:

@@ -10,10 +10,10 @@ import orjson
 from rich.table import Table
 
 from koarena.analysis import AnalyzeOptions, analyze
-from koarena.analysis.korean import DEFAULT_THRESHOLD
 from koarena.analysis.self_preference import DEFAULT_FAMILIES, parse_family
 from koarena.cli.common import add_bench_options, bench_from_args, console
 from koarena.errors import ConfigError
+from koarena.korean import DEFAULT_THRESHOLD
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,4 @@
-"""``koarena fake-server``: a fake OpenAI-compatible server on 127.0.0.1 for offline runs."""
+"""``koarena fake-server``: a fake model server (OpenAI, Anthropic, Gemini) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -6,21 +6,43 @@ import argparse
 from pathlib import Path
 
 from koarena.engine import run_async
-from koarena.fakeserver import FakeConfig, serve_forever
+from koarena.testing import FAULTS, ROUTES, FakeConfig, serve_forever
+
+DEFAULT_PORT = 8000
+
+
+def _epilog() -> str:
+    defaults = FakeConfig()
+    lines = ["routes:", *(f"  {route}\n      {what}" for route, what in ROUTES), "",
+             "defaults:",
+             f"  port {DEFAULT_PORT}, latency {defaults.latency:g} s, "
+             f"answer_tokens {defaults.answer_tokens} (words per fake answer), no faults",
+             "",
+             "fault kinds (--script: faults: [{kind, match, model, times, retry_after}]; a rule",
+             "hits the first `times` requests whose last user message contains `match`):",
+             *(f"  {kind:<11} {what}" for kind, what in FAULTS.items()), "",
+             "Models named *-think put <think> reasoning in the content, *-reasoner in",
+             "reasoning_content."]
+    return "\n".join(lines)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "fake-server",
-        help="serve deterministic fake chat completions on 127.0.0.1 (tests, offline demo)",
+        help="serve a deterministic fake model (OpenAI, Anthropic, Gemini) on 127.0.0.1 "
+             "(tests, offline demo)",
         description=(
-            "A fake OpenAI-compatible /v1/chat/completions: deterministic answers, verdicts for "
-            "judge prompts, usage, streaming, latency and scripted faults (see "
-            "koarena.fakeserver). Runs until interrupted."
+            "A fake model server: deterministic answers, verdicts for judge prompts, usage,\n"
+            "streaming, latency and scripted faults, over the OpenAI, Anthropic and Gemini APIs.\n"
+            "Runs until interrupted."
         ),
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--port", type=int, default=8000, help="port (0 = any free port)")
-    p.add_argument("--latency", type=float, help="seconds before each response")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"port (0 = any free port; default {DEFAULT_PORT})")
+    p.add_argument("--latency", type=float,
+                   help="seconds before each response (overrides the script's; default 0)")
     p.add_argument("--script", type=Path,
                    help="YAML script: latency, answer_tokens, faults: [{kind, match, model, "
                         "times, retry_after}]")

@@ -19,6 +19,7 @@ from koarena.controls import Control
 from koarena.errors import ConfigError
 from koarena.leaderboard import Leaderboard, compute_leaderboards, write_csv, write_output
 from koarena.rating import Resample
+from koarena.verdicts import DEFAULT_WEIGHT
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,8 +79,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "questions (a question's battles are correlated)",
     )
     p.add_argument(
-        "--weight", type=int, default=3,
-        help="how many battles a strong win (A>>B, B>>A) counts as (default: 3)",
+        "--weight", type=int, default=DEFAULT_WEIGHT,
+        help="how many battles a strong win (A>>B, B>>A) counts as (default: %(default)s)",
     )
     p.add_argument(
         "--first-game-only", action="store_true",

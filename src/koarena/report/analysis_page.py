@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from koarena.analysis.korean import FOREIGN_SCRIPTS
+from koarena.korean import FOREIGN_SCRIPTS
 
 
 def analysis_page_data(result: dict[str, Any], browse_models: list[str]) -> dict[str, Any]:

@@ -14,27 +14,21 @@ from typing import Any
 from koarena.records import Answer, Judgment
 from koarena.report.jsdata import write_shard
 from koarena.report.markdown import render_markdown
+from koarena.verdicts import game_code
 
-VERDICT_CODES = {"A>>B": "a", "A>B": "b", "A=B": "c", "B>A": "d", "B>>A": "e"}
-"""One character per game label in the browse index; ``-`` a game without a known label."""
-NO_GAME = "-"
 NO_JUDGMENT = "."
 
 
 def verdict_code(judgment: Judgment | None) -> str:
-    """Two characters for the two games of a judgment (``..`` when there is none).
+    """Two characters for the two games of a judgment (`koarena.verdicts.game_code`; ``..``
+    when there is none).
 
     >>> verdict_code(None)
     '..'
     """
     if judgment is None:
         return NO_JUDGMENT * 2
-    codes = []
-    for gi in range(2):
-        game = judgment.games[gi] if gi < len(judgment.games) else None
-        label = game.score if game is not None else None
-        codes.append(VERDICT_CODES.get(label or "", NO_GAME))
-    return "".join(codes)
+    return game_code(judgment.label(0)) + game_code(judgment.label(1))
 
 
 @dataclass
@@ -68,7 +62,7 @@ class GameText:
     def of(cls, judgment: Judgment) -> list[GameText]:
         out = []
         for gi in range(2):
-            game = judgment.games[gi] if gi < len(judgment.games) else None
+            game = judgment.game(gi)
             if game is None:
                 out.append(cls(None, "", "game missing"))
                 continue

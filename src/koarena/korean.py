@@ -1,17 +1,21 @@
 """Korean fidelity: how much of an answer is written in Korean, and where other scripts intrude.
 
 The judge prompt of Ko-Arena-Hard penalises answers that are not in Korean and code-switching
-inside Korean text, but a leaderboard cannot show which models do it. Per answer we measure, on
+inside Korean text, but a win rate cannot show which models do it. Per answer we measure, on
 the prose only (fenced and inline code, URLs and math removed, because code and formulas are
 legitimately written in Latin script):
 
-- the Hangul share: Hangul letters / all letters (``str.isalpha``; digits and punctuation are not
-  letters). An answer with no letters left has no share.
-- whether the answer is primarily Korean (share ≥ a threshold, 0.5 by default).
+- the Hangul share: Hangul letters / prose letters (``str.isalpha``; digits and punctuation are
+  not letters). An answer with no letters left has no share.
+- whether the answer is primarily Korean: at least a threshold (0.5 by default) of its prose
+  words contain Hangul (words, not letters: see `ScriptProfile.primarily_korean`).
 - foreign-script intrusions: maximal runs of Han, kana, Cyrillic, Thai, Arabic, Hebrew or
   Devanagari characters on a line that also contains Hangul. Latin is not counted (English terms
   are ordinary in Korean technical writing; the share captures answers drifting into English),
   nor is Greek (math symbols).
+
+Per answer (`script_profile`, `hangul_share_feature`: the style-control covariate) and per model
+(`korean_fidelity`: the leaderboard's Korean columns and the analysis page).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 from koarena.records import Answer
 
 DEFAULT_THRESHOLD = 0.5
-"""An answer is primarily Korean when at least this share of its prose words has Hangul."""
+"""An answer is primarily Korean when at least this share of its prose words contain Hangul."""
 
 _HANGUL = (
     "\u1100-\u11ff"  # Jamo
