@@ -16,6 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
+from koarena.batch.run import BatchOptions, journal_path, run_stage
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, ModelEndpoint
 from koarena.engine import (
@@ -31,7 +32,6 @@ from koarena.engine import (
     failure_log_path,
     run_async,
     run_summary_path,
-    run_tasks,
 )
 from koarena.errors import ConfigError, DataError
 from koarena.finish import TRUNCATED, FinishPolicy, finish_problem
@@ -157,8 +157,10 @@ def dry_run(bench: Bench, models: list[str], settings: AnswerSettings) -> Estima
 def answer(bench: Bench, models: list[str], settings: AnswerSettings,
            endpoints: dict[str, ModelEndpoint], *, retry: RetryPolicy | None = None,
            progress: bool = True, console: Console | None = None,
-           factory: ProviderFactory | None = None) -> RunResult:
-    """Answer every question each model has not answered yet; return the run summary."""
+           factory: ProviderFactory | None = None,
+           batch: BatchOptions | None = None) -> RunResult:
+    """Answer every question each model has not answered yet; return the run summary.
+    With ``batch``, batch-mode models go through their batch APIs (`koarena.batch.run`)."""
     tasks = build_tasks(bench, models, settings)
     options = RunOptions(stage="answer", failure_log=failure_log_path(bench, "answer"),
                          summary_file=run_summary_path(bench), progress=progress,
@@ -167,7 +169,7 @@ def answer(bench: Bench, models: list[str], settings: AnswerSettings,
     async def go() -> RunResult:
         pool = ProviderPool(endpoints, factory=factory, retry=retry)
         try:
-            return await run_tasks(tasks, pool, options)
+            return await run_stage(tasks, pool, options, batch, journal_path(bench))
         finally:
             await pool.aclose()
 

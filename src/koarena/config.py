@@ -9,7 +9,8 @@
   ``timeout`` (seconds), ``stream`` (Anthropic: default streams long requests only),
   ``split_think`` (split a leading ``<think>`` block off the content; default true),
   ``reasoning_model`` (force OpenAI's reasoning-model request shape on or off),
-  ``anthropic_version``, ``prompt_cache`` (mark cacheable prefixes; default true).
+  ``anthropic_version``, ``prompt_cache`` (mark cacheable prefixes; default true), ``batch``
+  (use the provider's batch API; default false).
 - Answer settings (``gen_answer_config.yaml``): ``bench_name``, ``temperature``, ``max_tokens``,
   ``num_choices``, ``model_list``, and ``finish_policy`` (``keep``, ``flag`` or ``retry``: what
   to do with an answer cut off by ``max_tokens`` or a filter; `koarena.finish`). Judge settings
@@ -203,6 +204,8 @@ class ModelEndpoint:
     anthropic_version: str | None = None
     prompt_cache: bool = True
     """Mark the shared prompt prefix for providers whose cache needs explicit breakpoints."""
+    batch: bool = False
+    """Send this model's requests through its provider's batch API (also ``--batch``)."""
 
     @property
     def o_series(self) -> bool:
@@ -311,6 +314,7 @@ def parse_model_endpoint(
         anthropic_version=(None if d.get("anthropic_version") is None
                            else str(d["anthropic_version"])),
         prompt_cache=bool(d.get("prompt_cache", True)),
+        batch=bool(d.get("batch", False)),
     )
 
 

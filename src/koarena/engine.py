@@ -180,24 +180,39 @@ class ModelUsage:
     cost: float = 0.0
     cost_without_cache: float = 0.0
     """What the same tokens would have cost with every input token at the input rate."""
+    cost_online: float = 0.0
+    """What the same tokens would have cost online (differs from ``cost`` for batches)."""
+    batch_requests: int = 0
 
-    def add(self, usage: Usage, price: Price | None) -> None:
-        """Count one response's tokens and, with a price, its dollars."""
+    def add(self, usage: Usage, price: Price | None, *, batch: bool = False) -> None:
+        """Count one response's tokens and, with a price, its dollars (at the batch rates
+        when it came from a batch)."""
         self.requests += 1
         self.input_tokens += usage.input_tokens
         self.output_tokens += usage.output_tokens
         self.reasoning_tokens += usage.reasoning_tokens
         self.cached_input_tokens += usage.cached_input_tokens
         self.cache_write_tokens += usage.cache_write_tokens
+        self.batch_requests += batch
         if price is not None:
+            online = price.cost(usage.input_tokens, usage.output_tokens,
+                                cached=usage.cached_input_tokens,
+                                cache_write=usage.cache_write_tokens)
+            self.cost_online += online
             self.cost += price.cost(usage.input_tokens, usage.output_tokens,
                                     cached=usage.cached_input_tokens,
-                                    cache_write=usage.cache_write_tokens)
-            self.cost_without_cache += price.cost(usage.input_tokens, usage.output_tokens)
+                                    cache_write=usage.cache_write_tokens,
+                                    batch=True) if batch else online
+            self.cost_without_cache += price.cost(usage.input_tokens, usage.output_tokens,
+                                                  batch=batch)
 
     @property
     def saved_by_cache(self) -> float:
         return self.cost_without_cache - self.cost
+
+    @property
+    def saved_by_batch(self) -> float:
+        return self.cost_online - self.cost
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -208,8 +223,10 @@ class ModelUsage:
             "reasoning_tokens": self.reasoning_tokens,
             "cached_input_tokens": self.cached_input_tokens,
             "cache_write_tokens": self.cache_write_tokens,
+            "batch_requests": self.batch_requests,
             "cost_usd": round(self.cost, 6),
             "saved_by_cache_usd": round(self.saved_by_cache, 6),
+            "saved_by_batch_usd": round(self.saved_by_batch, 6),
         }
 
 
@@ -345,6 +362,8 @@ class RunResult:
     usage: dict[str, ModelUsage] = field(default_factory=dict)
     started: float = 0.0
     finished: float = 0.0
+    batches: int = 0
+    """Provider batches submitted (batch mode)."""
 
     @property
     def exit_code(self) -> int:
@@ -363,6 +382,8 @@ class RunResult:
             "usage": {m: u.to_dict() for m, u in sorted(self.usage.items())},
             "cost_usd": round(sum(u.cost for u in self.usage.values()), 6),
             "saved_by_cache_usd": round(sum(u.saved_by_cache for u in self.usage.values()), 6),
+            "batches": self.batches,
+            "saved_by_batch_usd": round(sum(u.saved_by_batch for u in self.usage.values()), 6),
         }
 
 
@@ -540,9 +561,12 @@ def report(result: RunResult, console: Console) -> None:
     for reason, n in sorted(result.failed.items()):
         console.print(f"  failed ({reason}): {n}", highlight=False)
     for model, u in sorted(result.usage.items()):
-        cached = (f" ({u.cached_input_tokens} from the prompt cache, "
-                  f"${u.saved_by_cache:.4f} saved)" if u.cached_input_tokens else "")
-        console.print(f"  {model}: {u.requests} requests, {u.retries} retries, "
+        saved = f", ${u.saved_by_cache:.4f} saved" if round(u.saved_by_cache, 4) else ""
+        cached = (f" ({u.cached_input_tokens} from the prompt cache{saved})"
+                  if u.cached_input_tokens else "")
+        batched = (f" ({u.batch_requests} in batches, ${u.saved_by_batch:.4f} saved)"
+                   if u.batch_requests else "")
+        console.print(f"  {model}: {u.requests} requests{batched}, {u.retries} retries, "
                       f"{u.input_tokens} input{cached} + {u.output_tokens} output tokens, "
                       f"${u.cost:.4f}", highlight=False)
 
@@ -558,11 +582,11 @@ class Estimate:
     skipped: int = 0
 
     def cost(self, endpoints: dict[str, ModelEndpoint], model: str,
-             output: Counter[str]) -> float | None:
+             output: Counter[str], *, batch: bool = False) -> float | None:
         cfg = endpoints.get(model)
         if cfg is None or cfg.price is None:
             return None
-        return cfg.price.cost(self.input_tokens[model], output[model])
+        return cfg.price.cost(self.input_tokens[model], output[model], batch=batch)
 
 
 def estimate(tasks: Sequence[Task], record_key: Callable[[dict[str, Any]], str | None]
@@ -592,16 +616,18 @@ def report_estimate(est: Estimate, endpoints: dict[str, ModelEndpoint], console:
 
     table = Table(title="dry run: nothing was sent")
     for col in ("model", "requests", "input tokens", "output tokens (expected / max)",
-                "dollars (expected / max)"):
+                "dollars (expected / max)", "batch dollars (expected / max)"):
         table.add_column(col, justify="right" if col != "model" else "left")
     for model in sorted(est.requests):
-        exp_cost = est.cost(endpoints, model, est.expected_output_tokens)
-        max_cost = est.cost(endpoints, model, est.max_output_tokens)
-        dollars = ("no price configured" if exp_cost is None or max_cost is None
-                   else f"${exp_cost:.2f} / ${max_cost:.2f}")
+        cells = []
+        for batch in (False, True):
+            exp_cost = est.cost(endpoints, model, est.expected_output_tokens, batch=batch)
+            max_cost = est.cost(endpoints, model, est.max_output_tokens, batch=batch)
+            cells.append("no price configured" if exp_cost is None or max_cost is None
+                         else f"${exp_cost:.2f} / ${max_cost:.2f}")
         table.add_row(model, str(est.requests[model]), str(est.input_tokens[model]),
                       f"{est.expected_output_tokens[model]} / {est.max_output_tokens[model]}",
-                      dollars)
+                      *cells)
     console.print(table)
     console.print(f"{est.skipped} already done (skipped)", highlight=False)
 

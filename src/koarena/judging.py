@@ -16,19 +16,21 @@ owns concurrency, retries, rate limits, resume and the failure log; `judge` runs
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
 import string
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 from rich.console import Console
 
+from koarena.batch.run import BatchOptions, journal_path, run_stage
 from koarena.bench import Bench
 from koarena.config import DEFAULT_VERDICT_REGEX, JudgeSettings, ModelEndpoint, compile_regex
 from koarena.engine import (
@@ -43,7 +45,6 @@ from koarena.engine import (
     failure_log_path,
     run_async,
     run_summary_path,
-    run_tasks,
 )
 from koarena.errors import ConfigError, DataError
 from koarena.finish import TRUNCATED, FinishPolicy, finish_problem
@@ -394,6 +395,8 @@ class JudgeTask:
     protocol: JudgeProtocol
     identity: JudgeIdentity
     output: Path
+    games_together: bool = False
+    """Play both games at once (batch mode: both go in the same round of batches)."""
 
     @property
     def key(self) -> str:
@@ -429,7 +432,12 @@ class JudgeTask:
         async def ask(messages: list[Message], max_tokens: int) -> ChatResponse:
             return await chat(self._request(messages, max_tokens))
 
-        results = [await judge_game(ask, self.protocol, messages) for messages in self.games()]
+        games = [judge_game(ask, self.protocol, messages) for messages in self.games()]
+        if self.games_together:
+            results = await _together(games)
+        else:
+            # One after the other online: a game 1 that fails costs no game 2 request.
+            results = [await game for game in games]
         return Judgment(
             question_id=self.key,
             model=self.judged_model,
@@ -437,6 +445,17 @@ class JudgeTask:
             games=[r.to_game() for r in results],
             extra={**self.identity.record_fields(self.protocol), "tstamp": time.time()},
         ).to_dict()
+
+
+async def _together(games: list[Coroutine[Any, Any, GameResult]]) -> list[GameResult]:
+    """Await the games concurrently; when one fails, cancel the other and raise."""
+    running = [asyncio.ensure_future(g) for g in games]
+    try:
+        return list(await asyncio.gather(*running))
+    except BaseException:
+        for r in running:
+            r.cancel()
+        raise
 
 
 def unjudgeable(
@@ -623,8 +642,10 @@ def judge(
     progress: bool = True,
     console: Console | None = None,
     factory: ProviderFactory | None = None,
+    batch: BatchOptions | None = None,
 ) -> RunResult:
-    """Request every judgment of the plan not yet on disk; return the run summary."""
+    """Request every judgment of the plan not yet on disk; return the run summary.
+    With ``batch``, batch-mode judges go through their batch APIs (`koarena.batch.run`)."""
     options = RunOptions(
         stage="judge",
         failure_log=failure_log_path(bench, "judge"),
@@ -633,10 +654,15 @@ def judge(
         console=console,
     )
 
+    tasks = plan.tasks
+    if batch is not None:
+        tasks = [replace(t, games_together=True)
+                 if batch.all_models or endpoints[t.model].batch else t for t in tasks]
+
     async def go() -> RunResult:
         pool = ProviderPool(endpoints, factory=factory, retry=retry)
         try:
-            return await run_tasks(plan.tasks, pool, options)
+            return await run_stage(tasks, pool, options, batch, journal_path(bench))
         finally:
             await pool.aclose()
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from rich.console import Console
 
 from koarena.answering import answer
+from koarena.batch.run import BatchOptions
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, JudgeSettings, ModelEndpoint
 from koarena.controls import Control
@@ -68,6 +69,7 @@ def run_pipeline(
     progress: bool = True,
     console: Console | None = None,
     factory: ProviderFactory | None = None,
+    batch: BatchOptions | None = None,
 ) -> PipelineResult:
     """Answer, judge with every judge in ``judges`` (name → API model), ensemble, rank."""
     check_not_published(bench, model, list(judges))
@@ -81,6 +83,7 @@ def run_pipeline(
         progress=progress,
         console=console,
         factory=factory,
+        batch=batch,
     )
     result.stages.append(answered)
     if console is not None:
@@ -103,6 +106,7 @@ def run_pipeline(
         progress=progress,
         console=console,
         factory=factory,
+        batch=batch,
     )
     result.stages.append(judged)
     if console is not None:

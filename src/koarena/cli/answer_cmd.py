@@ -7,7 +7,14 @@ from pathlib import Path
 
 from koarena.answering import answer, dry_run, select_models
 from koarena.bench import Bench, resolve_data_dir
-from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.cli.common import (
+    add_batch_options,
+    add_data_dir_option,
+    add_retry_options,
+    batch_options,
+    err_console,
+    retry_policy,
+)
 from koarena.config import load_answer_settings, load_endpoints
 from koarena.engine import report, report_estimate
 
@@ -34,6 +41,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print requests, tokens and dollars the run would take; send nothing")
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -47,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         report_estimate(dry_run(bench, models, settings), endpoints, err_console)
         return 0
     result = answer(bench, models, settings, endpoints,
-                    retry=retry_policy(args),
+                    retry=retry_policy(args), batch=batch_options(args),
                     progress=err_console.is_terminal, console=err_console)
     report(result, err_console)
     return result.exit_code

@@ -17,6 +17,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from koarena.batch.apis import BatchState
+from koarena.batch.run import BatchOptions
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.engine import RetryPolicy
 
@@ -58,6 +60,34 @@ def add_retry_options(p: argparse.ArgumentParser) -> None:
         default=1.0,
         help="first backoff delay in seconds, doubled per retry (default: 1)",
     )
+
+
+def add_batch_options(p: argparse.ArgumentParser) -> None:
+    """``--batch``, ``--poll-interval`` and ``--batch-retry`` of the commands that call APIs."""
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="send every model's requests through its provider's batch API (half price, "
+             "results within 24 h; endpoints with 'batch: true' use it anyway); a killed run "
+             "resumes polling its batches",
+    )
+    p.add_argument("--poll-interval", type=float, default=30.0,
+                   help="seconds between batch status polls (default: 30)")
+    p.add_argument("--batch-retry", choices=["batch", "online"], default="batch",
+                   help="where failed and expired batch items are retried (default: batch)")
+
+
+def batch_options(args: argparse.Namespace) -> BatchOptions:
+    """The batch settings of the command line; batch status goes to stderr."""
+
+    def status(model: str, batch_id: str, state: BatchState, elapsed: float) -> None:
+        minutes, seconds = divmod(int(elapsed), 60)
+        err_console.print(f"batch {batch_id} ({model}): {state.status} {state.done}/"
+                          f"{state.total}, {minutes // 60}:{minutes % 60:02d}:{seconds:02d}",
+                          highlight=False, markup=False)
+
+    return BatchOptions(all_models=args.batch, poll_interval=max(0.0, args.poll_interval),
+                        retry_online=args.batch_retry == "online", on_status=status)
 
 
 def retry_policy(args: argparse.Namespace) -> RetryPolicy:

@@ -8,7 +8,14 @@ from pathlib import Path
 import yaml
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
-from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.cli.common import (
+    add_batch_options,
+    add_data_dir_option,
+    add_retry_options,
+    batch_options,
+    err_console,
+    retry_policy,
+)
 from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
 from koarena.engine import report, report_estimate
 from koarena.errors import ConfigError
@@ -73,6 +80,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print requests, tokens and dollars the run would take; send nothing",
     )
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -124,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         retry=retry_policy(args),
         progress=err_console.is_terminal,
         console=err_console,
+        batch=batch_options(args),
     )
     report(result, err_console)
     report_plan(plan)

@@ -9,8 +9,10 @@ from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
 from koarena.cli.common import (
+    add_batch_options,
     add_data_dir_option,
     add_retry_options,
+    batch_options,
     console,
     err_console,
     retry_policy,
@@ -72,6 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default: 100)")
     p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -106,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         retry=retry_policy(args),
         progress=err_console.is_terminal,
         console=err_console,
+        batch=batch_options(args),
     )
     if result.failed_stage is not None:
         err_console.print(

@@ -137,6 +137,12 @@ class AnthropicProvider(HttpProvider):
             self._collect(await self._post_json(body), got)
         return self._finish(got)
 
+    def parse_message(self, data: Any) -> ChatResponse:
+        """A whole (not streamed) Messages API reply, as `chat` reads it."""
+        got = _Collected()
+        self._collect(data, got)
+        return self._finish(got)
+
     def _collect(self, data: Any, got: _Collected) -> None:
         blocks = data.get("content") if isinstance(data, dict) else None
         if not isinstance(blocks, list):

@@ -200,6 +200,12 @@ class GeminiProvider(HttpProvider):
         if got.finish is None and got.blocked is None:
             raise TransientError(f"{self._where()}: stream ended before the answer was complete")
 
+    def parse_response(self, data: Any) -> ChatResponse:
+        """A whole (not streamed) generateContent reply, as `chat` reads it."""
+        got = _Collected()
+        self._collect(data, got)
+        return self._finish(got)
+
     def _collect(self, data: Any, got: _Collected) -> None:
         if not isinstance(data, dict):
             raise FatalError(f"{self._where()}: response is not a JSON object")

@@ -36,6 +36,10 @@ class FakeConfig:
     answer_tokens: int = DEFAULT_ANSWER_TOKENS
     require_key: str | None = None
     request_log: Path | None = None
+    batch_delay: float = 0.0
+    """Seconds a batch stays in progress (half its items done after half the time)."""
+    batch_expire: bool = False
+    """Batches expire instead of ending: only the first half of their items have results."""
 
     @classmethod
     def from_file(cls, path: Path) -> FakeConfig:
@@ -54,6 +58,8 @@ class FakeConfig:
             latency=float(raw.get("latency", 0.0)),
             faults=faults,
             answer_tokens=int(raw.get("answer_tokens", DEFAULT_ANSWER_TOKENS)),
+            batch_delay=float(raw.get("batch_delay", 0.0)),
+            batch_expire=bool(raw.get("batch_expire", False)),
         )
 
 
@@ -145,6 +151,7 @@ class FakeState:
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
         self.cached_prefixes: set[str] = set()
+        self.batches_created = 0
 
     def stats(self) -> dict[str, Any]:
         """The counters, as ``GET /stats`` returns them."""
@@ -154,6 +161,7 @@ class FakeState:
             "by_model": dict(self.by_model),
             "faults": dict(self.faults),
             "max_in_flight": dict(self.max_in_flight),
+            "batches_created": self.batches_created,
         }
 
     def prompt_cache(self, prefixes: list[str]) -> tuple[int, int]:

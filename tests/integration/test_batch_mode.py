@@ -1,0 +1,198 @@
+"""Batch mode against the fake server's batch APIs on 127.0.0.1: the same records as an online
+run, judging's follow-up turn as a second round, per-item failures back in the retry path,
+expired batches, a server without batch routes, and kill -9 while polling resumed without a
+second submission (batch creations counted on the server)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from koarena.answering import answer
+from koarena.batch.run import BatchOptions, journal_path
+from koarena.bench import Bench
+from koarena.config import (
+    AnswerSettings,
+    ModelEndpoint,
+    load_judge_settings,
+    parse_model_endpoint,
+)
+from koarena.engine import RetryPolicy, RunResult
+from koarena.judging import JudgeProtocol, judge, plan_judging
+from koarena.testing import FakeConfig, FakeServer, FaultRule
+
+BENCH = "ko-arena-hard-v0.1"
+BASELINE = "claude-3.7-sonnet"
+FAST = BatchOptions(all_models=True, poll_interval=0.01)
+PRICE = {"input": 2.0, "output": 8.0}
+
+
+@pytest.fixture
+def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
+    return fake_server(FakeConfig(answer_tokens=6))
+
+
+def endpoint(srv: FakeServer, api_type: str, base: str | None = None,
+             **extra: Any) -> ModelEndpoint:
+    default = srv.gemini_base_url if api_type == "gemini" else srv.base_url
+    return parse_model_endpoint("mdl", {"api_type": api_type, "model_name": "mdl",
+                                        "endpoints": [{"api_base": base or default}],
+                                        "price": PRICE, **extra}, "test", env={})
+
+
+def records(path: Path) -> list[dict[str, Any]]:
+    """The records of a file without their timestamps, in question order."""
+    rows = [orjson.loads(x) for x in path.read_bytes().splitlines() if x.strip()]
+    for r in rows:
+        r.pop("tstamp", None)
+    return sorted(rows, key=lambda r: str(r["question_id"]))
+
+
+def run_answers(bench: Bench, cfg: ModelEndpoint, batch: BatchOptions | None,
+                attempts: int = 3) -> RunResult:
+    settings = AnswerSettings(bench_name=BENCH, model_list=["mdl"], max_tokens=100)
+    return answer(bench, ["mdl"], settings, {"mdl": cfg}, progress=False, batch=batch,
+                  retry=RetryPolicy(attempts=attempts, base=0.01))
+
+
+@pytest.mark.parametrize("api_type", ["openai", "anthropic", "gemini"])
+def test_batch_answers_equal_online_answers(small_bench: Callable[..., Path],
+                                            server: FakeServer, tmp_path: Path,
+                                            api_type: str) -> None:
+    online = Bench(small_bench((BASELINE,), 4, root=tmp_path / "online"), BENCH)
+    batched = Bench(small_bench((BASELINE,), 4, root=tmp_path / "batch"), BENCH)
+    assert run_answers(online, endpoint(server, api_type), None).done == 4
+    assert server.state.batches_created == 0
+    result = run_answers(batched, endpoint(server, api_type), FAST)
+    assert (result.done, result.batches, server.state.batches_created) == (4, 1, 1)
+    assert records(batched.answer_file("mdl")) == records(online.answer_file("mdl"))
+    usage = result.usage["mdl"]
+    # Priced at half the online rates (the default batch rates).
+    assert usage.batch_requests == 4
+    assert usage.cost == pytest.approx(usage.cost_online / 2)
+    assert usage.saved_by_batch == pytest.approx(usage.cost_online / 2)
+    journal = [orjson.loads(x) for x in journal_path(batched).read_bytes().splitlines()]
+    assert [j["event"] for j in journal] == ["submitted"]
+    assert sorted(journal[0]["items"].values()) == sorted(
+        q.question_id for q in batched.load_questions())
+
+
+def test_judging_follow_up_is_a_second_round(small_bench: Callable[..., Path],
+                                             server: FakeServer, tmp_path: Path) -> None:
+    def run(root: Path, batch: BatchOptions | None) -> Bench:
+        bench = Bench(small_bench((BASELINE, "gpt-4o-mini"), 3, root=root), BENCH)
+        protocol = JudgeProtocol.from_settings(
+            load_judge_settings(None, bench.judge_config_file))
+        plan = plan_judging(bench, protocol, {"mdl": "mdl"}, ["gpt-4o-mini"], BASELINE)
+        first_q = bench.load_questions()[0].turns[0][:30]
+        server.state.config.faults = [FaultRule("no_verdict", match=first_q, times=1)]
+        result = judge(bench, plan, {"mdl": endpoint(server, "anthropic")}, progress=False,
+                       batch=batch)
+        assert result.done == 3
+        return bench
+
+    online = run(tmp_path / "online", None)
+    batched = run(tmp_path / "batch", FAST)
+    # Round 1: both games of every question; round 2: the one follow-up turn.
+    assert server.state.batches_created == 2
+    got = records(batched.judgment_file("mdl", "gpt-4o-mini"))
+    want = records(online.judgment_file("mdl", "gpt-4o-mini"))
+    # Cache hits depend on which request reached the (shared) fake cache first.
+    for r in (*got, *want):
+        for g in r["games"]:
+            del g["usage"]["cached_input_tokens"]
+    assert got == want
+    assert sum(g["attempts"] for r in got for g in r["games"]) == 7
+
+
+def test_item_failures_go_back_to_the_retry_path(small_bench: Callable[..., Path],
+                                                 server: FakeServer) -> None:
+    bench = Bench(small_bench((BASELINE,), 4), BENCH)
+    questions = bench.load_questions()
+    server.state.config.faults = [
+        FaultRule("503", match=questions[0].turns[0][:30]),             # transient: retried
+        FaultRule("400", match=questions[1].turns[0][:30], times=9)]    # fatal: fails
+    result = run_answers(bench, endpoint(server, "openai"), FAST)
+    assert (result.done, dict(result.failed)) == (3, {"fatal": 1})
+    assert server.state.batches_created == 2
+    answered = bench.load_answers("mdl")
+    assert questions[1].question_id not in answered
+    assert questions[0].question_id in answered
+    failure = orjson.loads(
+        (bench.root / "logs" / "answer_failures.jsonl").read_bytes().splitlines()[0])
+    assert (failure["key"], failure["reason"], failure["batch"]) == (
+        questions[1].question_id, "fatal", True)
+    journal = [orjson.loads(x) for x in journal_path(bench).read_bytes().splitlines()]
+    assert [j["event"] for j in journal] == ["submitted", "failed", "submitted"]
+    # Both failed items are marked; only the transient one is in the second batch, under the
+    # same custom id.
+    assert len(journal[1]["items"]) == 2 and set(journal[1]["items"]) < set(journal[0]["items"])
+    assert len(journal[2]["items"]) == 1 and set(journal[2]["items"]) < set(journal[1]["items"])
+
+
+def test_expired_items_retried_online(small_bench: Callable[..., Path],
+                                      server: FakeServer) -> None:
+    bench = Bench(small_bench((BASELINE,), 4), BENCH)
+    server.state.config.batch_expire = True
+    options = BatchOptions(all_models=True, poll_interval=0.01, retry_online=True)
+    result = run_answers(bench, endpoint(server, "anthropic"), options)
+    assert (result.done, server.state.batches_created) == (4, 1)
+    # Half the batch expired and went online.
+    assert (result.usage["mdl"].batch_requests, result.usage["mdl"].requests) == (2, 4)
+
+
+def test_endpoint_batch_flag_and_a_server_without_batch_routes(
+        small_bench: Callable[..., Path], server: FakeServer) -> None:
+    bench = Bench(small_bench((BASELINE,), 2), BENCH)
+    # The fake server's batch routes live under /v1 only; /v2 serves chat completions alone.
+    cfg = endpoint(server, "openai", base=server.base_url.replace("/v1", "/v2"), batch=True)
+    result = run_answers(bench, cfg, BatchOptions(poll_interval=0.01))
+    assert dict(result.failed) == {"fatal": 2}
+    failure = orjson.loads(
+        (bench.root / "logs" / "answer_failures.jsonl").read_bytes().splitlines()[0])
+    assert "does not implement the batch API" in failure["error"]
+    assert not bench.answer_file("mdl").exists()
+
+
+def test_kill_during_polling_resumes_without_resubmitting(
+        small_bench: Callable[..., Path], server: FakeServer, tmp_path: Path) -> None:
+    bench = Bench(small_bench((BASELINE,), 5), BENCH)
+    server.state.config.batch_delay = 3600
+    endpoints = tmp_path / "api.yaml"
+    endpoints.write_text(yaml.safe_dump({"mdl": {
+        "model_name": "mdl", "endpoints": [{"api_base": server.base_url}]}}), encoding="utf-8")
+    settings = tmp_path / "gen.yaml"
+    settings.write_text(yaml.safe_dump({"bench_name": BENCH, "max_tokens": 100,
+                                        "model_list": ["mdl"]}), encoding="utf-8")
+    cmd = [sys.executable, "-m", "koarena", "answer", "--setting-file", str(settings),
+           "--endpoint-file", str(endpoints), "--data-dir", str(bench.data_dir), "--batch",
+           "--poll-interval", "0.05"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    journal = journal_path(bench)
+    deadline = time.monotonic() + 60
+    while not (journal.is_file() and journal.read_bytes().endswith(b"\n")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "no batch was journalled"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert server.state.batches_created == 1
+    assert not bench.answer_file("mdl").exists()
+    server.state.config.batch_delay = 0
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert server.state.batches_created == 1
+    assert len(bench.load_answers("mdl")) == 5
+    assert "completed 5/5" in done.stderr
