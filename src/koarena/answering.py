@@ -1,4 +1,4 @@
-"""Questions → answers: one `AnswerTask` per (model, question), run by `koarena.engine`.
+"""Questions → answers: one `AnswerTask` per (model, question), run by `koarena.runner`.
 
 Each user turn is sent with the previous turns and the model's earlier answers (content only:
 reasoning is never sent back). The record is the v0.1 answer with ``conv_metadata`` of the last
@@ -14,29 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
-from koarena.batch.run import BatchOptions, journal_path, run_stage
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, ModelEndpoint
-from koarena.engine import (
-    Chat,
-    Estimate,
-    ProviderFactory,
-    ProviderPool,
-    RetryPolicy,
-    RunOptions,
-    RunResult,
-    Task,
-    estimate,
-    failure_log_path,
-    run_async,
-    run_summary_path,
-)
 from koarena.errors import ConfigError, DataError
 from koarena.finish import TRUNCATED, FinishPolicy, finish_problem
 from koarena.providers.base import ChatRequest, Message
 from koarena.records import Answer, Question
+from koarena.runner.estimate import Estimate, estimate
+from koarena.runner.run import RunResult, StageRunner
+from koarena.runner.tasks import Chat, Task
 from koarena.style import conv_metadata
 
 # Likely answer length for a dry run when the bench has no baseline answers to average.
@@ -155,22 +141,6 @@ def dry_run(bench: Bench, models: list[str], settings: AnswerSettings) -> Estima
 
 
 def answer(bench: Bench, models: list[str], settings: AnswerSettings,
-           endpoints: dict[str, ModelEndpoint], *, retry: RetryPolicy | None = None,
-           progress: bool = True, console: Console | None = None,
-           factory: ProviderFactory | None = None,
-           batch: BatchOptions | None = None) -> RunResult:
-    """Answer every question each model has not answered yet; return the run summary.
-    With ``batch``, batch-mode models go through their batch APIs (`koarena.batch.run`)."""
-    tasks = build_tasks(bench, models, settings)
-    options = RunOptions(stage="answer", failure_log=failure_log_path(bench, "answer"),
-                         summary_file=run_summary_path(bench), progress=progress,
-                         console=console)
-
-    async def go() -> RunResult:
-        pool = ProviderPool(endpoints, factory=factory, retry=retry)
-        try:
-            return await run_stage(tasks, pool, options, batch, journal_path(bench))
-        finally:
-            await pool.aclose()
-
-    return run_async(go())
+           runner: StageRunner) -> RunResult:
+    """Answer every question each model has not answered yet; return the run summary."""
+    return runner.run(bench, "answer", build_tasks(bench, models, settings))

@@ -2,7 +2,8 @@
 
 - Endpoint file (``api_config.yaml``): ``<name>: {model_name, endpoints: [{api_base, api_key}],
   api_type, parallel}`` (``api_type: anthropic`` for Anthropic's native API, ``gemini`` or
-  ``google`` for Google's Gemini API, else any OpenAI-compatible type) plus optional keys:
+  ``google`` for Google's Gemini API, else any OpenAI-compatible type; each family's defaults
+  and rules are in `koarena.providers.apis`) plus optional keys:
   ``reasoning_effort``, ``reasoning`` (a mapping sent as provider reasoning settings),
   ``extra_body``, ``rpm``/``tpm`` (requests/tokens per minute), ``price: {input, output,
   cached_input, cache_write, batch_input, batch_output, date}`` (dollars per million tokens),
@@ -39,27 +40,10 @@ import yaml
 from koarena.bench import check_name
 from koarena.errors import ConfigError, UnsafeNameError
 from koarena.finish import FinishPolicy
+from koarena.providers.apis import OPENAI, api_family, positive
 
 log = logging.getLogger(__name__)
 
-OPENAI_API_BASE = "https://api.openai.com/v1"
-ANTHROPIC_API_BASE = "https://api.anthropic.com/v1"
-GEMINI_API_BASE = "https://generativelanguage.googleapis.com/v1beta"
-OPENAI_COMPATIBLE_TYPES = frozenset(
-    {"openai", "openai_compatible", "openai-compatible", "vllm", "sglang", "llamacpp",
-     "llama.cpp", "ollama", "openrouter", "deepseek", "gemini_openai", "openai_thinking"}
-)
-ANTHROPIC = "anthropic"
-GEMINI_TYPES = frozenset({"gemini", "google"})
-SUPPORTED_TYPES = OPENAI_COMPATIBLE_TYPES | {ANTHROPIC} | GEMINI_TYPES
-# Claude's extended thinking: the budget, under Anthropic's name or OpenRouter's.
-_ANTHROPIC_REASONING_KEYS = frozenset({"budget_tokens", "max_tokens"})
-# Gemini's thinkingConfig: a budget (Google's name, Anthropic's or OpenRouter's), a level
-# (Gemini 3; ``reasoning_effort`` arrives as ``effort``) and whether thought summaries return.
-GEMINI_BUDGET_KEYS = ("thinking_budget", "budget_tokens", "max_tokens")
-_GEMINI_LEVEL_KEYS = ("thinking_level", "effort")
-_GEMINI_REASONING_KEYS = frozenset(
-    {*GEMINI_BUDGET_KEYS, *_GEMINI_LEVEL_KEYS, "include_thoughts"})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # OpenAI's reasoning models take max_completion_tokens and reasoning_effort on Chat Completions
 # and reject temperature and max_tokens: the o-series (o1, o3-mini, o4-mini…), GPT-5 and its
@@ -219,7 +203,7 @@ class ModelEndpoint:
         if self.api_type == "openai_thinking" or REASONING_MODEL_NAME.search(self.model_name):
             return True
         return "effort" in self.reasoning and any(
-            ep.api_base == OPENAI_API_BASE for ep in self.endpoints)
+            ep.api_base == OPENAI.api_base for ep in self.endpoints)
 
 
 def _mapping(raw: Any, where: str) -> dict[str, Any]:
@@ -240,18 +224,6 @@ def _load_yaml(path: Path) -> dict[str, Any]:
     return _mapping(raw or {}, str(path))
 
 
-def _positive(raw: Any, where: str, key: str, *, integer: bool = False) -> Any:
-    if raw is None:
-        return None
-    try:
-        value = int(raw) if integer else float(raw)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{where}: {key} must be a number, got {raw!r}") from exc
-    if value <= 0:
-        raise ConfigError(f"{where}: {key} must be positive, got {raw!r}")
-    return value
-
-
 def parse_model_endpoint(
     name: str, raw: Any, where: str, env: dict[str, str] | None = None
 ) -> ModelEndpoint:
@@ -263,14 +235,10 @@ def parse_model_endpoint(
         raise ConfigError(f"{where}: {exc}") from exc
     d = _mapping(raw, here)
     api_type = str(d.get("api_type", "openai"))
-    if api_type not in SUPPORTED_TYPES:
-        raise ConfigError(
-            f"{here}: api_type {api_type!r} is not supported "
-            f"(supported: {', '.join(sorted(SUPPORTED_TYPES))})"
-        )
+    family = api_family(api_type, here)
     raw_eps = d.get("endpoints")
     endpoints: list[Endpoint] = []
-    default_base, key_var = _defaults(api_type)
+    default_base, key_var = family.api_base, family.key_env
     if raw_eps is None:
         key = resolve_secret(os.environ.get(key_var) if env is None else env.get(key_var),
                              here, env)
@@ -289,24 +257,21 @@ def parse_model_endpoint(
     reasoning = dict(_mapping(d.get("reasoning") or {}, f"{here} reasoning"))
     if d.get("reasoning_effort") is not None:
         reasoning["effort"] = str(d["reasoning_effort"])
-    if api_type == ANTHROPIC:
-        _check_anthropic(d, reasoning, here)
-    elif api_type in GEMINI_TYPES:
-        _check_gemini(reasoning, here)
+    family.check(d, reasoning, here)
     price = None if d.get("price") is None else _price(d["price"], here)
-    parallel = _positive(d.get("parallel", 8), here, "parallel", integer=True)
+    parallel = positive(d.get("parallel", 8), here, "parallel", integer=True)
     return ModelEndpoint(
         name=name,
         model_name=str(d.get("model_name") or name),
         endpoints=tuple(endpoints),
         api_type=api_type,
         parallel=parallel,
-        rpm=_positive(d.get("rpm", d.get("requests_per_minute")), here, "rpm"),
-        tpm=_positive(d.get("tpm", d.get("tokens_per_minute")), here, "tpm"),
+        rpm=positive(d.get("rpm", d.get("requests_per_minute")), here, "rpm"),
+        tpm=positive(d.get("tpm", d.get("tokens_per_minute")), here, "tpm"),
         price=price,
         reasoning=reasoning,
         extra_body=dict(_mapping(d.get("extra_body") or {}, f"{here} extra_body")),
-        timeout=_positive(d.get("timeout", 600.0), here, "timeout"),
+        timeout=positive(d.get("timeout", 600.0), here, "timeout"),
         stream=None if d.get("stream") is None else bool(d["stream"]),
         split_think=bool(d.get("split_think", True)),
         reasoning_model=(None if d.get("reasoning_model") is None
@@ -337,47 +302,6 @@ def _price(raw: Any, here: str) -> Price:
                  date=None if p.get("date") is None else str(p["date"]))
 
 
-def _defaults(api_type: str) -> tuple[str, str]:
-    """The API base and the environment variable holding the key when ``endpoints`` is null."""
-    if api_type == ANTHROPIC:
-        return ANTHROPIC_API_BASE, "ANTHROPIC_API_KEY"
-    if api_type in GEMINI_TYPES:
-        return GEMINI_API_BASE, "GEMINI_API_KEY"
-    return OPENAI_API_BASE, "OPENAI_API_KEY"
-
-
-def _check_anthropic(d: dict[str, Any], reasoning: dict[str, Any], here: str) -> None:
-    unknown = set(reasoning) - _ANTHROPIC_REASONING_KEYS
-    if unknown:
-        raise ConfigError(f"{here}: api_type anthropic takes a thinking budget as reasoning: "
-                          f"{{budget_tokens: N}}; unknown keys {sorted(unknown)}")
-    for k, v in reasoning.items():
-        _positive(v, here, f"reasoning.{k}", integer=True)
-
-
-def _check_gemini(reasoning: dict[str, Any], here: str) -> None:
-    unknown = set(reasoning) - _GEMINI_REASONING_KEYS
-    if unknown:
-        raise ConfigError(f"{here}: api_type gemini takes reasoning: {{thinking_budget: N, "
-                          f"thinking_level: low|high, include_thoughts: true|false}}; "
-                          f"unknown keys {sorted(unknown)}")
-    budgets = [k for k in GEMINI_BUDGET_KEYS if k in reasoning]
-    levels = [k for k in _GEMINI_LEVEL_KEYS if k in reasoning]
-    if len(budgets) + len(levels) > 1:
-        raise ConfigError(f"{here}: give one of thinking_budget or thinking_level for api_type "
-                          f"gemini, got {sorted(budgets + levels)}")
-    for k in budgets:
-        v = reasoning[k]
-        # -1 asks for a dynamic budget, 0 turns thinking off.
-        if isinstance(v, bool) or not isinstance(v, int) or v < -1:
-            raise ConfigError(f"{here}: reasoning.{k} must be an integer >= -1, got {v!r}")
-    for k in levels:
-        if not isinstance(reasoning[k], str) or not reasoning[k]:
-            raise ConfigError(f"{here}: reasoning.{k} must be a level name such as low or high")
-    if not isinstance(reasoning.get("include_thoughts", False), bool):
-        raise ConfigError(f"{here}: reasoning.include_thoughts must be true or false")
-
-
 def load_endpoints(path: Path, env: dict[str, str] | None = None) -> dict[str, ModelEndpoint]:
     """Read an endpoint file (``api_config.yaml``)."""
     raw = _load_yaml(path)
@@ -406,7 +330,7 @@ def load_answer_settings(path: Path) -> AnswerSettings:
     models = raw.get("model_list") or []
     if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
         raise ConfigError(f"{where}: model_list must be a list of model names")
-    num_choices = _positive(raw.get("num_choices", 1), where, "num_choices", integer=True)
+    num_choices = positive(raw.get("num_choices", 1), where, "num_choices", integer=True)
     if num_choices != 1:
         raise ConfigError(f"{where}: num_choices {num_choices} is not supported (only 1 is "
                           "judged; the published answers have one choice)")
@@ -418,7 +342,7 @@ def load_answer_settings(path: Path) -> AnswerSettings:
         bench_name=bench,
         model_list=list(models),
         temperature=temperature,
-        max_tokens=_positive(raw.get("max_tokens", 4096), where, "max_tokens", integer=True),
+        max_tokens=positive(raw.get("max_tokens", 4096), where, "max_tokens", integer=True),
         num_choices=num_choices,
         finish_policy=FinishPolicy.parse(raw.get("finish_policy"), where),
     )
@@ -444,7 +368,6 @@ class JudgeSettings:
     baseline: bool = True
     pairwise: bool = True
     reference: bool = False
-    ref_model: str | None = None
     finish_policy: FinishPolicy = FinishPolicy.FLAG
 
 
@@ -488,16 +411,15 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
         system_prompt=merged["system_prompt"],
         prompt_template=list(template),
         regex_patterns=patterns,
-        number_of_judgment_attempts=_positive(
+        number_of_judgment_attempts=positive(
             merged.get("number_of_judgment_attempts", 2), where,
             "number_of_judgment_attempts", integer=True),
         temperature=temperature,
-        max_tokens=_positive(merged.get("max_tokens", 16384), where, "max_tokens", integer=True),
+        max_tokens=positive(merged.get("max_tokens", 16384), where, "max_tokens", integer=True),
         model_list=[str(m) for m in models],
         baseline=bool(merged.get("baseline", True)),
         pairwise=bool(merged.get("pairwise", True)),
         reference=bool(merged.get("reference", False)),
-        ref_model=merged.get("ref_model"),
         finish_policy=FinishPolicy.parse(merged.get("finish_policy"), where),
     )
 

@@ -37,6 +37,12 @@ class Control(Enum):
         return f"{self.value.replace('+', '_')}_control"
 
 
+DEFAULT_CONTROL = Control.NONE
+"""What a leaderboard controls for unless told otherwise."""
+
+STANDARD_CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
+"""The controls of the original tool (``style+korean`` is this tool's own)."""
+
 _ALL = ("token_len", "headers", "lists", "bolds")
 _FEATURES = {
     Control.NONE: (),

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from koarena.bench import Bench, check_name
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -83,7 +84,7 @@ def _members(zf: zipfile.ZipFile, bench: str) -> tuple[str, dict[str, str]]:
                 or (len(parts) == 2 and parts[0] == "model_answer" and rel.suffix == ".jsonl")
                 or (
                     len(parts) == 3
-                    and parts[:2] == ("model_judgment", "ensemble")
+                    and parts[:2] == ("model_judgment", ENSEMBLE_JUDGE)
                     and rel.suffix == ".jsonl"
                 )
             )
@@ -108,9 +109,10 @@ def verify(bench: Bench) -> tuple[int, int, int]:
         unknown = set(bench.load_answers(m)) - qids
         if unknown:
             raise DataError(f"answers of {m} refer to {len(unknown)} unknown questions")
-    judged = bench.judged_models("ensemble") if bench.judgment_dir("ensemble").is_dir() else []
+    judged = (bench.judged_models(ENSEMBLE_JUDGE)
+              if bench.judgment_dir(ENSEMBLE_JUDGE).is_dir() else [])
     for m in judged:
-        unknown = {j.question_id for j in bench.load_judgments("ensemble", m)} - qids
+        unknown = {j.question_id for j in bench.load_judgments(ENSEMBLE_JUDGE, m)} - qids
         if unknown:
             raise DataError(f"ensemble verdicts of {m} refer to {len(unknown)} unknown questions")
     return len(questions), len(models), len(judged)

@@ -2,8 +2,9 @@
 
 Reading: a last line without its newline that does not parse is a torn write (a crash
 mid-append); it is reported and skipped. Any other bad line is a `DataError` naming the file and
-line. Writing: each record is one ``write`` of a whole line under an exclusive ``flock``, then
-flushed, so concurrent appenders never interleave and a crash leaves at most one torn tail.
+line. Writing: `append_jsonl` writes a batch of whole lines with one ``write`` under an
+exclusive ``flock``, then fsyncs, so concurrent appenders never interleave and a crash leaves at
+most one torn tail.
 """
 
 from __future__ import annotations

@@ -21,10 +21,10 @@ import orjson
 
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
-from koarena.controls import Control, style_covariates, style_metas
+from koarena.controls import DEFAULT_CONTROL, Control, style_covariates, style_metas
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
 from koarena.finish import FILTERED, TRUNCATED
-from koarena.jsonl import LoadReport
 from koarena.korean import korean_fidelity
 from koarena.rating import (
     Design,
@@ -40,6 +40,11 @@ from koarena.records import Answer, Judgment
 from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
+
+DEFAULT_ROUNDS = 100
+"""Bootstrap rounds of the confidence intervals unless told otherwise."""
+DEFAULT_SEED = 42
+"""Seed of every bootstrap unless told otherwise."""
 
 L2_CONTROLLED = 1.0
 """λ = 1/C of the published style-controlled fits (scikit-learn's default C = 1)."""
@@ -179,8 +184,7 @@ def load_battles(
     answers: dict[str, dict[str, Answer]] = {}
     for model in battles.models:
         if bench.answer_file(model).is_file():
-            report = LoadReport()
-            answers[model] = bench.load_answers(model, report=report)
+            answers[model] = bench.load_answers(model)
     return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
 
 
@@ -290,8 +294,8 @@ def compute_leaderboards(
     *,
     judges: list[str] | None = None,
     baseline: str | None = None,
-    rounds: int = 100,
-    seed: int = 42,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
     weight: int = DEFAULT_WEIGHT,
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
@@ -305,7 +309,7 @@ def compute_leaderboards(
     """
     data = load_battles(
         bench,
-        judges=judges or ["ensemble"],
+        judges=judges or [ENSEMBLE_JUDGE],
         baseline=baseline,
         weight=weight,
         first_game_only=first_game_only,
@@ -358,7 +362,7 @@ def _with_korean(
 
 
 def compute_leaderboard(
-    bench: Bench, control: Control = Control.NONE, **kwargs: Any
+    bench: Bench, control: Control = DEFAULT_CONTROL, **kwargs: Any
 ) -> Leaderboard:
     """One leaderboard; see `compute_leaderboards` for the options."""
     return compute_leaderboards(bench, [control], **kwargs)[control]

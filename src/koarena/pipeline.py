@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rich.console import Console
-
 from koarena.answering import answer
-from koarena.batch.run import BatchOptions
 from koarena.bench import Bench
-from koarena.config import AnswerSettings, JudgeSettings, ModelEndpoint
-from koarena.controls import Control
-from koarena.engine import ProviderFactory, RetryPolicy, RunResult, report
+from koarena.config import AnswerSettings, JudgeSettings
+from koarena.controls import DEFAULT_CONTROL, Control
 from koarena.ensemble import ENSEMBLE_JUDGE, EnsembleSummary, write_ensemble
 from koarena.errors import ConfigError
-from koarena.judging import JudgePlan, JudgeProtocol, judge, plan_judging
-from koarena.leaderboard import Leaderboard, compute_leaderboard
+from koarena.judge_protocol import JudgeProtocol
+from koarena.judging import JudgePlan, judge, plan_judging
+from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard, compute_leaderboard
+from koarena.runner.run import RunResult, StageRunner
 
 
 @dataclass
@@ -59,35 +57,18 @@ def run_pipeline(
     model: str,
     answer_settings: AnswerSettings,
     judge_settings: JudgeSettings,
-    endpoints: dict[str, ModelEndpoint],
+    runner: StageRunner,
     judges: dict[str, str],
     *,
-    control: Control = Control.NONE,
-    rounds: int = 100,
-    seed: int = 42,
-    retry: RetryPolicy | None = None,
-    progress: bool = True,
-    console: Console | None = None,
-    factory: ProviderFactory | None = None,
-    batch: BatchOptions | None = None,
+    control: Control = DEFAULT_CONTROL,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
 ) -> PipelineResult:
     """Answer, judge with every judge in ``judges`` (name → API model), ensemble, rank."""
     check_not_published(bench, model, list(judges))
     result = PipelineResult()
-    answered = answer(
-        bench,
-        [model],
-        answer_settings,
-        endpoints,
-        retry=retry,
-        progress=progress,
-        console=console,
-        factory=factory,
-        batch=batch,
-    )
+    answered = answer(bench, [model], answer_settings, runner)
     result.stages.append(answered)
-    if console is not None:
-        report(answered, console)
     if answered.exit_code:
         result.failed_stage = "answer"
         return result
@@ -98,19 +79,8 @@ def run_pipeline(
         [model],
         judge_settings.baseline_model,
     )
-    judged = judge(
-        bench,
-        result.plan,
-        endpoints,
-        retry=retry,
-        progress=progress,
-        console=console,
-        factory=factory,
-        batch=batch,
-    )
+    judged = judge(bench, result.plan, runner)
     result.stages.append(judged)
-    if console is not None:
-        report(judged, console)
     if judged.exit_code:
         result.failed_stage = "judge"
         return result

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from koarena.config import ModelEndpoint, parse_model_endpoint
-from koarena.engine import ProviderPool, RetryPolicy
 from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import (
     ChatRequest,
@@ -21,6 +20,7 @@ from koarena.providers.base import (
     RateLimitError,
     TransientError,
 )
+from koarena.runner.pool import ProviderPool, RetryPolicy
 from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 KEY = "sk-ant-planted-secret-0123456789"

@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from koarena.answering import answer
-from koarena.batch.run import BatchOptions, journal_path
+from koarena.batch.options import BatchOptions
+from koarena.batch.run import journal_path
 from koarena.bench import Bench
 from koarena.config import (
     AnswerSettings,
@@ -27,8 +28,10 @@ from koarena.config import (
     load_judge_settings,
     parse_model_endpoint,
 )
-from koarena.engine import RetryPolicy, RunResult
-from koarena.judging import JudgeProtocol, judge, plan_judging
+from koarena.judge_protocol import JudgeProtocol
+from koarena.judging import judge, plan_judging
+from koarena.runner.pool import RetryPolicy
+from koarena.runner.run import RunResult, StageRunner
 from koarena.testing import FakeConfig, FakeServer, FaultRule
 
 BENCH = "ko-arena-hard-v0.1"
@@ -61,8 +64,9 @@ def records(path: Path) -> list[dict[str, Any]]:
 def run_answers(bench: Bench, cfg: ModelEndpoint, batch: BatchOptions | None,
                 attempts: int = 3) -> RunResult:
     settings = AnswerSettings(bench_name=BENCH, model_list=["mdl"], max_tokens=100)
-    return answer(bench, ["mdl"], settings, {"mdl": cfg}, progress=False, batch=batch,
-                  retry=RetryPolicy(attempts=attempts, base=0.01))
+    runner = StageRunner({"mdl": cfg}, retry=RetryPolicy(attempts=attempts, base=0.01),
+                         batch=batch)
+    return answer(bench, ["mdl"], settings, runner)
 
 
 @pytest.mark.parametrize("api_type", ["openai", "anthropic", "gemini"])
@@ -96,8 +100,8 @@ def test_judging_follow_up_is_a_second_round(small_bench: Callable[..., Path],
         plan = plan_judging(bench, protocol, {"mdl": "mdl"}, ["gpt-4o-mini"], BASELINE)
         first_q = bench.load_questions()[0].turns[0][:30]
         server.state.config.faults = [FaultRule("no_verdict", match=first_q, times=1)]
-        result = judge(bench, plan, {"mdl": endpoint(server, "anthropic")}, progress=False,
-                       batch=batch)
+        result = judge(bench, plan, StageRunner({"mdl": endpoint(server, "anthropic")},
+                                                batch=batch))
         assert result.done == 3
         return bench
 

@@ -17,7 +17,7 @@ import orjson
 import pytest
 import yaml
 
-from koarena.judging import FOLLOW_UP_PROMPT
+from koarena.judge_protocol import FOLLOW_UP_PROMPT
 from koarena.testing import FakeConfig, FakeServer, FaultRule, verdict_for
 
 BENCH = "kotest"

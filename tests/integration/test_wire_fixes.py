@@ -21,11 +21,13 @@ from koarena.config import (
 )
 from koarena.datacheck import check_bench
 from koarena.finish import FinishPolicy
-from koarena.judging import JudgeProtocol, build_messages, judge, plan_judging
+from koarena.judge_protocol import JudgeProtocol, build_messages
+from koarena.judging import judge, plan_judging
 from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import ChatRequest, ChatResponse, Message, TransientError
 from koarena.providers.gemini import GeminiProvider
 from koarena.providers.openai_compat import OpenAICompatProvider
+from koarena.runner.run import StageRunner
 from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 from koarena.testing.model import tokens
 
@@ -120,7 +122,7 @@ def test_judge_run_reads_the_shared_prefix_from_the_cache(
     runs = []
     for model in ("gpt-4o-mini", "o3-high"):
         plan = plan_judging(bench, protocol, {"mdl": "mdl"}, [model], baseline)
-        runs.append(judge(bench, plan, endpoints, progress=False))
+        runs.append(judge(bench, plan, StageRunner(endpoints)))
         assert runs[-1].done == 3
     usage = runs[1].usage["mdl"]
     expected_read = 0
@@ -164,8 +166,7 @@ def test_answer_run_applies_the_finish_policy(
     server.state.config.faults = [FaultRule("truncated", match=first.turns[0][:20])]
     settings = AnswerSettings(bench_name=BENCH, model_list=["mdl"], max_tokens=100,
                               finish_policy=FinishPolicy(policy))
-    result = answer(bench, ["mdl"], settings, {"mdl": endpoint(server, "openai")},
-                    progress=False)
+    result = answer(bench, ["mdl"], settings, StageRunner({"mdl": endpoint(server, "openai")}))
     assert result.done == 3
     assert server.state.total == requests
     record = bench.load_answers("mdl")[first.question_id]

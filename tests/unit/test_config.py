@@ -17,7 +17,7 @@ from koarena.config import (
     parse_model_endpoint,
 )
 from koarena.errors import ConfigError
-from koarena.judging import JudgeProtocol
+from koarena.judge_protocol import JudgeProtocol
 
 KEY = "sk-planted-0123456789abcdef"
 

@@ -11,7 +11,7 @@ from koarena.bench import Bench
 from koarena.datacheck import check_bench
 from koarena.finish import FinishPolicy
 from koarena.jsonl import write_jsonl_atomic
-from koarena.judging import JudgeProtocol, judge_game
+from koarena.judge_protocol import JudgeProtocol, judge_game
 from koarena.providers.base import ChatRequest, ChatResponse, Message, Usage
 from koarena.records import Answer, Judgment, Question
 

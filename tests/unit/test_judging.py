@@ -10,19 +10,17 @@ import pytest
 import yaml
 
 from koarena.errors import ConfigError
-from koarena.judging import (
+from koarena.judge_protocol import (
     DEFAULT_REGEX,
     FOLLOW_UP_PROMPT,
     ChatFn,
-    JudgeIdentity,
     JudgeProtocol,
-    JudgeTask,
     build_messages,
     game_messages,
     judge_game,
     parse_verdict,
-    unjudgeable,
 )
+from koarena.judging import JudgeIdentity, JudgeTask, unjudgeable
 from koarena.providers.base import ChatRequest, ChatResponse, Message, Usage
 from koarena.records import Answer, Game, Judgment, Question
 from koarena.verdicts import Winner, game_outcome
@@ -330,3 +328,12 @@ def test_unjudgeable_answers_are_reported_by_reason() -> None:
         "baseline answer empty": ["q4"],
         "baseline answer missing": ["q5"],
     }
+
+
+def test_protocol_doctests() -> None:
+    import doctest
+
+    from koarena import judge_protocol
+
+    result = doctest.testmod(judge_protocol)
+    assert (result.attempted, result.failed) == (5, 0)

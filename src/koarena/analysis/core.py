@@ -18,7 +18,12 @@ import numpy as np
 
 from koarena.analysis.agreement import judge_agreement
 from koarena.analysis.positions import position_stats
-from koarena.analysis.self_preference import DEFAULT_FAMILIES, FamilyRule, self_preference
+from koarena.analysis.self_preference import (
+    DEFAULT_FAMILIES,
+    DEFAULT_SELF_PREFERENCE_ROUNDS,
+    FamilyRule,
+    self_preference,
+)
 from koarena.analysis.separability import (
     Scored,
     read_reference,
@@ -30,15 +35,22 @@ from koarena.battles import build_battles
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
 from koarena.controls import Control
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
 from koarena.korean import DEFAULT_THRESHOLD, korean_fidelity
-from koarena.leaderboard import LoadedData, build_rows, fit_control, load_battles
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    LoadedData,
+    build_rows,
+    fit_control,
+    load_battles,
+)
 from koarena.rating import win_rate
 from koarena.records import Answer
 
 log = logging.getLogger(__name__)
 
-ENSEMBLE = "ensemble"
 WEAKEST_CLUSTERS = 3
 
 
@@ -52,9 +64,9 @@ class AnalyzeOptions:
     reference: Path | None = None
     families: Sequence[FamilyRule] = DEFAULT_FAMILIES
     controls: tuple[Control, ...] = (Control.NONE, Control.STYLE)
-    rounds: int = 100
-    self_preference_rounds: int = 1000
-    seed: int = 42
+    rounds: int = DEFAULT_ROUNDS
+    self_preference_rounds: int = DEFAULT_SELF_PREFERENCE_ROUNDS
+    seed: int = DEFAULT_SEED
     korean_threshold: float = DEFAULT_THRESHOLD
     weakest: int = WEAKEST_CLUSTERS
 
@@ -71,7 +83,7 @@ def _positions(labels: dict[str, JudgeLabels]) -> dict[str, Any]:
 
 
 def _per_judge(labels: dict[str, JudgeLabels]) -> list[str]:
-    return sorted(j for j in labels if j != ENSEMBLE)
+    return sorted(j for j in labels if j != ENSEMBLE_JUDGE)
 
 
 def _agreement(labels: dict[str, JudgeLabels]) -> dict[str, Any]:
@@ -101,7 +113,7 @@ def _self_preference(
             **_unavailable(
                 "needs per-judge verdict files of a judge with a family rule and of at least one "
                 f"other judge; per-judge directories found: {', '.join(judges) or 'none'} "
-                f"(the {ENSEMBLE} directory pools the judges and cannot be split)"
+                f"(the {ENSEMBLE_JUDGE} directory pools the judges and cannot be split)"
             ),
             "families": families,
         }
@@ -200,7 +212,7 @@ def analyze(bench: Bench, opts: AnalyzeOptions | None = None) -> dict[str, Any]:
     judges = opts.judges or bench.judges()
     if not judges:
         raise DataError(f"no judgment directories in {bench.judgment_root}")
-    board_judges = opts.board_judges or ([ENSEMBLE] if ENSEMBLE in judges else judges)
+    board_judges = opts.board_judges or ([ENSEMBLE_JUDGE] if ENSEMBLE_JUDGE in judges else judges)
     log.info("loading verdicts of %s", ", ".join(judges))
     labels = load_judge_labels(bench, judges)
     data = load_battles(bench, judges=board_judges, baseline=opts.baseline)

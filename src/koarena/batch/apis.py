@@ -25,9 +25,10 @@ from typing import Any, Protocol
 import aiohttp
 import orjson
 
-from koarena.config import ANTHROPIC, GEMINI_TYPES, Endpoint, ModelEndpoint
+from koarena.config import Endpoint, ModelEndpoint
 from koarena.errors import ConfigError
 from koarena.providers.anthropic import AnthropicProvider
+from koarena.providers.apis import ANTHROPIC, GEMINI, api_family
 from koarena.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -257,8 +258,9 @@ def make_batch_api(cfg: ModelEndpoint) -> BatchApi:
     """The batch API of ``cfg``'s first endpoint (call inside the running loop)."""
     if not cfg.endpoints:
         raise ConfigError(f"model {cfg.name!r} has no endpoints")
-    if cfg.api_type == ANTHROPIC:
+    family = api_family(cfg.api_type, f"model {cfg.name!r}")
+    if family is ANTHROPIC:
         return AnthropicBatch(cfg, cfg.endpoints[0])
-    if cfg.api_type in GEMINI_TYPES:
+    if family is GEMINI:
         return GeminiBatch(cfg, cfg.endpoints[0])
     return OpenAIBatch(cfg, cfg.endpoints[0])

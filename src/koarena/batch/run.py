@@ -1,6 +1,6 @@
 """Running tasks through batch APIs, in rounds.
 
-Tasks are the online ones (`koarena.engine.Task`), unchanged: each runs as a coroutine whose
+Tasks are the online ones (`koarena.runner.tasks.Task`), unchanged: each runs as a coroutine whose
 ``chat`` parks the request instead of sending it. When every unfinished task is parked, the
 parked requests form a round: per model, requests already held by a journalled batch are
 polled there, the rest go into new batches (journalled before the first poll). When a batch
@@ -18,26 +18,14 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
-from koarena.batch.apis import BatchApi, BatchState, ItemResult, make_batch_api
+from koarena.batch.apis import BatchApi, ItemResult
 from koarena.batch.journal import BatchJournal, request_id
+from koarena.batch.options import BatchOptions
 from koarena.bench import Bench
-from koarena.config import ModelEndpoint
-from koarena.engine import (
-    Chat,
-    ProviderPool,
-    RunOptions,
-    RunResult,
-    Task,
-    TaskError,
-    _reason,
-    _Writer,
-    pending_tasks,
-    run_tasks,
-)
 from koarena.jsonl import append_jsonl
 from koarena.providers.base import (
     ChatRequest,
@@ -47,26 +35,18 @@ from koarena.providers.base import (
     RateLimitError,
     TransientError,
 )
+from koarena.runner.pool import ProviderPool
+from koarena.runner.run import (
+    RunOptions,
+    RunResult,
+    RunStatus,
+    Writer,
+    failure_reason,
+    run_tasks,
+)
+from koarena.runner.tasks import Chat, Task, TaskError, pending_tasks
 
 log = logging.getLogger(__name__)
-
-StatusFn = Callable[[str, str, BatchState, float], None]
-"""Called after each poll with (model, batch id, state, seconds since submission)."""
-BatchFactory = Callable[[ModelEndpoint], BatchApi]
-
-
-@dataclass
-class BatchOptions:
-    """How batches are run: for which models (``all_models``, else the endpoints with
-    ``batch: true``), the poll interval, where retries go, batch size."""
-
-    all_models: bool = False
-    poll_interval: float = 30.0
-    retry_online: bool = False
-    max_items: int = 50_000
-    on_status: StatusFn | None = None
-    factory: BatchFactory = make_batch_api
-
 
 _Waiter = tuple[ChatRequest, "asyncio.Future[ChatResponse]"]
 
@@ -125,16 +105,27 @@ class _Rounds:
         return self.apis[model]
 
     async def run_round(self) -> None:
-        """Send the parked requests as batches and resolve them with the results."""
+        """Send the parked requests as batches and resolve them with the results.
+
+        Every model's batches are submitted first, then polled one after the other: the round
+        ends with its slowest batch either way, and the order (of batch ids and status lines)
+        stays the same from run to run."""
         # A task that failed cancels its other game's request: nothing to send for it.
         parked = [(r, f) for r, f in self.parked if not f.cancelled()]
         self.parked = []
         by_model: dict[str, dict[str, list[_Waiter]]] = defaultdict(lambda: defaultdict(list))
         for request, fut in parked:
             by_model[request.model][request_id(request)].append((request, fut))
-        await asyncio.gather(*(self._model_round(m, groups) for m, groups in by_model.items()))
+        held: list[tuple[str, str, list[str]]] = []
+        for model in sorted(by_model):
+            held += await self._submit(model, by_model[model])
+        for model, batch_id, cids in held:
+            await self._collect(model, self.api(model), batch_id, cids, by_model[model])
 
-    async def _model_round(self, model: str, groups: dict[str, list[_Waiter]]) -> None:
+    async def _submit(self, model: str, groups: dict[str, list[_Waiter]]
+                      ) -> list[tuple[str, str, list[str]]]:
+        """``(model, batch id, custom ids)`` holding ``groups``: the journalled batches that
+        already hold some of them, and new batches for the rest."""
         journal = self.journal
         held: dict[str, list[str]] = defaultdict(list)
         new: list[str] = []
@@ -156,8 +147,7 @@ class _Rounds:
             await asyncio.to_thread(journal.submitted, batch_id, model, self.stage,
                                     {cid: self.keys.get(cid, "") for cid in chunk})
             held[batch_id] = chunk
-        await asyncio.gather(*(self._collect(model, api, bid, cids, groups)
-                               for bid, cids in held.items()))
+        return [(model, bid, cids) for bid, cids in held.items()]
 
     async def _collect(self, model: str, api: BatchApi, batch_id: str, cids: list[str],
                        groups: dict[str, list[_Waiter]]) -> None:
@@ -232,9 +222,17 @@ async def run_stage(tasks: Sequence[Task], pool: ProviderPool, options: RunOptio
         return await run_tasks(tasks, pool, options)
     if not online:
         return await run_batched(in_batch, pool, options, batch, BatchJournal(journal))
-    quiet = replace(options, summary_file=None)
-    first = await run_tasks(online, pool, quiet)
-    second = await run_batched(in_batch, pool, quiet, batch, BatchJournal(journal))
+    quiet = replace(options, summary_file=None, observer=None)
+    observer = options.observer
+    if observer is not None:
+        observer.started(options.stage, len(tasks))
+    try:
+        first = await run_tasks(online, pool, quiet)
+        second = await run_batched(in_batch, pool, quiet, batch, BatchJournal(journal))
+    except BaseException:
+        if observer is not None:
+            observer.finished(None)
+        raise
     result = RunResult(stage=options.stage, total=first.total + second.total,
                        done=first.done + second.done, skipped=first.skipped + second.skipped,
                        failed=first.failed + second.failed,
@@ -242,27 +240,41 @@ async def run_stage(tasks: Sequence[Task], pool: ProviderPool, options: RunOptio
                        finished=second.finished, batches=second.batches)
     if options.summary_file is not None:
         await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+    if observer is not None:
+        observer.finished(result)
     return result
 
 
 async def run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions,
                       batch: BatchOptions, journal: BatchJournal) -> RunResult:
     """Run the tasks not yet done through batch APIs; append their records, log failures,
-    return the summary (as `koarena.engine.run_tasks` does online)."""
+    return the summary (as `koarena.runner.run.run_tasks` does online)."""
     result = RunResult(stage=options.stage, total=len(tasks), started=time.time())
-    todo, result.skipped = pending_tasks(tasks, options.record_key)
+    todo, result.skipped = pending_tasks(tasks)
     for model in {t.model for t in todo}:
         pool.slot(model)  # unknown models fail before any request is sent
     await asyncio.to_thread(journal.load)
     rounds = _Rounds(pool, batch, journal, options.stage)
-    writer = _Writer()
+    writer = Writer()
     writer_task = asyncio.ensure_future(writer.run())
+    observer = options.observer
+    started = time.monotonic()
+
+    def tick() -> None:
+        if observer is None:
+            return
+        usage = pool.usage().values()
+        failed = sum(result.failed.values())
+        observer.progressed(RunStatus(
+            stage=options.stage, total=len(todo), completed=result.done + failed,
+            failed=failed, tokens=sum(u.input_tokens + u.output_tokens for u in usage),
+            cost=sum(u.cost for u in usage), elapsed=time.monotonic() - started))
 
     async def run_one(task: Task) -> None:
         try:
             record = await task.run(rounds.chat_for(task))
         except (ProviderError, TaskError) as exc:
-            reason = _reason(exc)
+            reason = failure_reason(exc)
             result.failed[reason] += 1
             await writer.queue.put((options.failure_log, {
                 "stage": options.stage, "key": task.key, "model": task.model,
@@ -273,25 +285,34 @@ async def run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOpt
             result.done += 1
         finally:
             rounds.finished()
+            tick()
 
     rounds.live = len(todo)
+    if observer is not None:
+        observer.started(options.stage, len(todo))
     runners = [asyncio.ensure_future(run_one(t)) for t in todo]
+    outcome: RunResult | None = None
     try:
-        while rounds.live > 0:
-            await rounds.quiet.wait()
-            rounds.quiet.clear()
-            if rounds.parked:
-                await rounds.run_round()
-        await asyncio.gather(*runners)
+        try:
+            while rounds.live > 0:
+                await rounds.quiet.wait()
+                rounds.quiet.clear()
+                if rounds.parked:
+                    await rounds.run_round()
+            await asyncio.gather(*runners)
+        finally:
+            for r in runners:
+                r.cancel()
+            await rounds.aclose()
+            await writer.queue.put(None)
+            await writer_task
+        result.usage = {m: u for m, u in pool.usage().items() if m in {t.model for t in todo}}
+        result.batches = rounds.batches_submitted
+        result.finished = time.time()
+        if options.summary_file is not None:
+            await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+        outcome = result
     finally:
-        for r in runners:
-            r.cancel()
-        await rounds.aclose()
-        await writer.queue.put(None)
-        await writer_task
-    result.usage = {m: u for m, u in pool.usage().items() if m in {t.model for t in todo}}
-    result.batches = rounds.batches_submitted
-    result.finished = time.time()
-    if options.summary_file is not None:
-        await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+        if observer is not None:
+            observer.finished(outcome)
     return result

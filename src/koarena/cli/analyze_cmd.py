@@ -10,10 +10,15 @@ import orjson
 from rich.table import Table
 
 from koarena.analysis import AnalyzeOptions, analyze
-from koarena.analysis.self_preference import DEFAULT_FAMILIES, parse_family
+from koarena.analysis.self_preference import (
+    DEFAULT_FAMILIES,
+    DEFAULT_SELF_PREFERENCE_ROUNDS,
+    parse_family,
+)
 from koarena.cli.common import add_bench_options, bench_from_args, console
 from koarena.errors import ConfigError
 from koarena.korean import DEFAULT_THRESHOLD
+from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,14 +56,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "defaults: " + "; ".join(f"{r.judge}={','.join(r.models)}" for r in DEFAULT_FAMILIES),
     )
     p.add_argument(
-        "--rounds", type=int, default=100,
-        help="bootstrap rounds of the leaderboard fits (default: 100)",
+        "--rounds", type=int, default=DEFAULT_ROUNDS,
+        help="bootstrap rounds of the leaderboard fits (default: %(default)s)",
     )
     p.add_argument(
-        "--self-preference-rounds", type=int, default=1000,
-        help="bootstrap rounds of the self-preference intervals (default: 1000)",
+        "--self-preference-rounds", type=int, default=DEFAULT_SELF_PREFERENCE_ROUNDS,
+        help="bootstrap rounds of the self-preference intervals (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help="bootstrap seed (default: %(default)s)")
     p.add_argument(
         "--korean-threshold", type=float, default=DEFAULT_THRESHOLD,
         help="share of Korean words below which an answer is not primarily Korean "

@@ -15,8 +15,9 @@ from koarena.cli.common import (
     err_console,
     retry_policy,
 )
+from koarena.cli.runs import ConsoleObserver, report_estimate
 from koarena.config import load_answer_settings, load_endpoints
-from koarena.engine import report, report_estimate
+from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,8 +55,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         report_estimate(dry_run(bench, models, settings), endpoints, err_console)
         return 0
-    result = answer(bench, models, settings, endpoints,
-                    retry=retry_policy(args), batch=batch_options(args),
-                    progress=err_console.is_terminal, console=err_console)
-    report(result, err_console)
-    return result.exit_code
+    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
+                         observer=ConsoleObserver(err_console))
+    return answer(bench, models, settings, runner).exit_code

@@ -18,9 +18,9 @@ from rich.progress import (
 )
 
 from koarena.batch.apis import BatchState
-from koarena.batch.run import BatchOptions
+from koarena.batch.options import BatchOptions
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
-from koarena.engine import RetryPolicy
+from koarena.runner.pool import RetryPolicy
 
 # Piped output is read by people too (CI logs, files): do not squeeze tables to 80 columns.
 console = Console(width=None if sys.stdout.isatty() else 160)

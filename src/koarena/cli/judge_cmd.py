@@ -16,12 +16,12 @@ from koarena.cli.common import (
     err_console,
     retry_policy,
 )
+from koarena.cli.runs import ConsoleObserver, report_estimate
 from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
-from koarena.engine import report, report_estimate
 from koarena.errors import ConfigError
+from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import (
     JudgePlan,
-    JudgeProtocol,
     dry_run,
     expected_reply_tokens,
     judge,
@@ -30,6 +30,7 @@ from koarena.judging import (
     select_models,
     unparsed_games,
 )
+from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -125,16 +126,9 @@ def run(args: argparse.Namespace) -> int:
         report_estimate(dry_run(plan, expected), endpoints, err_console)
         report_plan(plan)
         return 0
-    result = judge(
-        bench,
-        plan,
-        endpoints,
-        retry=retry_policy(args),
-        progress=err_console.is_terminal,
-        console=err_console,
-        batch=batch_options(args),
-    )
-    report(result, err_console)
+    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
+                         observer=ConsoleObserver(err_console))
+    result = judge(bench, plan, runner)
     report_plan(plan)
     for (judge_name, model), n in sorted(unparsed_games(bench, judges, models).items()):
         err_console.print(

@@ -15,9 +15,17 @@ from koarena.cli.common import (
     err_console,
     progress_bar,
 )
-from koarena.controls import Control
+from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import ConfigError
-from koarena.leaderboard import Leaderboard, compute_leaderboards, write_csv, write_output
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    Leaderboard,
+    compute_leaderboards,
+    write_csv,
+    write_output,
+)
 from koarena.rating import Resample
 from koarena.verdicts import DEFAULT_WEIGHT
 
@@ -39,9 +47,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--judge-name",
         dest="judges",
         nargs="+",
-        default=["ensemble"],
+        default=[ENSEMBLE_JUDGE],
         metavar="JUDGE",
-        help="judgment directories to use; several are pooled (default: ensemble)",
+        help=f"judgment directories to use; several are pooled (default: {ENSEMBLE_JUDGE})",
     )
     p.add_argument(
         "--baseline",
@@ -51,26 +59,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--control",
         choices=[*(c.value for c in Control), "all"],
         default=None,
-        help="what the fit controls for (default: none); 'all' computes none, style, length "
-        "and markdown in one run, like the original gen_result.py",
+        help=f"what the fit controls for (default: {DEFAULT_CONTROL.value}); 'all' computes "
+        f"{', '.join(c.value for c in STANDARD_CONTROLS)} in one run, like the original "
+        "gen_result.py",
     )
     p.add_argument(
-        "--style-control", dest="alias_control", action="store_const", const="style",
-        help="alias of --control style",
+        "--style-control", dest="alias_control", action="store_const",
+        const=Control.STYLE.value, help="alias of --control style",
     )
     p.add_argument(
-        "--length-control-only", dest="alias_control", action="store_const", const="length",
-        help="alias of --control length",
+        "--length-control-only", dest="alias_control", action="store_const",
+        const=Control.LENGTH.value, help="alias of --control length",
     )
     p.add_argument(
         "--markdown-control-only", dest="alias_control", action="store_const",
-        const="markdown", help="alias of --control markdown",
+        const=Control.MARKDOWN.value, help="alias of --control markdown",
     )
     p.add_argument(
-        "--rounds", "--num-rounds", dest="rounds", type=int, default=100,
-        help="bootstrap rounds (default: 100; 0 skips the confidence intervals)",
+        "--rounds", "--num-rounds", dest="rounds", type=int, default=DEFAULT_ROUNDS,
+        help="bootstrap rounds (default: %(default)s; 0 skips the confidence intervals)",
     )
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help="bootstrap seed (default: %(default)s)")
     p.add_argument(
         "--resample",
         choices=[r.value for r in Resample],
@@ -108,16 +118,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-ALL_CONTROLS = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
-
-
 def _controls(args: argparse.Namespace) -> list[Control]:
     if args.control and args.alias_control and args.control != args.alias_control:
         raise ConfigError(
             f"--control {args.control} contradicts the alias for {args.alias_control}"
         )
-    choice = args.control or args.alias_control or "none"
-    return ALL_CONTROLS if choice == "all" else [Control(choice)]
+    choice = args.control or args.alias_control or DEFAULT_CONTROL.value
+    return list(STANDARD_CONTROLS) if choice == "all" else [Control(choice)]
 
 
 def run(args: argparse.Namespace) -> int:

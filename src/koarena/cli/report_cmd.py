@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from koarena.cli.common import add_bench_options, bench_from_args
+from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
 from koarena.report import build_report
 
 log = logging.getLogger(__name__)
@@ -40,9 +41,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="baseline model (default: the bench's judge_config.yaml baseline_model)",
     )
     p.add_argument(
-        "--rounds", type=int, default=100, help="bootstrap rounds of the CIs (default: 100)"
+        "--rounds", type=int, default=DEFAULT_ROUNDS,
+        help="bootstrap rounds of the CIs (default: %(default)s)"
     )
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help="bootstrap seed (default: %(default)s)")
     p.add_argument(
         "--workers",
         type=int,

@@ -17,12 +17,14 @@ from koarena.cli.common import (
     err_console,
     retry_policy,
 )
+from koarena.cli.runs import ConsoleObserver
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
-from koarena.controls import Control
+from koarena.controls import DEFAULT_CONTROL, Control
 from koarena.errors import ConfigError
 from koarena.judging import select_judges
-from koarena.leaderboard import Leaderboard
+from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard
 from koarena.pipeline import run_pipeline
+from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,11 +70,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--control",
         choices=[c.value for c in Control],
-        default=Control.NONE.value,
-        help="what the leaderboard fit controls for (default: none)",
+        default=DEFAULT_CONTROL.value,
+        help="what the leaderboard fit controls for (default: %(default)s)",
     )
-    p.add_argument("--rounds", type=int, default=100, help="bootstrap rounds (default: 100)")
-    p.add_argument("--seed", type=int, default=42, help="bootstrap seed (default: 42)")
+    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                   help="bootstrap rounds (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                   help="bootstrap seed (default: %(default)s)")
     add_retry_options(p)
     add_batch_options(p)
     p.set_defaults(func=run)
@@ -101,15 +105,12 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         answer_settings,
         judge_settings,
-        endpoints,
+        StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
+                    observer=ConsoleObserver(err_console)),
         judges,
         control=Control(args.control),
         rounds=args.rounds,
         seed=args.seed,
-        retry=retry_policy(args),
-        progress=err_console.is_terminal,
-        console=err_console,
-        batch=batch_options(args),
     )
     if result.failed_stage is not None:
         err_console.print(

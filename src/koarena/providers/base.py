@@ -1,8 +1,9 @@
 """The provider contract: one async call, typed results, classified failures.
 
-Every provider module (OpenAI-compatible, Anthropic, Google, the scripted fake) implements
-`Provider.chat`. It never returns error text as content: a failure is raised as one of the
-`ProviderError` subclasses below, which tell the engine whether to retry.
+Every provider module (OpenAI-compatible, Anthropic, Gemini; `koarena.providers.registry`
+picks one by ``api_type``) implements `Provider.chat`. It never returns error text as content: a
+failure is raised as one of the `ProviderError` subclasses below, which tell the runner's pool
+whether to retry. Tests run the real providers against `koarena.testing`'s fake server.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ class FatalError(ProviderError):
 
 
 class Provider(Protocol):
-    """What the engine calls. One instance per endpoint, reused for every request."""
+    """What the runner's pool calls. One instance per endpoint, reused for every request."""
 
     async def chat(self, request: ChatRequest) -> ChatResponse: ...
 

@@ -29,7 +29,8 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
-from koarena.config import GEMINI_BUDGET_KEYS, Endpoint, ModelEndpoint
+from koarena.config import Endpoint, ModelEndpoint
+from koarena.providers.apis import GEMINI_BUDGET_KEYS
 from koarena.providers.base import (
     ChatRequest,
     ChatResponse,

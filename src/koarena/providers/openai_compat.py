@@ -181,8 +181,3 @@ def _usage(raw: Any) -> Usage:
         # OpenAI caches long prompt prefixes by itself and reports the hits here.
         cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
     )
-
-
-def make_providers(model: ModelEndpoint) -> list[OpenAICompatProvider]:
-    """One provider per endpoint of ``model`` (call inside the running loop)."""
-    return [OpenAICompatProvider(model, ep) for ep in model.endpoints]

@@ -32,14 +32,15 @@ from markupsafe import Markup
 from koarena.analysis import AnalyzeOptions, analyze
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
-from koarena.controls import Control
+from koarena.controls import STANDARD_CONTROLS, Control
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
-from koarena.leaderboard import Leaderboard, compute_leaderboards
+from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard, compute_leaderboards
 from koarena.records import Answer, Judgment, Question
 from koarena.report.analysis_page import analysis_page_data
 from koarena.report.jsdata import script_json, write_shard
 from koarena.report.shards import AnswerText, GameText, ShardJob, verdict_code, write_shards
+from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,6 @@ MARKER = ".koarena-report"
 ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js", "analysis.js")
 INDEX_ASSETS = ("report.css", "common.js", "leaderboard.js")
 """The assets index.html loads: with index.html itself, what the ≤ 2 MB budget counts."""
-WEIGHT = 3
-CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
-"""The leaderboards the site offers: without control and the three published style controls."""
 
 
 @dataclass(frozen=True)
@@ -74,8 +72,8 @@ def build_report(
     *,
     judges: list[str] | None = None,
     baseline: str | None = None,
-    rounds: int = 100,
-    seed: int = 42,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
     workers: int | None = None,
     analysis: bool = True,
 ) -> ReportSummary:
@@ -129,7 +127,7 @@ def _build(
     base = first.baseline
     models = _model_order(boards, judges, base)
 
-    controls = [c.value for c in CONTROLS if c in boards[judges[0]]]
+    controls = [c.value for c in STANDARD_CONTROLS if c in boards[judges[0]]]
     page = {
         "bench": bench.name,
         "baseline": base,
@@ -153,7 +151,7 @@ def _build(
         "baseline": base,
         "judges": judges,
         "models": models,
-        "weight": WEIGHT,
+        "weight": DEFAULT_WEIGHT,
         "questions": [
             {
                 "id": q.question_id,
@@ -224,8 +222,8 @@ def _leaderboards(
     log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, rounds)
     try:
         return compute_leaderboards(
-            bench, list(CONTROLS), judges=[judge], baseline=baseline, rounds=rounds, seed=seed,
-            weight=WEIGHT,
+            bench, list(STANDARD_CONTROLS), judges=[judge], baseline=baseline, rounds=rounds,
+            seed=seed, weight=DEFAULT_WEIGHT,
         )
     except DataError as exc:
         # Style control needs every answer's length and markdown counts; without them the
@@ -233,7 +231,7 @@ def _leaderboards(
         log.warning("judge %s: only the uncontrolled leaderboard (%s)", judge, exc)
         return compute_leaderboards(
             bench, [Control.NONE], judges=[judge], baseline=baseline, rounds=rounds, seed=seed,
-            weight=WEIGHT,
+            weight=DEFAULT_WEIGHT,
         )
 
 
