@@ -35,12 +35,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from koarena.bench import check_name
 from koarena.errors import ConfigError, UnsafeNameError
 from koarena.finish import FinishPolicy
 from koarena.providers.apis import OPENAI, api_family, positive
+from koarena.yamlfile import load_mapping
 
 log = logging.getLogger(__name__)
 
@@ -213,15 +212,7 @@ def _mapping(raw: Any, where: str) -> dict[str, Any]:
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
-    return _mapping(raw or {}, str(path))
+    return load_mapping(path, ConfigError)
 
 
 def parse_model_endpoint(

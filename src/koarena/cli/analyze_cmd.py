@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.analysis import AnalyzeOptions, analyze
@@ -19,6 +20,7 @@ from koarena.cli.common import add_bench_options, bench_from_args, console
 from koarena.errors import ConfigError
 from koarena.korean import DEFAULT_THRESHOLD
 from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
+from koarena.outfile import atomic_open_bytes, check_writable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -86,7 +88,7 @@ def _note(title: str, section: dict[str, Any]) -> bool:
     """Print why a section is unavailable; True if it is available."""
     if section.get("available"):
         return True
-    console.print(f"[bold]{title}[/]: [yellow]not available[/] — {section['reason']}")
+    console.print(f"[bold]{title}[/]: [yellow]not available[/] — {escape(section['reason'])}")
     return False
 
 
@@ -96,7 +98,7 @@ def _print_positions(section: dict[str, Any]) -> None:
                 "first shown wins %", "first shown, of decisive %"):
         t.add_column(col, justify="left" if col == "judge" else "right")
     for r in section["judges"]:
-        t.add_row(r["judge"], str(r["judgments"]), _pct(r["consistency"]),
+        t.add_row(escape(r["judge"]), str(r["judgments"]), _pct(r["consistency"]),
                   _pct(r["exact_consistency"]), _pct(r["first_win_share"]),
                   _pct(r["first_decisive_share"]))
     console.print(t)
@@ -109,7 +111,7 @@ def _print_agreement(section: dict[str, Any]) -> None:
     for col in ("judge A", "judge B", "games", "exact %", "winner %", "kappa", "winner kappa"):
         t.add_column(col, justify="left" if col.startswith("judge") else "right")
     for r in section["pairs"]:
-        t.add_row(r["judge_a"], r["judge_b"], str(r["games"]), _pct(r["exact"]),
+        t.add_row(escape(r["judge_a"]), escape(r["judge_b"]), str(r["games"]), _pct(r["exact"]),
                   _pct(r["winner"]), _num(r["kappa"], 3), _num(r["winner_kappa"], 3))
     console.print(t)
 
@@ -121,7 +123,8 @@ def _print_self_preference(section: dict[str, Any]) -> None:
     for col in ("judge", "model", "questions", "own judge %", "others %", "difference", "95% CI"):
         t.add_column(col, justify="left" if col in ("judge", "model") else "right")
     for r in section["rows"]:
-        t.add_row(r["judge"], r["model"], str(r["questions"]), _num(r["win_rate_self"]),
+        t.add_row(escape(r["judge"]), escape(r["model"]), str(r["questions"]),
+                  _num(r["win_rate_self"]),
                   _num(r["win_rate_others"]), _num(r["difference"]),
                   f"[{r['lower']:.2f}, {r['upper']:.2f}]")
     console.print(t)
@@ -130,8 +133,8 @@ def _print_self_preference(section: dict[str, Any]) -> None:
 def _print_separability(section: dict[str, Any]) -> None:
     if not _note("Separability", section):
         return
-    t = Table(title=f"Separability (judges: {', '.join(section['judges'])}, "
-              f"{section['rounds']} bootstrap rounds)")
+    t = Table(title=escape(f"Separability (judges: {', '.join(section['judges'])}, "
+                           f"{section['rounds']} bootstrap rounds)"))
     cols = ["control", "models", "pairs", "separated", "separability %"]
     with_ref = any("reference" in e for e in section["controls"].values())
     if with_ref:
@@ -158,7 +161,8 @@ def _print_clusters(section: dict[str, Any]) -> None:
     t.add_column("model")
     t.add_column("weakest clusters")
     for model, m in section["models"].items():
-        t.add_row(model, "; ".join(f"{w['cluster']} {w['win_rate']:.0f}" for w in m["weakest"]))
+        t.add_row(escape(model), escape("; ".join(f"{w['cluster']} {w['win_rate']:.0f}"
+                                                  for w in m["weakest"])))
     console.print(t)
 
 
@@ -172,7 +176,7 @@ def _print_korean(section: dict[str, Any]) -> None:
     for r in section["models"]:
         drift = r["not_korean_where_baseline_korean"]
         t.add_row(
-            r["model"], str(r["scored"]), _pct(r["mean_hangul_share"]),
+            escape(r["model"]), str(r["scored"]), _pct(r["mean_hangul_share"]),
             _pct(r["mean_raw_hangul_share"]), str(r["not_korean"]),
             "–" if drift is None else str(drift), str(r["intrusions"]),
             str(r["answers_with_intrusions"]),
@@ -184,6 +188,8 @@ def _print_korean(section: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix.lower() != ".json":
         raise ConfigError(f"--output must end in .json, got {args.output.name!r}")
+    if args.output is not None:
+        check_writable(args.output)  # before the analysis, not after it
     families = (
         tuple(parse_family(f) for f in args.families) if args.families else DEFAULT_FAMILIES
     )
@@ -206,7 +212,7 @@ def run(args: argparse.Namespace) -> int:
     _print_clusters(result["clusters"])
     _print_korean(result["korean_fidelity"])
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-        console.print(f"wrote {args.output}")
+        with atomic_open_bytes(args.output) as fh:
+            fh.write(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        console.print(f"wrote {args.output}", markup=False)
     return 0

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.cli.common import (
     add_batch_options,
@@ -31,6 +29,7 @@ from koarena.judging import (
     unparsed_games,
 )
 from koarena.runner.run import StageRunner
+from koarena.yamlfile import load_mapping
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,12 +86,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def bench_name_of(setting_file: Path) -> str:
     """The setting file's ``bench_name``, needed first to find the bench's default protocol."""
-    try:
-        raw = yaml.safe_load(setting_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{setting_file}: cannot read ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{setting_file}: expected a mapping")
+    raw = load_mapping(setting_file, ConfigError)
     return str(raw.get("bench_name") or DEFAULT_BENCH)
 
 
