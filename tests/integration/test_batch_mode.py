@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,86 @@ def test_kill_during_polling_resumes_without_resubmitting(
     assert server.state.batches_created == 1
     assert len(bench.load_answers("mdl")) == 5
     assert "completed 5/5" in done.stderr
+
+
+def vllm_run_batch(server: FakeServer, infile: Path, outfile: Path) -> None:
+    """What ``vllm run-batch -i infile -o outfile`` does, against the fake server: each line's
+    body to /v1/chat/completions, the replies in the OpenAI batch output format."""
+    lines = []
+    for raw in infile.read_bytes().splitlines():
+        item = orjson.loads(raw)
+        req = urllib.request.Request(f"{server.base_url}/chat/completions",
+                                     data=orjson.dumps(item["body"]),
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            body = orjson.loads(resp.read())
+        lines.append({"id": f"vllm-{len(lines)}", "custom_id": item["custom_id"],
+                      "response": {"status_code": 200, "request_id": "r", "body": body},
+                      "error": None})
+    outfile.write_bytes(b"".join(orjson.dumps(x) + b"\n" for x in lines))
+
+
+def koarena_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, "-m", "koarena", *args], env=env,
+                          capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_batch_file_for_vllm_and_import(small_bench: Callable[..., Path], server: FakeServer,
+                                        tmp_path: Path) -> None:
+    """answer --batch-file writes the requests without sending them; a vLLM-style runner
+    answers them; --import-batch writes the same records as an online run. Judging's
+    follow-up turn comes back as a second batch file."""
+    online = Bench(small_bench((BASELINE, "gpt-4o-mini"), 3, root=tmp_path / "online"), BENCH)
+    offline = Bench(small_bench((BASELINE, "gpt-4o-mini"), 3, root=tmp_path / "files"), BENCH)
+    endpoints = tmp_path / "api.yaml"
+    endpoints.write_text(yaml.safe_dump({"mdl": {
+        "model_name": "mdl", "endpoints": [{"api_base": server.base_url}]}}), encoding="utf-8")
+    settings = tmp_path / "gen.yaml"
+    settings.write_text(yaml.safe_dump({"bench_name": BENCH, "max_tokens": 100,
+                                        "model_list": ["mdl"]}), encoding="utf-8")
+    judging = tmp_path / "judge.yaml"
+    judging.write_text(yaml.safe_dump({"bench_name": BENCH, "judge_model": "mdl",
+                                       "model_list": ["gpt-4o-mini"]}), encoding="utf-8")
+    first_q = online.load_questions()[0].turns[0][:30]
+
+    def run(bench: Bench, stage: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        setting = settings if stage == "answer" else judging
+        return koarena_cli(stage, "--setting-file", str(setting), "--endpoint-file",
+                           str(endpoints), "--data-dir", str(bench.data_dir), *extra)
+
+    assert run(online, "answer").returncode == 0
+    server.state.config.faults = [FaultRule("no_verdict", match=first_q, model="mdl")]
+    assert run(online, "judge").returncode == 0
+    sent_online = server.state.total
+
+    infile, outfile = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    written = run(offline, "answer", "--batch-file", str(infile))
+    assert written.returncode == 0, written.stderr
+    assert "waiting for --import-batch: 3" in written.stderr
+    assert server.state.total == sent_online  # nothing was sent
+    assert not offline.answer_file("mdl").exists()
+    vllm_run_batch(server, infile, outfile)
+    imported = run(offline, "answer", "--import-batch", str(outfile))
+    assert imported.returncode == 0, imported.stderr
+    assert records(offline.answer_file("mdl")) == records(online.answer_file("mdl"))
+
+    server.state.config.faults = [FaultRule("no_verdict", match=first_q, model="mdl")]
+    round1, out1 = tmp_path / "judge1.jsonl", tmp_path / "judge1.out.jsonl"
+    assert run(offline, "judge", "--batch-file", str(round1)).returncode == 0
+    vllm_run_batch(server, round1, out1)
+    round2, out2 = tmp_path / "judge2.jsonl", tmp_path / "judge2.out.jsonl"
+    # The reply without a verdict gets its follow-up turn as the next file.
+    second = run(offline, "judge", "--import-batch", str(out1), "--batch-file", str(round2))
+    assert second.returncode == 0, second.stderr
+    assert "2 done" in second.stderr and "waiting for --import-batch: 1" in second.stderr
+    assert len(round2.read_bytes().splitlines()) == 1
+    vllm_run_batch(server, round2, out2)
+    last = run(offline, "judge", "--import-batch", str(out1), str(out2))
+    assert last.returncode == 0, last.stderr
+    got = records(offline.judgment_file("mdl", "gpt-4o-mini"))
+    want = records(online.judgment_file("mdl", "gpt-4o-mini"))
+    for r in (*got, *want):
+        for g in r["games"]:
+            del g["usage"]["cached_input_tokens"]
+    assert got == want

@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from koarena.batch.apis import BatchApi, ItemResult
+from koarena.batch.files import BatchDeferred, FileBatch
 from koarena.batch.journal import BatchJournal, request_id
 from koarena.batch.options import BatchOptions
 from koarena.bench import Bench
@@ -169,6 +170,12 @@ class _Rounds:
         except ProviderError as exc:
             self._fail(groups, cids, exc)
             return
+        if isinstance(api, FileBatch) and api.deferred(batch_id):
+            for cid in cids:
+                for _, fut in groups[cid]:
+                    if not fut.done():
+                        fut.set_exception(BatchDeferred(batch_id))
+            return
         failed: list[str] = []
         slot = self.pool.slot(model)
         for cid in cids:
@@ -186,7 +193,7 @@ class _Rounds:
 
     @staticmethod
     def _fail(groups: dict[str, list[_Waiter]], cids: Sequence[str],
-              exc: ProviderError) -> None:
+              exc: BaseException) -> None:
         for cid in cids:
             for _, fut in groups[cid]:
                 if not fut.done():
@@ -237,7 +244,8 @@ async def run_stage(tasks: Sequence[Task], pool: ProviderPool, options: RunOptio
                        done=first.done + second.done, skipped=first.skipped + second.skipped,
                        failed=first.failed + second.failed,
                        usage={**first.usage, **second.usage}, started=first.started,
-                       finished=second.finished, batches=second.batches)
+                       finished=second.finished, batches=second.batches,
+                       deferred=second.deferred)
     if options.summary_file is not None:
         await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
     if observer is not None:
@@ -273,6 +281,8 @@ async def run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOpt
     async def run_one(task: Task) -> None:
         try:
             record = await task.run(rounds.chat_for(task))
+        except BatchDeferred:
+            result.deferred += 1
         except (ProviderError, TaskError) as exc:
             reason = failure_reason(exc)
             result.failed[reason] += 1

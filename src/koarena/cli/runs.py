@@ -71,6 +71,9 @@ def report(result: RunResult, console: Console) -> None:
                   f"(already done), {failed} failed", highlight=False)
     for reason, n in sorted(result.failed.items()):
         console.print(f"  failed ({reason}): {n}", highlight=False)
+    if result.deferred:
+        console.print(f"  written to the batch file, waiting for --import-batch: "
+                      f"{result.deferred}", highlight=False)
     for model, u in sorted(result.usage.items()):
         saved = f", ${u.saved_by_cache:.4f} saved" if round(u.saved_by_cache, 4) else ""
         cached = (f" ({u.cached_input_tokens} from the prompt cache{saved})"

@@ -59,6 +59,8 @@ class RunResult:
     finished: float = 0.0
     batches: int = 0
     """Provider batches submitted (batch mode)."""
+    deferred: int = 0
+    """Tasks whose requests went to a batch file: they wait for ``--import-batch``."""
 
     @property
     def exit_code(self) -> int:
@@ -78,6 +80,7 @@ class RunResult:
             "cost_usd": round(sum(u.cost for u in self.usage.values()), 6),
             "saved_by_cache_usd": round(sum(u.saved_by_cache for u in self.usage.values()), 6),
             "batches": self.batches,
+            "deferred": self.deferred,
             "saved_by_batch_usd": round(sum(u.saved_by_batch for u in self.usage.values()), 6),
         }
 
