@@ -62,6 +62,16 @@ def records(path: Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: str(r["question_id"]))
 
 
+def judgments(bench: Bench) -> list[dict[str, Any]]:
+    """The judgments of gpt-4o-mini by ``mdl`` without time stamps and prompt-cache hits
+    (which depend on which request reached the shared fake cache first)."""
+    rows = records(bench.judgment_file("mdl", "gpt-4o-mini"))
+    for r in rows:
+        for g in r["games"]:
+            del g["usage"]["cached_input_tokens"]
+    return rows
+
+
 def run_answers(bench: Bench, cfg: ModelEndpoint, batch: BatchOptions | None,
                 attempts: int = 3) -> RunResult:
     settings = AnswerSettings(bench_name=BENCH, model_list=["mdl"], max_tokens=100)
@@ -110,13 +120,8 @@ def test_judging_follow_up_is_a_second_round(small_bench: Callable[..., Path],
     batched = run(tmp_path / "batch", FAST)
     # Round 1: both games of every question; round 2: the one follow-up turn.
     assert server.state.batches_created == 2
-    got = records(batched.judgment_file("mdl", "gpt-4o-mini"))
-    want = records(online.judgment_file("mdl", "gpt-4o-mini"))
-    # Cache hits depend on which request reached the (shared) fake cache first.
-    for r in (*got, *want):
-        for g in r["games"]:
-            del g["usage"]["cached_input_tokens"]
-    assert got == want
+    got = judgments(batched)
+    assert got == judgments(online)
     assert sum(g["attempts"] for r in got for g in r["games"]) == 7
 
 
@@ -278,9 +283,4 @@ def test_batch_file_for_vllm_and_import(small_bench: Callable[..., Path], server
     vllm_run_batch(server, round2, out2)
     last = run(offline, "judge", "--import-batch", str(out1), str(out2))
     assert last.returncode == 0, last.stderr
-    got = records(offline.judgment_file("mdl", "gpt-4o-mini"))
-    want = records(online.judgment_file("mdl", "gpt-4o-mini"))
-    for r in (*got, *want):
-        for g in r["games"]:
-            del g["usage"]["cached_input_tokens"]
-    assert got == want
+    assert judgments(offline) == judgments(online)

@@ -42,6 +42,7 @@ from koarena.runner.run import (
     RunResult,
     RunStatus,
     Writer,
+    close_run,
     failure_reason,
     run_tasks,
 )
@@ -316,11 +317,8 @@ async def run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOpt
             await rounds.aclose()
             await writer.queue.put(None)
             await writer_task
-        result.usage = {m: u for m, u in pool.usage().items() if m in {t.model for t in todo}}
         result.batches = rounds.batches_submitted
-        result.finished = time.time()
-        if options.summary_file is not None:
-            await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+        await close_run(result, pool, {t.model for t in todo}, options)
         outcome = result
     finally:
         if observer is not None:

@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -176,6 +176,16 @@ class Writer:
                 await asyncio.to_thread(append_jsonl, path, records)
 
 
+async def close_run(result: RunResult, pool: ProviderPool, models: Iterable[str],
+                    options: RunOptions) -> None:
+    """Fill in the run's usage of ``models`` and its end, and append its summary line."""
+    wanted = set(models)
+    result.usage = {m: u for m, u in pool.usage().items() if m in wanted}
+    result.finished = time.time()
+    if options.summary_file is not None:
+        await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+
+
 async def run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions) -> RunResult:
     """Run the tasks not yet done; append their records; log failures; return the summary.
     Holds the one-writer lock of every output file (`sole_writer`) for the whole run."""
@@ -255,10 +265,7 @@ async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOpti
             await writer.queue.put(None)
             await writer_task
         tick()
-        result.usage = {m: u for m, u in pool.usage().items() if m in by_model}
-        result.finished = time.time()
-        if options.summary_file is not None:
-            await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+        await close_run(result, pool, by_model, options)
         outcome = result
     finally:
         if observer is not None:
