@@ -281,6 +281,8 @@ def test_batch_file_for_vllm_and_import(small_bench: Callable[..., Path], server
     assert "2 done" in second.stderr and "waiting for --import-batch: 1" in second.stderr
     assert len(round2.read_bytes().splitlines()) == 1
     vllm_run_batch(server, round2, out2)
-    last = run(offline, "judge", "--import-batch", str(out1), str(out2))
+    last = koarena_cli("import-batch", str(out1), str(out2), "judge", "--setting-file",
+                       str(judging), "--endpoint-file", str(endpoints), "--data-dir",
+                       str(offline.data_dir))
     assert last.returncode == 0, last.stderr
     assert judgments(offline) == judgments(online)
