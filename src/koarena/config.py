@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from koarena.bench import check_name
+from koarena.categories import Categories, parse_categories
 from koarena.errors import ConfigError, UnsafeNameError
 from koarena.finish import FinishPolicy
 from koarena.providers.apis import OPENAI, api_family, positive
@@ -344,6 +345,8 @@ class JudgeSettings:
     """The judging protocol: the keys of the bench's ``judge_config.yaml``.
 
     ``judge_models`` holds ``judge_model`` (a name or a list of names, one per judge).
+    ``categories`` (Arena-Hard v2.0) gives each question category its own baseline and system
+    prompt; then ``baseline_model`` and ``system_prompt`` are empty and unused.
     """
 
     bench_name: str
@@ -351,6 +354,7 @@ class JudgeSettings:
     baseline_model: str
     system_prompt: str
     prompt_template: list[str]
+    categories: Categories = field(default_factory=dict)
     regex_patterns: list[str] = field(default_factory=lambda: [DEFAULT_VERDICT_REGEX])
     number_of_judgment_attempts: int = 2
     temperature: float = 0.0
@@ -362,9 +366,19 @@ class JudgeSettings:
     finish_policy: FinishPolicy = FinishPolicy.FLAG
 
 
-def load_judge_settings(path: Path | None, default_protocol: Path | None = None) -> JudgeSettings:
-    """Merge ``default_protocol`` (the bench's judge_config.yaml) with the setting file."""
+def load_judge_settings(
+    path: Path | None,
+    default_protocol: Path | None = None,
+    bench_categories: Categories | None = None,
+) -> JudgeSettings:
+    """Merge ``default_protocol`` (the bench's judge_config.yaml) with the setting file.
+
+    Per-category baselines and prompts come from the setting file's ``categories`` key, else
+    from ``bench_categories`` (the bench's judge_settings.yaml) unless the setting file names
+    its own ``baseline_model``; a single ``baseline_model`` and ``system_prompt`` otherwise.
+    """
     merged: dict[str, Any] = {}
+    own: dict[str, Any] = {}
     if default_protocol is not None and default_protocol.is_file():
         merged.update(_load_yaml(default_protocol))
     if path is not None:
@@ -379,9 +393,20 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
     judges = [judge] if isinstance(judge, str) else judge
     if not judges or not isinstance(judges, list) or not all(isinstance(j, str) for j in judges):
         raise ConfigError(f"{where}: judge_model must be a model name or a list of names")
-    for key in ("bench_name", "baseline_model", "system_prompt"):
-        if not isinstance(merged.get(key), str) or not merged[key]:
-            raise ConfigError(f"{where}: {key} is required")
+    if not isinstance(merged.get("bench_name"), str) or not merged["bench_name"]:
+        raise ConfigError(f"{where}: bench_name is required")
+    categories: Categories = {}
+    if "categories" in merged:
+        categories = parse_categories(merged["categories"], where)
+    elif bench_categories and "baseline_model" not in own:
+        categories = dict(bench_categories)
+    elif not merged.get("baseline_model"):
+        raise ConfigError(f"{where}: neither a baseline_model nor categories "
+                          "(per-category baselines, as in a judge_settings.yaml)")
+    if not categories:
+        for key in ("baseline_model", "system_prompt"):
+            if not isinstance(merged.get(key), str) or not merged[key]:
+                raise ConfigError(f"{where}: {key} is required")
     template = merged.get("prompt_template")
     if isinstance(template, str):
         template = [template]
@@ -398,8 +423,9 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
     return JudgeSettings(
         bench_name=merged["bench_name"],
         judge_models=list(judges),
-        baseline_model=merged["baseline_model"],
-        system_prompt=merged["system_prompt"],
+        baseline_model="" if categories else merged["baseline_model"],
+        system_prompt="" if categories else merged["system_prompt"],
+        categories=categories,
         prompt_template=list(template),
         regex_patterns=patterns,
         number_of_judgment_attempts=positive(

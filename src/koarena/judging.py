@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from koarena.bench import Bench
+from koarena.categories import Categories, check_questions
 from koarena.config import JudgeSettings, ModelEndpoint
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import LoadReport
@@ -45,15 +46,20 @@ class JudgeIdentity:
     judge: str
     judge_model: str
     baseline: str
+    category: str | None = None
+    """The question's category when the bench judges per category (Arena-Hard v2.0)."""
 
     def record_fields(self, protocol: JudgeProtocol) -> dict[str, Any]:
-        return {
+        fields: dict[str, Any] = {
             "judge_model": self.judge_model,
             "baseline": self.baseline,
             "prompt_hash": protocol.prompt_hash,
             "temperature": protocol.temperature,
             "max_tokens": protocol.max_tokens,
         }
+        if self.category is not None:
+            fields["category"] = self.category
+        return fields
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,26 @@ def unjudgeable(
     return ok, skipped
 
 
+@dataclass(frozen=True)
+class Route:
+    """How one category's questions are judged: the baseline and the protocol (whose system
+    prompt is the category's). ``category`` is None on a single-baseline bench."""
+
+    baseline: str
+    protocol: JudgeProtocol
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class MissingBaseline:
+    """Questions of a category that cannot be judged because its baseline has no answer."""
+
+    category: str | None
+    baseline: str
+    missing: int
+    questions: int
+
+
 @dataclass
 class JudgePlan:
     """The judge tasks of a run (done ones included: the runner skips those) and the
@@ -174,6 +200,9 @@ class JudgePlan:
     tasks: list[JudgeTask] = field(default_factory=list)
     skipped: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """model → {reason: question ids} of answers that cannot be judged."""
+    routes: list[Route] = field(default_factory=list)
+    missing_baselines: list[MissingBaseline] = field(default_factory=list)
+    """Per category, baseline answers missing (reported before anything is sent)."""
 
     def skipped_counts(self) -> dict[str, int]:
         """Left-out questions by reason over all models (every judge leaves out the same)."""
@@ -183,23 +212,74 @@ class JudgePlan:
                 counts[reason] = counts.get(reason, 0) + len(ids)
         return counts
 
+    def by_category(self) -> dict[str | None, list[JudgeTask]]:
+        """The tasks grouped by their question's category, in the routes' order."""
+        groups: dict[str | None, list[JudgeTask]] = {r.category: [] for r in self.routes}
+        for t in self.tasks:
+            groups.setdefault(t.identity.category, []).append(t)
+        return groups
+
+
+def question_routes(
+    questions: Sequence[Question],
+    protocol: JudgeProtocol,
+    baseline: str | None,
+    categories: Categories | None,
+) -> dict[str, Route]:
+    """question id → its route. With ``categories`` each question is judged against its
+    category's baseline with its category's system prompt (the original ``gen_judgment.py``
+    rule); a category without settings is a `DataError`. Without them, one route for all."""
+    if not categories:
+        if not baseline:
+            raise ConfigError("judge settings: neither a baseline_model nor categories")
+        single = Route(baseline=baseline, protocol=protocol)
+        return {q.question_id: single for q in questions}
+    check_questions(questions, categories)
+    routes = {
+        c.name: Route(c.baseline, replace(protocol, system_prompt=c.system_prompt), c.name)
+        for c in categories.values()
+    }
+    return {q.question_id: routes[q.category] for q in questions}
+
 
 def plan_judging(
     bench: Bench,
     protocol: JudgeProtocol,
     judges: Mapping[str, str],
     models: Sequence[str],
-    baseline: str,
+    baseline: str | None,
+    *,
+    categories: Categories | None = None,
 ) -> JudgePlan:
     """One task per judge, model and judgeable question.
 
-    ``judges`` maps each judge's endpoint-file name to its API model name. Judgments already on
-    disk are left to the runner's resume; those made with another prompt or baseline are kept
-    but reported, because silently mixing protocols would skew the leaderboard.
+    ``judges`` maps each judge's endpoint-file name to its API model name. With
+    ``categories`` (Arena-Hard v2.0) each question is compared with its category's baseline's
+    answer under its category's system prompt; a baseline with no answers for some of its
+    category's questions is listed in ``missing_baselines`` and those questions are skipped.
+    Judgments already on disk are left to the runner's resume; those made with another prompt
+    or baseline are kept but reported, because silently mixing protocols would skew the
+    leaderboard.
     """
     questions = bench.load_questions()
-    baseline_answers = _answers(bench, baseline, "baseline")
-    plan = JudgePlan()
+    route_of = question_routes(questions, protocol, baseline, categories)
+    plan = JudgePlan(routes=list(dict.fromkeys(route_of.values())))
+    answers_of = {
+        r.baseline: _answers(bench, r.baseline, "baseline", required=not categories)
+        for r in plan.routes
+    }
+    baseline_answers: dict[str, Answer] = {}
+    for q in questions:
+        a = answers_of[route_of[q.question_id].baseline].get(q.question_id)
+        if a is not None:
+            baseline_answers[q.question_id] = a
+    if categories:
+        for r in plan.routes:
+            ids = [q for q, qr in route_of.items() if qr == r]
+            missing = sum(q not in baseline_answers for q in ids)
+            if missing:
+                plan.missing_baselines.append(
+                    MissingBaseline(r.category, r.baseline, missing, len(ids)))
     for model in models:
         model_answers = _answers(bench, model, "model")
         judgeable, skipped = unjudgeable(questions, baseline_answers, model_answers)
@@ -208,11 +288,15 @@ def plan_judging(
         for q in judgeable:
             # Fail on a template that does not fit before anything is sent; the tasks build
             # their conversations again when they run.
-            game_messages(protocol, q, baseline_answers[q.question_id],
+            game_messages(route_of[q.question_id].protocol, q, baseline_answers[q.question_id],
                           model_answers[q.question_id])
         for judge, judge_model in judges.items():
-            _warn_foreign(bench, judge, model, protocol, baseline)
-            identity = JudgeIdentity(judge=judge, judge_model=judge_model, baseline=baseline)
+            _warn_foreign(bench, judge, model, route_of)
+            identities = {
+                r: JudgeIdentity(judge=judge, judge_model=judge_model, baseline=r.baseline,
+                                 category=r.category)
+                for r in plan.routes
+            }
             output = bench.judgment_file(judge, model)
             plan.tasks += [
                 JudgeTask(
@@ -220,8 +304,8 @@ def plan_judging(
                     baseline_answer=baseline_answers[q.question_id],
                     model_answer=model_answers[q.question_id],
                     judged_model=model,
-                    protocol=protocol,
-                    identity=identity,
+                    protocol=route_of[q.question_id].protocol,
+                    identity=identities[route_of[q.question_id]],
                     output=output,
                 )
                 for q in judgeable
@@ -229,8 +313,10 @@ def plan_judging(
     return plan
 
 
-def _answers(bench: Bench, model: str, role: str) -> dict[str, Answer]:
+def _answers(bench: Bench, model: str, role: str, *, required: bool = True) -> dict[str, Answer]:
     if not bench.answer_file(model).is_file():
+        if not required:
+            return {}
         raise DataError(
             f"no answers of {role} {model!r} in {bench.answer_dir} (run 'koarena answer' first)"
         )
@@ -244,18 +330,19 @@ def _answers(bench: Bench, model: str, role: str) -> dict[str, Answer]:
     return answers
 
 
-def _warn_foreign(
-    bench: Bench, judge: str, model: str, protocol: JudgeProtocol, baseline: str
-) -> None:
+def _warn_foreign(bench: Bench, judge: str, model: str, route_of: Mapping[str, Route]) -> None:
     path = bench.judgment_file(judge, model)
     if not path.is_file():
         return
-    foreign = sum(
-        1
-        for j in bench.load_judgments(judge, model, strict=False)
-        if j.extra.get("prompt_hash", protocol.prompt_hash) != protocol.prompt_hash
-        or j.extra.get("baseline", baseline) != baseline
-    )
+    foreign = 0
+    for j in bench.load_judgments(judge, model, strict=False):
+        route = route_of.get(j.question_id)
+        if route is None:
+            continue
+        foreign += (
+            j.extra.get("prompt_hash", route.protocol.prompt_hash) != route.protocol.prompt_hash
+            or j.extra.get("baseline", route.baseline) != route.baseline
+        )
     if foreign:
         log.warning(
             "%d judgment(s) of %s by %s were made with another prompt or baseline; they are "

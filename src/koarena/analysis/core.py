@@ -30,9 +30,10 @@ from koarena.analysis.separability import (
     reference_metrics,
     separability,
 )
-from koarena.analysis.verdicts import JudgeLabels, load_judge_labels
+from koarena.analysis.verdicts import JudgeLabels, judge_labels, load_judge_labels
 from koarena.battles import build_battles
 from koarena.bench import Bench
+from koarena.categories import bench_categories, members, select
 from koarena.clusters import cluster_win_rates
 from koarena.controls import Control
 from koarena.ensemble import ENSEMBLE_JUDGE
@@ -43,11 +44,13 @@ from koarena.leaderboard import (
     DEFAULT_SEED,
     LoadedData,
     build_rows,
+    category_data,
     fit_control,
     load_battles,
+    load_judgments,
 )
 from koarena.rating import win_rate
-from koarena.records import Answer
+from koarena.records import Answer, Judgment
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,9 @@ class AnalyzeOptions:
     seed: int = DEFAULT_SEED
     korean_threshold: float = DEFAULT_THRESHOLD
     weakest: int = WEAKEST_CLUSTERS
+    category: str | None = None
+    """On a bench with categories (Arena-Hard v2.0): the one to analyse (default: the first
+    of the questions' categories)."""
 
 
 def _unavailable(reason: str) -> dict[str, Any]:
@@ -129,7 +135,11 @@ def _separability(data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
         return _unavailable("needs bootstrap rounds (--rounds > 0) for confidence intervals")
     controls: dict[str, Any] = {}
     for control in opts.controls:
-        beta, boot, _ = fit_control(data, control, rounds=opts.rounds, seed=opts.seed)
+        try:
+            beta, boot, _ = fit_control(data, control, rounds=opts.rounds, seed=opts.seed)
+        except DataError as exc:
+            log.warning("separability without %s control: %s", control.value, exc)
+            continue
         rows = build_rows(data, control, beta, boot)
         scores = {r.model: Scored(r.score, r.lower, r.upper) for r in rows}
         pairs, separated = separability(scores)
@@ -147,7 +157,8 @@ def _separability(data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
             assert boot is not None  # rounds > 0
             wr = win_rate(boot, 0) * 100.0
             boot_scores = {m: wr[:, i] for i, m in enumerate(data.battles.models)}
-            entry["reference"] = reference_metrics(scores, boot_scores, reference)
+            ratings = {r.model: r.rating for r in rows}
+            entry["reference"] = reference_metrics(scores, boot_scores, reference, ratings)
         controls[control.value] = entry
     out["controls"] = controls
     if opts.reference:
@@ -205,6 +216,40 @@ def _korean(
     }
 
 
+def _category(
+    bench: Bench, labels: dict[str, JudgeLabels], board_judges: list[str], opts: AnalyzeOptions
+) -> tuple[str | None, LoadedData | None]:
+    """On a bench with categories: the analysed category and its data, and ``labels``
+    narrowed to its questions in place (never a mix of baselines). (None, None) otherwise."""
+    cats = bench_categories(bench)
+    if not cats:
+        if opts.category:
+            raise DataError(f"bench {bench.name!r} has no category settings "
+                            f"({bench.root / 'judge_settings.yaml'} not found)")
+        return None, None
+    if opts.baseline:
+        raise DataError("--baseline does not apply to a bench with categories")
+    questions = bench.load_questions()
+    chosen = select([opts.category] if opts.category else None, questions, cats)
+    if not chosen:
+        raise DataError(f"no question of bench {bench.name!r} has a category with settings")
+    name = chosen[0]
+    ids = members(questions, name)
+    for judge, judged in list(labels.items()):
+        labels[judge] = judge_labels(judge, (j for j in judged.judgments if j.question_id in ids))
+    judgments = [j for judge in board_judges for j in _judgments(bench, labels, judge)]
+    data = category_data(bench, cats[name], ids, judgments, judges=board_judges)
+    if data is None:
+        raise DataError(f"category {name!r}: no valid verdicts found")
+    return name, data
+
+
+def _judgments(bench: Bench, labels: dict[str, JudgeLabels], judge: str) -> list[Judgment]:
+    if judge in labels:
+        return labels[judge].judgments
+    return load_judgments(bench, [judge])
+
+
 def analyze(bench: Bench, opts: AnalyzeOptions | None = None) -> dict[str, Any]:
     """All analyses of ``bench``; see the module docstring for the shape of the result."""
     opts = opts or AnalyzeOptions()
@@ -215,13 +260,16 @@ def analyze(bench: Bench, opts: AnalyzeOptions | None = None) -> dict[str, Any]:
     board_judges = opts.board_judges or ([ENSEMBLE_JUDGE] if ENSEMBLE_JUDGE in judges else judges)
     log.info("loading verdicts of %s", ", ".join(judges))
     labels = load_judge_labels(bench, judges)
-    data = load_battles(bench, judges=board_judges, baseline=opts.baseline)
+    category, data = _category(bench, labels, board_judges, opts)
+    if data is None:
+        data = load_battles(bench, judges=board_judges, baseline=opts.baseline)
     log.info("separability: %d bootstrap rounds per control", opts.rounds)
     result: dict[str, Any] = {
         "bench": bench.name,
         "judges": judges,
         "leaderboard_judges": board_judges,
         "baseline": data.baseline,
+        "category": category,
         "seed": opts.seed,
         "position_consistency": _positions(labels),
         "judge_agreement": _agreement(labels),

@@ -39,12 +39,13 @@ def add_data_dir_option(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_bench_options(p: argparse.ArgumentParser) -> None:
-    """``--data-dir`` and ``--bench`` (alias ``--bench-name``)."""
+def add_bench_options(p: argparse.ArgumentParser, *aliases: str) -> None:
+    """``--data-dir`` and ``--bench`` (alias ``--bench-name`` and any ``aliases``)."""
     add_data_dir_option(p)
     p.add_argument(
         "--bench",
         "--bench-name",
+        *aliases,
         dest="bench",
         default=DEFAULT_BENCH,
         help=f"benchmark name inside the data directory (default: {DEFAULT_BENCH})",

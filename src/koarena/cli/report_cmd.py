@@ -6,7 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
+from koarena.analysis.separability import read_reference
 from koarena.cli.common import add_bench_options, bench_from_args
+from koarena.errors import ConfigError
 from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
 from koarena.report import build_report
 
@@ -60,10 +62,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "separability, weakest clusters, Korean fidelity); it runs in a process of its own "
         "beside the rendering and costs about 20 s of CPU on the full Ko-Arena-Hard data",
     )
+    p.add_argument(
+        "--reference", type=Path, metavar="FILE.csv",
+        help="reference leaderboard CSV (model,score[,lower,upper]); the analysis page then "
+        "shows the validity metrics of 'koarena analyze --reference' (agreement with "
+        "confidence, Spearman, Kendall, Brier)",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.reference is not None:
+        if not args.analysis:
+            raise ConfigError("--reference needs the analysis page; drop --no-analysis")
+        read_reference(args.reference)  # a bad file is one line before anything is built
     summary = build_report(
         bench_from_args(args),
         args.output,
@@ -73,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         workers=args.workers,
         analysis=args.analysis,
+        reference=args.reference,
     )
     log.info(
         "wrote %s: %d questions, %d models, judges %s, controls %s; "

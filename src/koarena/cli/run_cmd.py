@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
+from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_batch_options,
     add_data_dir_option,
@@ -18,6 +19,7 @@ from koarena.cli.common import (
     err_console,
     retry_policy,
 )
+from koarena.cli.judge_cmd import report_missing_baselines
 from koarena.cli.runs import ConsoleObserver
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
 from koarena.controls import DEFAULT_CONTROL, Control
@@ -90,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     bench = Bench(resolve_data_dir(args.data_dir), answer_settings.bench_name)
     bench.require()
     judge_settings = load_judge_settings(
-        args.judge_setting_file, default_protocol=bench.judge_config_file
+        args.judge_setting_file, default_protocol=bench.judge_config_file,
+        bench_categories=bench_categories(bench),
     )
     if judge_settings.bench_name != bench.name:
         raise ConfigError(
@@ -120,10 +123,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return result.exit_code
     if result.plan is not None:
+        report_missing_baselines(result.plan)
         for reason, n in sorted(result.plan.skipped_counts().items()):
             err_console.print(f"  not judged: {reason}: {n}", highlight=False, markup=False)
-    assert result.board is not None  # a pipeline that did not stop has a leaderboard
-    print_rank(result.board, args.model, list(judges))
+    for board in result.boards:
+        print_rank(board, args.model, list(judges))
     return 0
 
 
@@ -131,10 +135,11 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     """The model's leaderboard row and its rank among all models of the board."""
     row = board.row(model)
     others = len(board.rows) - 1
+    category = f" · category {board.category}" if board.category else ""
     table = Table(
         title=escape(
-            f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-            f"control {board.control.value}"
+            f"{board.bench}{category} · judge {'+'.join(board.judges)} · "
+            f"baseline {board.baseline} · control {board.control.value}"
         ),
         title_justify="left",
         caption=escape(

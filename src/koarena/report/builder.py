@@ -31,11 +31,18 @@ from markupsafe import Markup
 
 from koarena.analysis import AnalyzeOptions, analyze
 from koarena.bench import Bench
+from koarena.categories import bench_categories, members
 from koarena.clusters import cluster_win_rates
 from koarena.controls import STANDARD_CONTROLS, Control
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
-from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard, compute_leaderboards
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    Leaderboard,
+    compute_category_leaderboards,
+    compute_leaderboards,
+)
 from koarena.records import Answer, Judgment, Question
 from koarena.report.analysis_page import analysis_page_data
 from koarena.report.jsdata import script_json, write_shard
@@ -76,6 +83,7 @@ def build_report(
     seed: int = DEFAULT_SEED,
     workers: int | None = None,
     analysis: bool = True,
+    reference: Path | None = None,
 ) -> ReportSummary:
     """Write the site for ``bench`` into ``output``; see the module docstring for its layout.
 
@@ -90,7 +98,8 @@ def build_report(
     side = ProcessPoolExecutor(max_workers=1) if analysis else None
     try:
         pending = (
-            side.submit(_analysis, bench, judges, baseline, rounds, seed) if side else None
+            side.submit(_analysis, bench, judges, baseline, rounds, seed, reference)
+            if side else None
         )
         return _build(bench, output, questions, judges, baseline, rounds, seed, workers, pending)
     finally:
@@ -99,9 +108,11 @@ def build_report(
 
 
 def _analysis(
-    bench: Bench, judges: list[str], baseline: str | None, rounds: int, seed: int
+    bench: Bench, judges: list[str], baseline: str | None, rounds: int, seed: int,
+    reference: Path | None = None,
 ) -> dict[str, Any]:
-    opts = AnalyzeOptions(judges=judges, baseline=baseline, rounds=rounds, seed=seed)
+    opts = AnalyzeOptions(judges=judges, baseline=baseline, rounds=rounds, seed=seed,
+                          reference=reference)
     log.info("analysis of judges %s (in its own process)", ", ".join(judges))
     try:
         return analyze(bench, opts)
@@ -122,10 +133,20 @@ def _build(
     workers: int | None,
     pending: Future[dict[str, Any]] | None,
 ) -> ReportSummary:
-    boards = {j: _leaderboards(bench, j, baseline, rounds, seed) for j in judges}
-    first = boards[judges[0]][Control.NONE]
-    base = first.baseline
-    models = _model_order(boards, judges, base)
+    cats = bench_categories(bench)
+    by_category = _category_boards(bench, judges, rounds, seed) if cats else {}
+    if by_category:
+        # The first category's boards stand at the top level; the page switches between all.
+        first_cat = next(iter(by_category))
+        boards = by_category[first_cat]
+        base = cats[first_cat].baseline
+        models = _model_order_categories(by_category, judges)
+        baseline_of = {q.question_id: cats[q.category].baseline for q in questions}
+    else:
+        boards = {j: _leaderboards(bench, j, baseline, rounds, seed) for j in judges}
+        base = boards[judges[0]][Control.NONE].baseline
+        models = _model_order(boards, judges, base)
+        baseline_of = {q.question_id: base for q in questions}
 
     controls = [c.value for c in STANDARD_CONTROLS if c in boards[judges[0]]]
     page = {
@@ -136,14 +157,24 @@ def _build(
         "rounds": rounds,
         "seed": seed,
         "questions": len(questions),
-        "boards": {
-            j: {c.value: _rows(b) for c, b in by_c.items()} for j, by_c in boards.items()
-        },
+        "boards": _page_boards(boards),
         "clusters": {j: _clusters(by_c[Control.NONE], questions) for j, by_c in boards.items()},
+        "categories": [
+            {
+                "name": c,
+                "baseline": cats[c].baseline,
+                "questions": len(members(questions, c)),
+                "boards": _page_boards(by_judge),
+                "clusters": {
+                    j: _clusters(by_c[Control.NONE], questions) for j, by_c in by_judge.items()
+                },
+            }
+            for c, by_judge in by_category.items()
+        ],
     }
 
     log.info("loading the answers and judgments of %d models", len(models))
-    answers = _load_answers(bench, [base, *models])
+    answers = _load_answers(bench, list(dict.fromkeys([*baseline_of.values(), *models])))
     judgments = {j: _load_judgments(bench, j, models) for j in judges}
     shard_names = [f"q/{i:04d}.js" for i in range(len(questions))]
     browse_index = {
@@ -158,6 +189,7 @@ def _build(
                 "cluster": q.cluster,
                 "topic": topic(q),
                 "text": "\n".join(q.turns),
+                "category": q.category,
                 "shard": name,
             }
             for q, name in zip(questions, shard_names, strict=True)
@@ -173,7 +205,7 @@ def _build(
     data_dir = output / "data"
     index_js = write_shard(data_dir / "index.js", "index", browse_index)
     jobs = [
-        _shard_job(data_dir / name, q, base, models, answers, judgments)
+        _shard_job(data_dir / name, q, baseline_of[q.question_id], models, answers, judgments)
         for q, name in zip(questions, shard_names, strict=True)
     ]
     shard_bytes = index_js + _render_shards(jobs, workers)
@@ -233,6 +265,50 @@ def _leaderboards(
             bench, [Control.NONE], judges=[judge], baseline=baseline, rounds=rounds, seed=seed,
             weight=DEFAULT_WEIGHT,
         )
+
+
+def _category_boards(
+    bench: Bench, judges: list[str], rounds: int, seed: int
+) -> dict[str, dict[str, dict[Control, Leaderboard]]]:
+    """category → judge → control → board, for a bench with categories (Arena-Hard v2.0)."""
+    out: dict[str, dict[str, dict[Control, Leaderboard]]] = {}
+    for judge in judges:
+        log.info("category leaderboards of judge %s (%d bootstrap rounds)", judge, rounds)
+        try:
+            boards = compute_category_leaderboards(
+                bench, list(STANDARD_CONTROLS), judges=[judge], rounds=rounds, seed=seed,
+                weight=DEFAULT_WEIGHT,
+            )
+        except DataError as exc:
+            # as for a single baseline: without style covariates (or with too few battles for
+            # v2.0's unpenalised fit), the uncontrolled leaderboards are still worth showing
+            log.warning("judge %s: only the uncontrolled leaderboards (%s)", judge, exc)
+            boards = compute_category_leaderboards(
+                bench, [Control.NONE], judges=[judge], rounds=rounds, seed=seed,
+                weight=DEFAULT_WEIGHT,
+            )
+        for category, by_control in boards.items():
+            out.setdefault(category, {})[judge] = by_control
+    # a category some judge has no verdicts for is shown with the judges that have
+    return {c: by_judge for c, by_judge in out.items() if set(by_judge) == set(judges)}
+
+
+def _page_boards(boards: dict[str, dict[Control, Leaderboard]]) -> dict[str, Any]:
+    return {j: {c.value: _rows(b) for c, b in by_c.items()} for j, by_c in boards.items()}
+
+
+def _model_order_categories(
+    by_category: dict[str, dict[str, dict[Control, Leaderboard]]], judges: list[str]
+) -> list[str]:
+    """Judged models over all categories, each category's baseline left out of its own."""
+    seen: dict[str, None] = {}
+    for by_judge in by_category.values():
+        for j in judges:
+            board = by_judge[j][Control.NONE]
+            for r in board.rows:
+                if r.model != board.baseline:
+                    seen.setdefault(r.model, None)
+    return list(seen)
 
 
 def _model_order(

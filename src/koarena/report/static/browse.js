@@ -49,7 +49,7 @@
   }
 
   let index = null;
-  const state = { question: "", model: "", judge: "", cluster: "", verdict: "", q: "" };
+  const state = { question: "", model: "", judge: "", cluster: "", category: "", verdict: "", q: "" };
   const $ = (id) => document.getElementById(id);
 
   function readUrl() {
@@ -57,6 +57,7 @@
     state.model = index.models.includes(p.get("model")) ? p.get("model") : index.models[0];
     state.judge = index.judges.includes(p.get("judge")) ? p.get("judge") : index.judges[0];
     state.cluster = p.get("cluster") || "";
+    state.category = p.get("category") || "";
     state.verdict = p.get("verdict") || "";
     state.q = p.get("q") || "";
     state.question = p.get("question") || "";
@@ -66,13 +67,14 @@
     return K.setParams({
       question: state.question, model: state.model,
       judge: state.judge === index.judges[0] ? "" : state.judge,
-      cluster: state.cluster, verdict: state.verdict, q: state.q,
+      cluster: state.cluster, category: state.category, verdict: state.verdict, q: state.q,
     }, push);
   }
 
   function matches(i) {
     const q = index.questions[i];
     if (state.cluster && q.topic !== state.cluster) return false;
+    if (state.category && q.category !== state.category) return false;
     if (state.q) {
       const needle = state.q.toLowerCase();
       if (!q.id.toLowerCase().includes(needle) && !q.text.toLowerCase().includes(needle)) return false;
@@ -262,12 +264,17 @@
     $("model-select").replaceChildren(...index.models.map((m) => el("option", { value: m, text: m })));
     const clusters = [...new Set(index.questions.map((q) => q.topic).filter(Boolean))].sort();
     $("cluster-select").append(...clusters.map((c) => el("option", { value: c, text: c })));
+    // Arena-Hard v2.0 benches: each category has its own baseline, so filter by it
+    const categories = [...new Set(index.questions.map((q) => q.category).filter(Boolean))];
+    $("category-filter").hidden = categories.length < 2;
+    $("category-select").append(...categories.map((c) => el("option", { value: c, text: c })));
     $("judge-select").replaceChildren(...index.judges.map((j) => el("option", { value: j, text: j })));
     $("judge-filter").hidden = index.judges.length < 2;
     syncControls();
     $("model-select").addEventListener("change", (e) => { state.model = e.target.value; writeUrl(true); show(); });
     $("judge-select").addEventListener("change", (e) => { state.judge = e.target.value; writeUrl(true); show(); });
     $("cluster-select").addEventListener("change", (e) => { state.cluster = e.target.value; afterFilter(); });
+    $("category-select").addEventListener("change", (e) => { state.category = e.target.value; afterFilter(); });
     $("verdict-select").addEventListener("change", (e) => { state.verdict = e.target.value; afterFilter(); });
     $("search").addEventListener("input", (e) => { state.q = e.target.value.trim(); afterFilter(); });
     $("filters").addEventListener("submit", (e) => e.preventDefault());
@@ -293,6 +300,7 @@
     $("model-select").value = state.model;
     $("judge-select").value = state.judge;
     $("cluster-select").value = state.cluster;
+    $("category-select").value = state.category;
     $("verdict-select").value = state.verdict;
     $("search").value = state.q;
   }
