@@ -47,8 +47,10 @@ import orjson
 import yaml
 
 from koarena.config import parse_model_endpoint
-from koarena.engine import Chat, ProviderPool, RunOptions, RunResult, run_async, run_tasks
 from koarena.providers.base import ChatRequest, Message
+from koarena.runner.pool import ProviderPool
+from koarena.runner.run import RunOptions, RunResult, StageRunner, run_async, run_tasks
+from koarena.runner.tasks import Chat
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO.parent / "shared" / "data" / "ko-arena-hard-v0.1"
@@ -127,8 +129,7 @@ def run_koarena(url: str, parallel: int, system: str, prompts: list[str], n: int
         pool = ProviderPool({"judge": cfg})
         try:
             res = await run_tasks(tasks, pool, RunOptions(
-                stage="bench", failure_log=tmp / "fail.jsonl", progress=False,
-                tasks_per_slot=1))
+                stage="bench", failure_log=tmp / "fail.jsonl", tasks_per_slot=1))
         finally:
             await pool.aclose()
         _check(res)
@@ -141,7 +142,8 @@ def run_judge(url: str, parallel: int, system: str, prompts: list[str], n: int) 
     yet), then `judging.judge`; one copy of gpt-4o-mini's answers per 1000 requests."""
     from koarena.bench import Bench
     from koarena.config import load_judge_settings
-    from koarena.judging import JudgeProtocol, judge, plan_judging
+    from koarena.judge_protocol import JudgeProtocol
+    from koarena.judging import judge, plan_judging
 
     tmp = Path(tempfile.mkdtemp())
     bench = Bench(tmp, DATA.name)
@@ -159,7 +161,7 @@ def run_judge(url: str, parallel: int, system: str, prompts: list[str], n: int) 
                                          "parallel": parallel}, "bench", env={})
     plan = plan_judging(bench, JudgeProtocol.from_settings(settings), {"judge": "judge"},
                         models, settings.baseline_model)
-    return lambda: _check(judge(bench, plan, {"judge": cfg}, progress=False))
+    return lambda: _check(judge(bench, plan, StageRunner({"judge": cfg})))
 
 
 def _check(res: RunResult) -> None:

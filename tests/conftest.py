@@ -67,6 +67,7 @@ WHOLE_DATA_MODULES = frozenset({
     "tests/browser/test_analysis_page.py",
     "tests/browser/test_browse_page.py",
     "tests/browser/test_leaderboard_page.py",
+    "tests/browser/test_new_views.py",
     "tests/integration/test_analyze_shared.py",
     "tests/integration/test_leaderboard_shared.py",
 })

@@ -1,4 +1,4 @@
-"""Questions → answers: one `AnswerTask` per (model, question), run by `koarena.engine`.
+"""Questions → answers: one `AnswerTask` per (model, question), run by `koarena.runner`.
 
 Each user turn is sent with the previous turns and the model's earlier answers (content only:
 reasoning is never sent back). The record is the v0.1 answer with ``conv_metadata`` of the last
@@ -14,28 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, ModelEndpoint
-from koarena.engine import (
-    Chat,
-    Estimate,
-    ProviderFactory,
-    ProviderPool,
-    RetryPolicy,
-    RunOptions,
-    RunResult,
-    Task,
-    estimate,
-    failure_log_path,
-    run_async,
-    run_summary_path,
-    run_tasks,
-)
 from koarena.errors import ConfigError, DataError
+from koarena.finish import TRUNCATED, FinishPolicy, finish_problem
 from koarena.providers.base import ChatRequest, Message
 from koarena.records import Answer, Question
+from koarena.runner.estimate import Estimate, estimate
+from koarena.runner.run import RunResult, StageRunner
+from koarena.runner.tasks import Chat, Task
 from koarena.style import conv_metadata
 
 # Likely answer length for a dry run when the bench has no baseline answers to average.
@@ -60,14 +47,16 @@ class AnswerTask:
     output: Path
     temperature: float
     max_tokens: int
+    finish_policy: FinishPolicy = FinishPolicy.FLAG
 
     @property
     def key(self) -> str:
         return self.question.question_id
 
-    def _request(self, messages: list[Message]) -> ChatRequest:
+    def _request(self, messages: list[Message], max_tokens: int | None = None) -> ChatRequest:
         return ChatRequest(model=self.model, messages=list(messages),
-                           temperature=self.temperature, max_tokens=self.max_tokens)
+                           temperature=self.temperature,
+                           max_tokens=max_tokens or self.max_tokens)
 
     def planned_requests(self) -> list[ChatRequest]:
         # Later turns also carry the earlier answers, unknown before the run: counted without.
@@ -82,12 +71,19 @@ class AnswerTask:
         messages: list[Message] = []
         turns: list[str] = []
         reasoning: list[str] = []
+        finish: list[str | None] = []
         for turn in self.question.turns:
             messages.append(Message("user", turn))
             resp = await chat(self._request(messages))
+            if (self.finish_policy is FinishPolicy.RETRY
+                    and finish_problem(resp.finish_reason) == TRUNCATED):
+                resp = await chat(self._request(messages, 2 * self.max_tokens))
             messages.append(Message("assistant", resp.content))
             turns.append(resp.content)
             reasoning.append(resp.reasoning)
+            finish.append(resp.finish_reason)
+        kept = (self.finish_policy is FinishPolicy.KEEP
+                and any(finish_problem(f) is not None for f in finish))
         answer = Answer(
             question_id=self.question.question_id,
             model=self.model,
@@ -96,6 +92,8 @@ class AnswerTask:
             tstamp=time.time(),
             meta=conv_metadata(turns[-1]),
             reasoning=reasoning if any(reasoning) else [],
+            finish_reasons=finish if any(finish) else [],
+            extra={"finish_policy": "keep"} if kept else {},
         )
         return answer.to_dict()
 
@@ -106,7 +104,8 @@ def build_tasks(bench: Bench, models: list[str], settings: AnswerSettings) -> li
     tasks: list[Task] = []
     for model in models:
         out = bench.answer_file(model)
-        tasks.extend(AnswerTask(q, model, out, settings.temperature, settings.max_tokens)
+        tasks.extend(AnswerTask(q, model, out, settings.temperature, settings.max_tokens,
+                                settings.finish_policy)
                      for q in questions)
     return tasks
 
@@ -142,20 +141,6 @@ def dry_run(bench: Bench, models: list[str], settings: AnswerSettings) -> Estima
 
 
 def answer(bench: Bench, models: list[str], settings: AnswerSettings,
-           endpoints: dict[str, ModelEndpoint], *, retry: RetryPolicy | None = None,
-           progress: bool = True, console: Console | None = None,
-           factory: ProviderFactory | None = None) -> RunResult:
+           runner: StageRunner) -> RunResult:
     """Answer every question each model has not answered yet; return the run summary."""
-    tasks = build_tasks(bench, models, settings)
-    options = RunOptions(stage="answer", failure_log=failure_log_path(bench, "answer"),
-                         summary_file=run_summary_path(bench), progress=progress,
-                         console=console)
-
-    async def go() -> RunResult:
-        pool = ProviderPool(endpoints, factory=factory, retry=retry)
-        try:
-            return await run_tasks(tasks, pool, options)
-        finally:
-            await pool.aclose()
-
-    return run_async(go())
+    return runner.run(bench, "answer", build_tasks(bench, models, settings))

@@ -1,302 +1,39 @@
-"""Judging: two games per question with swapped positions, verdict parsing, follow-up turns.
+"""Judging a bench: which games to play (`plan_judging`), and playing them (`judge`).
 
-Game 1 shows the baseline's answer as assistant A and the model's as B; game 2 swaps them
-(`koarena.battles` reads game 2's label mirrored). The judge sees only the answers' content:
-a reasoning model's thinking is never shown.
-
-A judge reply with no verdict label, or with several conflicting labels, gets the follow-up user
-turn arena-hard uses, up to the protocol's number of attempts. After that the game is recorded
-with ``score: None`` and the reason; a label is never invented. (arena-hard v0.1 asked again only
-when the label was missing and stored conflicting labels as None at once; a judge that changes
-its mind mid-text deserves the same second chance.)
-
-Prompt building and parsing are pure. `JudgeTask` is an engine task (`koarena.engine`), which
-owns concurrency, retries, rate limits, resume and the failure log; `judge` runs a plan.
+The protocol itself (prompts, verdict parsing, the two games) is `koarena.judge_protocol`.
+`JudgeTask` is a runner task (`koarena.runner`), which owns concurrency, retries, rate limits,
+resume and the failure log.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import logging
-import re
-import string
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import orjson
-from rich.console import Console
-
 from koarena.bench import Bench
-from koarena.config import DEFAULT_VERDICT_REGEX, JudgeSettings, ModelEndpoint, compile_regex
-from koarena.engine import (
-    Chat,
-    Estimate,
-    ProviderFactory,
-    ProviderPool,
-    RetryPolicy,
-    RunOptions,
-    RunResult,
-    estimate,
-    failure_log_path,
-    run_async,
-    run_summary_path,
-    run_tasks,
-)
+from koarena.categories import Categories, check_questions
+from koarena.config import JudgeSettings, ModelEndpoint
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import LoadReport
+from koarena.judge_protocol import (
+    GameResult,
+    JudgeProtocol,
+    answer_problem,
+    game_messages,
+    judge_game,
+)
 from koarena.providers.base import ChatRequest, ChatResponse, Message
-from koarena.records import FAILURE_MARKER, Answer, Game, Judgment, Question
-from koarena.verdicts import is_label
+from koarena.records import FAILURE_MARKER, Answer, Judgment, Question
+from koarena.runner.estimate import Estimate, estimate
+from koarena.runner.run import RunResult, StageRunner
+from koarena.runner.tasks import Chat
 
 log = logging.getLogger(__name__)
-
-FOLLOW_UP_PROMPT = "continue your judgment and finish by outputting a final verdict label"
-"""The user turn arena-hard sends when a judge reply has no usable verdict."""
-
-DEFAULT_REGEX = DEFAULT_VERDICT_REGEX
-
-ChatFn = Callable[[list[Message]], Awaitable[ChatResponse]]
-"""Sends one conversation to the judge and returns its reply (retries are the caller's job)."""
-
-
-@dataclass(frozen=True)
-class JudgeProtocol:
-    """How a judge is asked: prompts, verdict patterns and decoding settings.
-
-    ``prompt_template`` is a list as in arena-hard's YAML: each template becomes one user turn.
-    """
-
-    system_prompt: str
-    prompt_template: tuple[str, ...]
-    regex_patterns: tuple[str, ...] = (DEFAULT_REGEX,)
-    attempts: int = 2
-    temperature: float = 0.0
-    max_tokens: int = 16384
-
-    def __post_init__(self) -> None:
-        if not self.prompt_template:
-            raise ConfigError("judge settings: prompt_template is empty")
-        if not self.regex_patterns:
-            raise ConfigError("judge settings: no verdict regex pattern")
-        if self.attempts < 1:
-            raise ConfigError("judge settings: number_of_judgment_attempts must be at least 1")
-        for pattern in self.regex_patterns:
-            if compile_regex(pattern, "judge settings").groups > 1:
-                raise ConfigError(
-                    f"judge settings: regex {pattern!r} must have at most one capture group"
-                )
-
-    @classmethod
-    def from_settings(cls, settings: JudgeSettings) -> JudgeProtocol:
-        """The protocol of a judge settings file (pairwise against a baseline only)."""
-        if not settings.pairwise or not settings.baseline:
-            raise ConfigError(
-                "judge settings: only pairwise judging against a baseline is "
-                "supported (pairwise: true, baseline: true)"
-            )
-        if settings.reference:
-            raise ConfigError("judge settings: reference answers are not supported")
-        return cls(
-            system_prompt=settings.system_prompt,
-            prompt_template=tuple(settings.prompt_template),
-            regex_patterns=tuple(settings.regex_patterns),
-            attempts=settings.number_of_judgment_attempts,
-            temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
-        )
-
-    @property
-    def prompt_hash(self) -> str:
-        """sha256 of the system prompt and the templates, encoded without ambiguity."""
-        payload = orjson.dumps([self.system_prompt, list(self.prompt_template)])
-        return "sha256:" + hashlib.sha256(payload).hexdigest()
-
-
-def answer_problem(answer: Answer | None) -> str | None:
-    """Why an answer cannot be judged (``missing``, ``empty``, ``failure marker``), or None.
-
-    >>> answer_problem(None)
-    'missing'
-    >>> answer_problem(Answer(question_id="q", model="m", turns=["$ERROR$"]))
-    'failure marker'
-    """
-    if answer is None:
-        return "missing"
-    if answer.is_failure_marker:
-        return "failure marker"
-    if answer.is_empty:
-        return "empty"
-    return None
-
-
-def prompt_args(question: Question, first: Answer, second: Answer) -> dict[str, str]:
-    """Template arguments, numbered as arena-hard numbers them.
-
-    ``question_i`` is user turn i; ``answer_1..answer_n`` are the turns of assistant A and
-    ``answer_{n+1}..answer_{2n}`` those of assistant B. Single-turn questions also get the
-    named arguments of arena-hard 2.0 templates (``QUESTION``, ``ANSWER_A``, ``ANSWER_B``).
-    """
-    args: dict[str, str] = {}
-    for i, turn in enumerate(question.turns):
-        args[f"question_{i + 1}"] = turn
-    for i, turn in enumerate(first.turns):
-        args[f"answer_{i + 1}"] = turn
-    base = len(first.turns)
-    for i, turn in enumerate(second.turns):
-        args[f"answer_{base + i + 1}"] = turn
-    if len(question.turns) == 1 and len(first.turns) == 1 and len(second.turns) == 1:
-        args["QUESTION"] = question.turns[0]
-        args["ANSWER_A"] = first.turns[0]
-        args["ANSWER_B"] = second.turns[0]
-    return args
-
-
-def _fields(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
-def build_messages(
-    protocol: JudgeProtocol, question: Question, first: Answer, second: Answer
-) -> list[Message]:
-    """The judge conversation showing ``first`` as assistant A and ``second`` as B.
-
-    Raises `ConfigError` when a template needs an argument this question cannot supply, or
-    when no template shows B's last turn (arena-hard's single-turn template on a multi-turn
-    question would silently compare A's turns with each other).
-    """
-    args = prompt_args(question, first, second)
-    used: set[str] = set()
-    for template in protocol.prompt_template:
-        used |= _fields(template)
-    missing = sorted(used - args.keys())
-    if missing:
-        raise ConfigError(
-            f"judge prompt template needs {', '.join(missing)}, which question "
-            f"{question.question_id} ({len(question.turns)} turn(s)) does not supply"
-        )
-    last_b = f"answer_{len(first.turns) + len(second.turns)}"
-    if last_b not in used and "ANSWER_B" not in used:
-        raise ConfigError(
-            f"judge prompt template does not show assistant B's last turn ({{{last_b}}}) "
-            f"for question {question.question_id}: use a template for "
-            f"{len(question.turns)}-turn questions"
-        )
-    messages = [Message(role="system", content=protocol.system_prompt)]
-    messages += [
-        Message(role="user", content=template.format(**args))
-        for template in protocol.prompt_template
-    ]
-    return messages
-
-
-def game_messages(
-    protocol: JudgeProtocol, question: Question, baseline: Answer, model: Answer
-) -> tuple[list[Message], list[Message]]:
-    """Game 1 (baseline as A, model as B) and game 2 (positions swapped)."""
-    return (
-        build_messages(protocol, question, baseline, model),
-        build_messages(protocol, question, model, baseline),
-    )
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What one judge reply says: a label, or the reason there is none."""
-
-    label: str | None
-    reason: str | None = None
-    found: tuple[str, ...] = ()
-
-
-def parse_verdict(text: str, patterns: Sequence[str]) -> Verdict:
-    """Find the verdict label in a judge reply.
-
-    Patterns are tried in order; the first one that captures a known label decides. One
-    distinct known label is the verdict; several distinct labels conflict; captures that are
-    not verdict labels (``[[A]]``) do not count.
-
-    >>> parse_verdict("My final verdict is: [[B>A]]", [DEFAULT_REGEX]).label
-    'B>A'
-    >>> parse_verdict("[[A>B]] ... [[B>A]]", [DEFAULT_REGEX]).reason
-    'conflicting verdict labels: A>B, B>A'
-    """
-    unknown: list[str] = []
-    for pattern in patterns:
-        captured = [m.strip() for m in re.findall(pattern, text)]
-        known = [m for m in captured if is_label(m)]
-        unknown += [m for m in captured if m and not is_label(m)]
-        distinct = tuple(dict.fromkeys(known))
-        if len(distinct) == 1:
-            return Verdict(label=distinct[0], found=distinct)
-        if len(distinct) > 1:
-            return Verdict(
-                label=None,
-                reason="conflicting verdict labels: " + ", ".join(distinct),
-                found=distinct,
-            )
-    if unknown:
-        return Verdict(
-            label=None, reason="no known verdict label (found: " + ", ".join(unknown) + ")"
-        )
-    return Verdict(label=None, reason="no verdict label")
-
-
-@dataclass
-class GameResult:
-    """One game as played: the conversation, the judge's replies and the outcome."""
-
-    messages: list[Message]
-    replies: list[str] = field(default_factory=list)
-    reasoning: list[str] = field(default_factory=list)
-    score: str | None = None
-    reason: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def to_game(self) -> Game:
-        """The stored game: v0.1 fields (``score``, ``user_prompt``, ``judgment``) and more."""
-        user_prompt = next((m.content for m in self.messages if m.role == "user"), "")
-        extra: dict[str, Any] = {
-            "user_prompt": user_prompt,
-            # arena-hard stored the replies concatenated, each after a newline
-            "judgment": "".join("\n" + r for r in self.replies),
-            "messages": [{"role": m.role, "content": m.content} for m in self.messages],
-            "attempts": len(self.replies),
-            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
-        }
-        if any(self.reasoning):
-            extra["judge_reasoning"] = list(self.reasoning)
-        if self.score is None:
-            extra["unparsed_reason"] = self.reason
-        return Game(score=self.score, extra=extra)
-
-
-async def judge_game(chat: ChatFn, protocol: JudgeProtocol, messages: list[Message]) -> GameResult:
-    """Play one game: ask, parse, and send the follow-up turn while no verdict is usable."""
-    conversation = list(messages)
-    result = GameResult(messages=conversation)
-    verdict = Verdict(label=None, reason="no verdict label")
-    for attempt in range(protocol.attempts):
-        if attempt:
-            conversation.append(Message(role="user", content=FOLLOW_UP_PROMPT))
-        response = await chat(list(conversation))
-        conversation.append(Message(role="assistant", content=response.content))
-        result.replies.append(response.content)
-        result.reasoning.append(response.reasoning)
-        result.input_tokens += response.usage.input_tokens
-        result.output_tokens += response.usage.output_tokens
-        # Only the newest reply is parsed: after a conflict, the follow-up's single label is
-        # the judge's final word, while the earlier reply would still conflict with it.
-        verdict = parse_verdict(response.content, protocol.regex_patterns)
-        if verdict.label is not None:
-            result.score = verdict.label
-            return result
-    result.reason = f"{verdict.reason} after {protocol.attempts} attempt(s)"
-    return result
-
 
 @dataclass(frozen=True)
 class JudgeIdentity:
@@ -309,20 +46,25 @@ class JudgeIdentity:
     judge: str
     judge_model: str
     baseline: str
+    category: str | None = None
+    """The question's category when the bench judges per category (Arena-Hard v2.0)."""
 
     def record_fields(self, protocol: JudgeProtocol) -> dict[str, Any]:
-        return {
+        fields: dict[str, Any] = {
             "judge_model": self.judge_model,
             "baseline": self.baseline,
             "prompt_hash": protocol.prompt_hash,
             "temperature": protocol.temperature,
             "max_tokens": protocol.max_tokens,
         }
+        if self.category is not None:
+            fields["category"] = self.category
+        return fields
 
 
 @dataclass(frozen=True)
 class JudgeTask:
-    """Both games of one question for one judge and model: a `koarena.engine.Task`.
+    """Both games of one question for one judge and model: a `koarena.runner.tasks.Task`.
 
     The task holds the question and the two answers, and builds the conversations only when
     it runs (or is estimated): a plan of several judges and models holding every formatted
@@ -338,6 +80,8 @@ class JudgeTask:
     protocol: JudgeProtocol
     identity: JudgeIdentity
     output: Path
+    games_together: bool = False
+    """Play both games at once (batch mode: both go in the same round of batches)."""
 
     @property
     def key(self) -> str:
@@ -352,12 +96,12 @@ class JudgeTask:
         return game_messages(self.protocol, self.question, self.baseline_answer,
                              self.model_answer)
 
-    def _request(self, messages: list[Message]) -> ChatRequest:
+    def _request(self, messages: list[Message], max_tokens: int | None = None) -> ChatRequest:
         return ChatRequest(
             model=self.identity.judge,
             messages=messages,
             temperature=self.protocol.temperature,
-            max_tokens=self.protocol.max_tokens,
+            max_tokens=max_tokens or self.protocol.max_tokens,
         )
 
     def planned_requests(self) -> list[ChatRequest]:
@@ -367,13 +111,18 @@ class JudgeTask:
     async def run(self, chat: Chat) -> dict[str, Any]:
         """Play game 1 then game 2 and return the judgment record.
 
-        A request the engine gives up on propagates, so a failed judgment is never written.
+        A request the runner gives up on propagates, so a failed judgment is never written.
         """
 
-        async def ask(messages: list[Message]) -> ChatResponse:
-            return await chat(self._request(messages))
+        async def ask(messages: list[Message], max_tokens: int) -> ChatResponse:
+            return await chat(self._request(messages, max_tokens))
 
-        results = [await judge_game(ask, self.protocol, messages) for messages in self.games()]
+        games = [judge_game(ask, self.protocol, messages) for messages in self.games()]
+        if self.games_together:
+            results = await _together(games)
+        else:
+            # One after the other online: a game 1 that fails costs no game 2 request.
+            results = [await game for game in games]
         return Judgment(
             question_id=self.key,
             model=self.judged_model,
@@ -381,6 +130,17 @@ class JudgeTask:
             games=[r.to_game() for r in results],
             extra={**self.identity.record_fields(self.protocol), "tstamp": time.time()},
         ).to_dict()
+
+
+async def _together(games: list[Coroutine[Any, Any, GameResult]]) -> list[GameResult]:
+    """Await the games concurrently; when one fails, cancel the other and raise."""
+    running = [asyncio.ensure_future(g) for g in games]
+    try:
+        return list(await asyncio.gather(*running))
+    except BaseException:
+        for r in running:
+            r.cancel()
+        raise
 
 
 def unjudgeable(
@@ -412,14 +172,37 @@ def unjudgeable(
     return ok, skipped
 
 
+@dataclass(frozen=True)
+class Route:
+    """How one category's questions are judged: the baseline and the protocol (whose system
+    prompt is the category's). ``category`` is None on a single-baseline bench."""
+
+    baseline: str
+    protocol: JudgeProtocol
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class MissingBaseline:
+    """Questions of a category that cannot be judged because its baseline has no answer."""
+
+    category: str | None
+    baseline: str
+    missing: int
+    questions: int
+
+
 @dataclass
 class JudgePlan:
-    """The judge tasks of a run (done ones included: the engine skips those) and the
+    """The judge tasks of a run (done ones included: the runner skips those) and the
     questions left out because an answer cannot be judged."""
 
     tasks: list[JudgeTask] = field(default_factory=list)
     skipped: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     """model → {reason: question ids} of answers that cannot be judged."""
+    routes: list[Route] = field(default_factory=list)
+    missing_baselines: list[MissingBaseline] = field(default_factory=list)
+    """Per category, baseline answers missing (reported before anything is sent)."""
 
     def skipped_counts(self) -> dict[str, int]:
         """Left-out questions by reason over all models (every judge leaves out the same)."""
@@ -429,23 +212,74 @@ class JudgePlan:
                 counts[reason] = counts.get(reason, 0) + len(ids)
         return counts
 
+    def by_category(self) -> dict[str | None, list[JudgeTask]]:
+        """The tasks grouped by their question's category, in the routes' order."""
+        groups: dict[str | None, list[JudgeTask]] = {r.category: [] for r in self.routes}
+        for t in self.tasks:
+            groups.setdefault(t.identity.category, []).append(t)
+        return groups
+
+
+def question_routes(
+    questions: Sequence[Question],
+    protocol: JudgeProtocol,
+    baseline: str | None,
+    categories: Categories | None,
+) -> dict[str, Route]:
+    """question id → its route. With ``categories`` each question is judged against its
+    category's baseline with its category's system prompt (the original ``gen_judgment.py``
+    rule); a category without settings is a `DataError`. Without them, one route for all."""
+    if not categories:
+        if not baseline:
+            raise ConfigError("judge settings: neither a baseline_model nor categories")
+        single = Route(baseline=baseline, protocol=protocol)
+        return {q.question_id: single for q in questions}
+    check_questions(questions, categories)
+    routes = {
+        c.name: Route(c.baseline, replace(protocol, system_prompt=c.system_prompt), c.name)
+        for c in categories.values()
+    }
+    return {q.question_id: routes[q.category] for q in questions}
+
 
 def plan_judging(
     bench: Bench,
     protocol: JudgeProtocol,
     judges: Mapping[str, str],
     models: Sequence[str],
-    baseline: str,
+    baseline: str | None,
+    *,
+    categories: Categories | None = None,
 ) -> JudgePlan:
     """One task per judge, model and judgeable question.
 
-    ``judges`` maps each judge's endpoint-file name to its API model name. Judgments already on
-    disk are left to the engine's resume; those made with another prompt or baseline are kept
-    but reported, because silently mixing protocols would skew the leaderboard.
+    ``judges`` maps each judge's endpoint-file name to its API model name. With
+    ``categories`` (Arena-Hard v2.0) each question is compared with its category's baseline's
+    answer under its category's system prompt; a baseline with no answers for some of its
+    category's questions is listed in ``missing_baselines`` and those questions are skipped.
+    Judgments already on disk are left to the runner's resume; those made with another prompt
+    or baseline are kept but reported, because silently mixing protocols would skew the
+    leaderboard.
     """
     questions = bench.load_questions()
-    baseline_answers = _answers(bench, baseline, "baseline")
-    plan = JudgePlan()
+    route_of = question_routes(questions, protocol, baseline, categories)
+    plan = JudgePlan(routes=list(dict.fromkeys(route_of.values())))
+    answers_of = {
+        r.baseline: _answers(bench, r.baseline, "baseline", required=not categories)
+        for r in plan.routes
+    }
+    baseline_answers: dict[str, Answer] = {}
+    for q in questions:
+        a = answers_of[route_of[q.question_id].baseline].get(q.question_id)
+        if a is not None:
+            baseline_answers[q.question_id] = a
+    if categories:
+        for r in plan.routes:
+            ids = [q for q, qr in route_of.items() if qr == r]
+            missing = sum(q not in baseline_answers for q in ids)
+            if missing:
+                plan.missing_baselines.append(
+                    MissingBaseline(r.category, r.baseline, missing, len(ids)))
     for model in models:
         model_answers = _answers(bench, model, "model")
         judgeable, skipped = unjudgeable(questions, baseline_answers, model_answers)
@@ -454,11 +288,15 @@ def plan_judging(
         for q in judgeable:
             # Fail on a template that does not fit before anything is sent; the tasks build
             # their conversations again when they run.
-            game_messages(protocol, q, baseline_answers[q.question_id],
+            game_messages(route_of[q.question_id].protocol, q, baseline_answers[q.question_id],
                           model_answers[q.question_id])
         for judge, judge_model in judges.items():
-            _warn_foreign(bench, judge, model, protocol, baseline)
-            identity = JudgeIdentity(judge=judge, judge_model=judge_model, baseline=baseline)
+            _warn_foreign(bench, judge, model, route_of)
+            identities = {
+                r: JudgeIdentity(judge=judge, judge_model=judge_model, baseline=r.baseline,
+                                 category=r.category)
+                for r in plan.routes
+            }
             output = bench.judgment_file(judge, model)
             plan.tasks += [
                 JudgeTask(
@@ -466,8 +304,8 @@ def plan_judging(
                     baseline_answer=baseline_answers[q.question_id],
                     model_answer=model_answers[q.question_id],
                     judged_model=model,
-                    protocol=protocol,
-                    identity=identity,
+                    protocol=route_of[q.question_id].protocol,
+                    identity=identities[route_of[q.question_id]],
                     output=output,
                 )
                 for q in judgeable
@@ -475,8 +313,10 @@ def plan_judging(
     return plan
 
 
-def _answers(bench: Bench, model: str, role: str) -> dict[str, Answer]:
+def _answers(bench: Bench, model: str, role: str, *, required: bool = True) -> dict[str, Answer]:
     if not bench.answer_file(model).is_file():
+        if not required:
+            return {}
         raise DataError(
             f"no answers of {role} {model!r} in {bench.answer_dir} (run 'koarena answer' first)"
         )
@@ -490,18 +330,19 @@ def _answers(bench: Bench, model: str, role: str) -> dict[str, Answer]:
     return answers
 
 
-def _warn_foreign(
-    bench: Bench, judge: str, model: str, protocol: JudgeProtocol, baseline: str
-) -> None:
+def _warn_foreign(bench: Bench, judge: str, model: str, route_of: Mapping[str, Route]) -> None:
     path = bench.judgment_file(judge, model)
     if not path.is_file():
         return
-    foreign = sum(
-        1
-        for j in bench.load_judgments(judge, model, strict=False)
-        if j.extra.get("prompt_hash", protocol.prompt_hash) != protocol.prompt_hash
-        or j.extra.get("baseline", baseline) != baseline
-    )
+    foreign = 0
+    for j in bench.load_judgments(judge, model, strict=False):
+        route = route_of.get(j.question_id)
+        if route is None:
+            continue
+        foreign += (
+            j.extra.get("prompt_hash", route.protocol.prompt_hash) != route.protocol.prompt_hash
+            or j.extra.get("baseline", route.baseline) != route.baseline
+        )
     if foreign:
         log.warning(
             "%d judgment(s) of %s by %s were made with another prompt or baseline; they are "
@@ -558,33 +399,12 @@ def dry_run(plan: JudgePlan, expected_output_tokens: int | None = None) -> Estim
     return estimate(plan.tasks, expected_output_tokens=expected_output_tokens)
 
 
-def judge(
-    bench: Bench,
-    plan: JudgePlan,
-    endpoints: dict[str, ModelEndpoint],
-    *,
-    retry: RetryPolicy | None = None,
-    progress: bool = True,
-    console: Console | None = None,
-    factory: ProviderFactory | None = None,
-) -> RunResult:
-    """Request every judgment of the plan not yet on disk; return the run summary."""
-    options = RunOptions(
-        stage="judge",
-        failure_log=failure_log_path(bench, "judge"),
-        summary_file=run_summary_path(bench),
-        progress=progress,
-        console=console,
-    )
-
-    async def go() -> RunResult:
-        pool = ProviderPool(endpoints, factory=factory, retry=retry)
-        try:
-            return await run_tasks(plan.tasks, pool, options)
-        finally:
-            await pool.aclose()
-
-    return run_async(go())
+def judge(bench: Bench, plan: JudgePlan, runner: StageRunner) -> RunResult:
+    """Request every judgment of the plan not yet on disk; return the run summary. A judge in
+    batch mode plays both games of a question in the same round of batches."""
+    tasks = [replace(t, games_together=True) if runner.batched(t.model) else t
+             for t in plan.tasks]
+    return runner.run(bench, "judge", tasks)
 
 
 def unparsed_games(

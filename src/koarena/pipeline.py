@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rich.console import Console
-
 from koarena.answering import answer
 from koarena.bench import Bench
-from koarena.config import AnswerSettings, JudgeSettings, ModelEndpoint
+from koarena.config import AnswerSettings, JudgeSettings
 from koarena.controls import DEFAULT_CONTROL, Control
-from koarena.engine import ProviderFactory, RetryPolicy, RunResult, report
 from koarena.ensemble import ENSEMBLE_JUDGE, EnsembleSummary, write_ensemble
 from koarena.errors import ConfigError
-from koarena.judging import JudgePlan, JudgeProtocol, judge, plan_judging
-from koarena.leaderboard import Leaderboard, compute_leaderboard
-from koarena.rating import DEFAULT_ROUNDS, DEFAULT_SEED
+from koarena.judge_protocol import JudgeProtocol
+from koarena.judging import JudgePlan, judge, plan_judging
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    Leaderboard,
+    compute_category_leaderboards,
+    compute_leaderboard,
+)
+from koarena.runner.run import RunResult, StageRunner
 
 
 @dataclass
@@ -31,6 +35,10 @@ class PipelineResult:
     plan: JudgePlan | None = None
     ensemble: EnsembleSummary | None = None
     board: Leaderboard | None = None
+    """The leaderboard of a single-baseline bench (the first category's on a bench with
+    categories)."""
+    boards: list[Leaderboard] = field(default_factory=list)
+    """Every leaderboard: one, or one per category (Arena-Hard v2.0)."""
     failed_stage: str | None = None
 
     @property
@@ -59,33 +67,18 @@ def run_pipeline(
     model: str,
     answer_settings: AnswerSettings,
     judge_settings: JudgeSettings,
-    endpoints: dict[str, ModelEndpoint],
+    runner: StageRunner,
     judges: dict[str, str],
     *,
     control: Control = DEFAULT_CONTROL,
     rounds: int = DEFAULT_ROUNDS,
     seed: int = DEFAULT_SEED,
-    retry: RetryPolicy | None = None,
-    progress: bool = True,
-    console: Console | None = None,
-    factory: ProviderFactory | None = None,
 ) -> PipelineResult:
     """Answer, judge with every judge in ``judges`` (name → API model), ensemble, rank."""
     check_not_published(bench, model, list(judges))
     result = PipelineResult()
-    answered = answer(
-        bench,
-        [model],
-        answer_settings,
-        endpoints,
-        retry=retry,
-        progress=progress,
-        console=console,
-        factory=factory,
-    )
+    answered = answer(bench, [model], answer_settings, runner)
     result.stages.append(answered)
-    if console is not None:
-        report(answered, console)
     if answered.exit_code:
         result.failed_stage = "answer"
         return result
@@ -95,29 +88,28 @@ def run_pipeline(
         judges,
         [model],
         judge_settings.baseline_model,
+        categories=judge_settings.categories,
     )
-    judged = judge(
-        bench,
-        result.plan,
-        endpoints,
-        retry=retry,
-        progress=progress,
-        console=console,
-        factory=factory,
-    )
+    judged = judge(bench, result.plan, runner)
     result.stages.append(judged)
-    if console is not None:
-        report(judged, console)
     if judged.exit_code:
         result.failed_stage = "judge"
         return result
     result.ensemble = write_ensemble(bench, list(judges), [model])
-    result.board = compute_leaderboard(
-        bench,
-        control,
-        judges=[ENSEMBLE_JUDGE],
-        baseline=judge_settings.baseline_model,
-        rounds=rounds,
-        seed=seed,
-    )
+    if judge_settings.categories:
+        by_category = compute_category_leaderboards(
+            bench, [control], judges=[ENSEMBLE_JUDGE], rounds=rounds, seed=seed,
+            settings=judge_settings.categories,
+        )
+        result.boards = [boards[control] for boards in by_category.values()]
+    else:
+        result.boards = [compute_leaderboard(
+            bench,
+            control,
+            judges=[ENSEMBLE_JUDGE],
+            baseline=judge_settings.baseline_model,
+            rounds=rounds,
+            seed=seed,
+        )]
+    result.board = result.boards[0]
     return result

@@ -33,11 +33,6 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
 
-DEFAULT_ROUNDS = 1000
-"""Bootstrap rounds of the published leaderboard, the default of every command."""
-DEFAULT_SEED = 42
-
-
 class Resample(Enum):
     """Bootstrap unit: single battles (as the original tool) or whole questions."""
 

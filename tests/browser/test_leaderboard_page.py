@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page
@@ -11,7 +12,7 @@ from playwright.sync_api import Page
 from koarena.bench import Bench
 from koarena.clusters import cluster_win_rates
 from koarena.controls import Control
-from koarena.leaderboard import Leaderboard
+from koarena.leaderboard import Leaderboard, compute_leaderboards
 
 PUBLISHED = {"o3-high": "87.29", "gemma-3-27b-it": "45.14", "gpt-4o-mini": "10.45",
              "llama-3.1-8b-instruct": "0.79", "claude-3.7-sonnet": "50.00"}
@@ -22,10 +23,13 @@ STYLE = {"o3-high": "87.43", "gemma-3-27b-it": "19.79", "gpt-4o-mini": "11.43",
 
 
 @pytest.fixture(scope="module")
-def expected(full_boards: dict[Control, Leaderboard]) -> dict[Control, Leaderboard]:
-    """Point estimates from the leaderboard module (the session's whole-data leaderboards; they
-    do not depend on the bootstrap rounds)."""
-    return full_boards
+def expected(
+    full_bench: Bench, full_boards: dict[Control, Leaderboard]
+) -> dict[Control, Leaderboard]:
+    """Point estimates from the leaderboard module (the session's whole-data leaderboards, and
+    style+korean; they do not depend on the bootstrap rounds)."""
+    korean = compute_leaderboards(full_bench, [Control.STYLE_KOREAN], rounds=0)
+    return {**full_boards, **korean}
 
 
 def _open(page: Page, url: str) -> None:
@@ -97,21 +101,23 @@ def test_sorting(page: Page, full_site: Path, expected: dict[Control, Leaderboar
     assert _models(page) == [r.model for r in rows]
 
 
-@pytest.mark.parametrize("control", [Control.NONE, Control.LENGTH, Control.MARKDOWN])
+@pytest.mark.parametrize(
+    "control", [Control.NONE, Control.LENGTH, Control.MARKDOWN, Control.STYLE_KOREAN]
+)
 def test_control_switch(
     page: Page, full_site: Path, expected: dict[Control, Leaderboard], control: Control,
     artifacts: Path,
 ) -> None:
     _open(page, full_site.joinpath("index.html").as_uri())
-    page.check(f"input[name=control][value={control.value}]")
+    page.check(f'input[name=control][value="{control.value}"]')
     board = expected[control]
     assert _models(page) == [r.model for r in board.rows]
     assert _column(page, "score") == [f"{r.score:.2f}" for r in board.rows]
     assert _models(page) != [r.model for r in expected[Control.STYLE].rows]
-    assert f"control={control.value}" in page.url
+    assert f"control={quote(control.value, safe='')}" in page.url
     # the URL alone restores the view
     _open(page, page.url)
-    assert page.is_checked(f"input[name=control][value={control.value}]")
+    assert page.is_checked(f'input[name=control][value="{control.value}"]')
     assert _column(page, "score") == [f"{r.score:.2f}" for r in board.rows]
     if control is Control.NONE:
         scores = dict(zip(_models(page), _column(page, "score"), strict=True))

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from koarena.config import ModelEndpoint, parse_model_endpoint
-from koarena.engine import ProviderPool, RetryPolicy
 from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import (
     ChatRequest,
@@ -21,6 +20,7 @@ from koarena.providers.base import (
     RateLimitError,
     TransientError,
 )
+from koarena.runner.pool import ProviderPool, RetryPolicy
 from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 KEY = "sk-ant-planted-secret-0123456789"
@@ -66,13 +66,15 @@ def body(cfg: ModelEndpoint) -> dict[str, Any]:
 
 
 def test_request_shape(server: FakeServer) -> None:
-    assert body(claude(server, extra_body={"top_k": 5})) == {
+    assert body(claude(server, extra_body={"top_k": 5}, prompt_cache=False)) == {
         "model": "claude", "system": SYSTEM, "max_tokens": 64, "temperature": 0.0,
         "messages": [{"role": "user", "content": "질문"}], "top_k": 5,
     }  # fmt: skip
     # A thinking budget comes on top of the answer's max_tokens; no temperature with thinking.
+    # The system prompt is marked for Anthropic's prompt cache.
+    cached_system = [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
     assert body(claude(server, reasoning={"budget_tokens": 1024})) == {
-        "model": "claude", "system": SYSTEM, "max_tokens": 64 + 1024,
+        "model": "claude", "system": cached_system, "max_tokens": 64 + 1024,
         "thinking": {"type": "enabled", "budget_tokens": 1024},
         "messages": [{"role": "user", "content": "질문"}],
     }  # fmt: skip

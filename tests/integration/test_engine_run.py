@@ -12,8 +12,10 @@ import orjson
 import pytest
 
 from koarena.config import ModelEndpoint, parse_model_endpoint
-from koarena.engine import Chat, ProviderPool, RetryPolicy, RunOptions, RunResult, run_tasks
 from koarena.providers.base import ChatRequest, Message
+from koarena.runner.pool import ProviderPool, RetryPolicy
+from koarena.runner.run import RunOptions, RunResult, run_tasks
+from koarena.runner.tasks import Chat
 from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
 FAST = RetryPolicy(attempts=4, base=0.01, cap=0.05)
@@ -63,7 +65,7 @@ def run(tasks: list[Any], cfg: ModelEndpoint, tmp: Path,
         try:
             return await run_tasks(tasks, pool, RunOptions(
                 stage="test", failure_log=tmp / "failures.jsonl",
-                summary_file=tmp / "summary.jsonl", progress=False))
+                summary_file=tmp / "summary.jsonl"))
         finally:
             await pool.aclose()
 
@@ -165,3 +167,52 @@ def test_unknown_model_fails_before_any_request(server: FakeServer, tmp_path: Pa
     with pytest.raises(ConfigError, match="model 'other' is not in the endpoint file"):
         run([OneShot("q", "other", tmp_path / "o.jsonl")], endpoint(server), tmp_path)
     assert server.state.total == 0
+
+
+@dataclass(frozen=True)
+class Crash(OneShot):
+    """A task with a bug: it raises something that is not a failed request."""
+
+    async def run(self, chat: Chat) -> dict[str, Any]:
+        await asyncio.sleep(0)  # let the other workers start their tasks first
+        raise KeyError(self.key)
+
+
+@dataclass(frozen=True)
+class Waits(OneShot):
+    """A task that waits forever and notes whether it was cancelled."""
+
+    cancelled: list[str]
+
+    async def run(self, chat: Chat) -> dict[str, Any]:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled.append(self.key)
+            raise
+        raise AssertionError("unreachable")
+
+
+def test_a_crashing_worker_cancels_the_others(server: FakeServer, tmp_path: Path) -> None:
+    cfg = endpoint(server, parallel=2)
+    out = tmp_path / "out.jsonl"
+    cancelled: list[str] = []
+    tasks: list[Any] = [Waits(k, "m", out, cancelled) for k in ("w1", "w2", "w3")]
+    tasks.append(Crash("boom", "m", out))
+
+    async def go() -> list[str]:
+        pool = ProviderPool({cfg.name: cfg}, retry=FAST, seed=1)
+        try:
+            with pytest.raises(KeyError, match="boom"):
+                await run_tasks(tasks, pool, RunOptions(stage="test",
+                                                        failure_log=tmp_path / "failures.jsonl"))
+            # Taken before the loop shuts down (which would cancel any leftover task).
+            return sorted(cancelled)
+        finally:
+            await pool.aclose()
+
+    # Four workers took the four tasks; the crash cancelled the three waiting ones before
+    # run_tasks raised (asyncio.gather would have left them running).
+    assert asyncio.run(go()) == ["w1", "w2", "w3"]
+    assert not out.exists()
+    assert not (tmp_path / "failures.jsonl").exists()

@@ -20,11 +20,11 @@ from typing import Any
 import orjson
 import pytest
 
-from koarena.config import GEMINI_API_BASE, ModelEndpoint, parse_model_endpoint
-from koarena.engine import ProviderPool, RetryPolicy
+from koarena.config import ModelEndpoint, parse_model_endpoint
 from koarena.errors import ConfigError
 from koarena.providers import gemini
 from koarena.providers.anthropic import AnthropicProvider
+from koarena.providers.apis import GEMINI
 from koarena.providers.base import (
     ChatRequest,
     ChatResponse,
@@ -35,6 +35,7 @@ from koarena.providers.base import (
 )
 from koarena.providers.gemini import GeminiProvider, retry_delay
 from koarena.providers.openai_compat import OpenAICompatProvider
+from koarena.runner.pool import ProviderPool, RetryPolicy
 from koarena.style import conv_metadata
 from koarena.testing import FakeConfig, FakeServer, FaultRule, answer_for
 
@@ -109,7 +110,7 @@ def test_request_shape(server: FakeServer) -> None:
     _, body = provider_view(gem(server, reasoning_effort="low"))
     assert body["generationConfig"] == {
         "temperature": 0.0, "maxOutputTokens": 64,
-        "thinkingConfig": {"thinkingLevel": "low", "includeThoughts": True}}
+        "thinkingConfig": {"thinkingLevel": "LOW", "includeThoughts": True}}
 
 
 def test_docstring_examples() -> None:
@@ -223,7 +224,7 @@ def test_key_only_in_header_and_scrubbed_from_errors(server: FakeServer) -> None
 def test_config_types_defaults_and_reasoning_checks() -> None:
     cfg = parse_model_endpoint("g", {"api_type": "google", "model_name": "gemini-2.5-pro",
                                      "endpoints": None}, "test", env={"GEMINI_API_KEY": KEY})
-    assert cfg.endpoints[0].api_base == GEMINI_API_BASE
+    assert cfg.endpoints[0].api_base == GEMINI.api_base
     assert cfg.endpoints[0].api_key is not None and cfg.endpoints[0].api_key.reveal() == KEY
     for reasoning, message in (
         ({"budget": 5}, "unknown keys"),

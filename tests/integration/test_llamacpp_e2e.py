@@ -34,7 +34,7 @@ import orjson
 import pytest
 import yaml
 
-from koarena.judging import FOLLOW_UP_PROMPT, parse_verdict
+from koarena.judge_protocol import FOLLOW_UP_PROMPT, parse_verdict
 from koarena.style import conv_metadata, count_tokens
 from koarena.verdicts import VERDICTS
 

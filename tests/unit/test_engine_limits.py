@@ -8,9 +8,9 @@ import random
 import pytest
 
 from koarena.config import parse_model_endpoint
-from koarena.engine import RateLimiter, RetryPolicy
 from koarena.providers.base import ChatRequest, Message, RateLimitError, TransientError
 from koarena.providers.openai_compat import parse_retry_after, split_think
+from koarena.runner.pool import RateLimiter, RetryPolicy
 
 
 class Clock:

@@ -10,19 +10,17 @@ import pytest
 import yaml
 
 from koarena.errors import ConfigError
-from koarena.judging import (
+from koarena.judge_protocol import (
     DEFAULT_REGEX,
     FOLLOW_UP_PROMPT,
     ChatFn,
-    JudgeIdentity,
     JudgeProtocol,
-    JudgeTask,
     build_messages,
     game_messages,
     judge_game,
     parse_verdict,
-    unjudgeable,
 )
+from koarena.judging import JudgeIdentity, JudgeTask, unjudgeable
 from koarena.providers.base import ChatRequest, ChatResponse, Message, Usage
 from koarena.records import Answer, Game, Judgment, Question
 from koarena.verdicts import Winner, game_outcome
@@ -47,13 +45,13 @@ class ScriptedJudge:
         return None
 
     def chat_fn(self, protocol: JudgeProtocol) -> ChatFn:
-        async def call(messages: list[Message]) -> ChatResponse:
+        async def call(messages: list[Message], max_tokens: int) -> ChatResponse:
             return await self.chat(
                 ChatRequest(
                     model="judge-x",
                     messages=messages,
                     temperature=protocol.temperature,
-                    max_tokens=protocol.max_tokens,
+                    max_tokens=max_tokens,
                 )
             )
 
@@ -222,7 +220,7 @@ def test_follow_up_after_missing_verdict() -> None:
     assert game["judgment"] == "\nLong analysis without a label.\nFinal: [[A>B]]"
     assert game["user_prompt"] == "질문?|기준 답변|모델 답변"
     assert game["attempts"] == 2
-    assert game["usage"] == {"input_tokens": 20, "output_tokens": 6}
+    assert game["usage"] == {"input_tokens": 20, "output_tokens": 6, "cached_input_tokens": 0}
     assert "unparsed_reason" not in game
     assert game["messages"][-1] == {"role": "assistant", "content": "Final: [[A>B]]"}
 
@@ -330,3 +328,12 @@ def test_unjudgeable_answers_are_reported_by_reason() -> None:
         "baseline answer empty": ["q4"],
         "baseline answer missing": ["q5"],
     }
+
+
+def test_protocol_doctests() -> None:
+    import doctest
+
+    from koarena import judge_protocol
+
+    result = doctest.testmod(judge_protocol)
+    assert (result.attempted, result.failed) == (5, 0)

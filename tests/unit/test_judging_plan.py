@@ -10,11 +10,12 @@ import pytest
 
 from koarena.bench import Bench
 from koarena.config import JudgeSettings
-from koarena.engine import pending_tasks
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import append_jsonl
-from koarena.judging import JudgeProtocol, dry_run, expected_reply_tokens, plan_judging
+from koarena.judge_protocol import JudgeProtocol
+from koarena.judging import dry_run, expected_reply_tokens, plan_judging
 from koarena.records import Answer, Game, Judgment, Question
+from koarena.runner.tasks import pending_tasks
 
 PROTOCOL = JudgeProtocol(system_prompt="S", prompt_template=("{question_1}|{answer_1}|{answer_2}",))
 
@@ -63,7 +64,7 @@ def test_done_judgments_are_left_to_the_engines_resume(tmp_path: Path) -> None:
     done = Judgment(question_id="q2", model="m", judge="j1", games=[Game("A>B"), Game(None)])
     append_jsonl(bench.judgment_file("j1", "m"), [done.to_dict()])
     plan = plan_judging(bench, PROTOCOL, {"j1": "j1"}, ["m"], "base")
-    todo, skipped = pending_tasks(plan.tasks, lambda r: r.get("question_id"))
+    todo, skipped = pending_tasks(plan.tasks)
     assert [t.key for t in todo] == ["q0"]
     assert skipped == 1
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from koarena.battles import Battles
 from koarena.errors import ConfigError
+from koarena.leaderboard import DEFAULT_SEED
 from koarena.rating import FloatArray
 
 
@@ -36,6 +37,9 @@ class FamilyRule:
     def matches_model(self, model: str) -> bool:
         return any(fnmatch.fnmatchcase(model, p) for p in self.models)
 
+
+DEFAULT_SELF_PREFERENCE_ROUNDS = 1000
+"""Bootstrap rounds of the self-preference intervals unless told otherwise."""
 
 DEFAULT_FAMILIES: tuple[FamilyRule, ...] = (
     FamilyRule("gpt-4o-mini*", ("gpt-*",)),
@@ -96,8 +100,8 @@ def model_self_preference(
     model: str,
     battles_by_judge: Mapping[str, Battles],
     *,
-    rounds: int = 1000,
-    seed: int = 42,
+    rounds: int = DEFAULT_SELF_PREFERENCE_ROUNDS,
+    seed: int = DEFAULT_SEED,
 ) -> SelfPreference | None:
     """Self-preference of ``judge`` for ``model``; None if either side has no battles."""
     others = [j for j in sorted(battles_by_judge) if j != judge]
@@ -147,8 +151,8 @@ def self_preference(
     battles_by_judge: Mapping[str, Battles],
     rules: Sequence[FamilyRule] = DEFAULT_FAMILIES,
     *,
-    rounds: int = 1000,
-    seed: int = 42,
+    rounds: int = DEFAULT_SELF_PREFERENCE_ROUNDS,
+    seed: int = DEFAULT_SEED,
 ) -> list[SelfPreference]:
     """Self-preference of every judge that has a family rule, for each model of its family."""
     out: list[SelfPreference] = []

@@ -20,19 +20,23 @@ from koarena.cli import (
     data_cmd,
     ensemble_cmd,
     fakeserver_cmd,
+    import_batch_cmd,
     judge_cmd,
     leaderboard_cmd,
     report_cmd,
     run_cmd,
     serve_cmd,
+    translate_cmd,
 )
 from koarena.cli.common import ArgumentParser, OutputClosed, err_console, setup_logging
 from koarena.errors import KoarenaError
 
 COMMAND_MODULES = [
     data_cmd,
+    translate_cmd,
     answer_cmd,
     judge_cmd,
+    import_batch_cmd,
     ensemble_cmd,
     leaderboard_cmd,
     run_cmd,
@@ -41,8 +45,9 @@ COMMAND_MODULES = [
     analyze_cmd,
     fakeserver_cmd,
 ]
-"""In pipeline order, as ``koarena --help`` lists them: get the data, answer, judge, ensemble,
-rank (``run`` does those four for one model), publish, analyse; the fake server last."""
+"""In pipeline order, as ``koarena --help`` lists them: get (or translate) the data, answer,
+judge (or import a batch's results), ensemble, rank (``run`` does those for one model), publish,
+analyse; the fake server last."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,10 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.analysis import AnalyzeOptions, analyze
-from koarena.analysis.self_preference import DEFAULT_FAMILIES, parse_family
+from koarena.analysis.self_preference import (
+    DEFAULT_FAMILIES,
+    DEFAULT_SELF_PREFERENCE_ROUNDS,
+    parse_family,
+)
 from koarena.cli.common import (
     add_bench_options,
     add_bootstrap_options,
@@ -19,6 +24,7 @@ from koarena.cli.common import (
 )
 from koarena.errors import ConfigError
 from koarena.korean import DEFAULT_THRESHOLD
+from koarena.outfile import atomic_open_bytes, check_writable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,9 +52,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--baseline", help="baseline model (default: from judge_config.yaml)")
     p.add_argument(
+        "-c", "--category",
+        help="on a bench with categories (Arena-Hard v2.0): the category to analyse, against "
+        "its own baseline (default: the first of the questions' categories)",
+    )
+    p.add_argument(
         "--reference", type=Path, metavar="FILE",
-        help="reference leaderboard CSV with columns model,score (optionally lower,upper) for "
-        "agreement with confidence, Spearman correlation and Brier score",
+        help="reference leaderboard CSV with columns model,score (optionally lower,upper: a "
+        "95%% interval), e.g. a human-preference leaderboard: agreement with confidence, "
+        "Spearman and Kendall correlation and Brier scores on the models both have",
     )
     p.add_argument(
         "--family", dest="families", action="append", metavar="JUDGE_GLOB=MODEL_GLOB[,...]",
@@ -57,8 +69,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_bootstrap_options(p, what="bootstrap rounds of the leaderboard fits")
     p.add_argument(
-        "--self-preference-rounds", type=int, default=1000,
-        help="bootstrap rounds of the self-preference intervals (default: 1000)",
+        "--self-preference-rounds", type=int, default=DEFAULT_SELF_PREFERENCE_ROUNDS,
+        help="bootstrap rounds of the self-preference intervals (default: %(default)s)",
     )
     p.add_argument(
         "--korean-threshold", type=float, default=DEFAULT_THRESHOLD,
@@ -81,7 +93,7 @@ def _note(title: str, section: dict[str, Any]) -> bool:
     """Print why a section is unavailable; True if it is available."""
     if section.get("available"):
         return True
-    console.print(f"[bold]{title}[/]: [yellow]not available[/] — {section['reason']}")
+    console.print(f"[bold]{title}[/]: [yellow]not available[/] — {escape(section['reason'])}")
     return False
 
 
@@ -91,7 +103,7 @@ def _print_positions(section: dict[str, Any]) -> None:
                 "first shown wins %", "first shown, of decisive %"):
         t.add_column(col, justify="left" if col == "judge" else "right")
     for r in section["judges"]:
-        t.add_row(r["judge"], str(r["judgments"]), _pct(r["consistency"]),
+        t.add_row(escape(r["judge"]), str(r["judgments"]), _pct(r["consistency"]),
                   _pct(r["exact_consistency"]), _pct(r["first_win_share"]),
                   _pct(r["first_decisive_share"]))
     console.print(t)
@@ -104,7 +116,7 @@ def _print_agreement(section: dict[str, Any]) -> None:
     for col in ("judge A", "judge B", "games", "exact %", "winner %", "kappa", "winner kappa"):
         t.add_column(col, justify="left" if col.startswith("judge") else "right")
     for r in section["pairs"]:
-        t.add_row(r["judge_a"], r["judge_b"], str(r["games"]), _pct(r["exact"]),
+        t.add_row(escape(r["judge_a"]), escape(r["judge_b"]), str(r["games"]), _pct(r["exact"]),
                   _pct(r["winner"]), _num(r["kappa"], 3), _num(r["winner_kappa"], 3))
     console.print(t)
 
@@ -116,7 +128,8 @@ def _print_self_preference(section: dict[str, Any]) -> None:
     for col in ("judge", "model", "questions", "own judge %", "others %", "difference", "95% CI"):
         t.add_column(col, justify="left" if col in ("judge", "model") else "right")
     for r in section["rows"]:
-        t.add_row(r["judge"], r["model"], str(r["questions"]), _num(r["win_rate_self"]),
+        t.add_row(escape(r["judge"]), escape(r["model"]), str(r["questions"]),
+                  _num(r["win_rate_self"]),
                   _num(r["win_rate_others"]), _num(r["difference"]),
                   f"[{r['lower']:.2f}, {r['upper']:.2f}]")
     console.print(t)
@@ -125,12 +138,12 @@ def _print_self_preference(section: dict[str, Any]) -> None:
 def _print_separability(section: dict[str, Any]) -> None:
     if not _note("Separability", section):
         return
-    t = Table(title=f"Separability (judges: {', '.join(section['judges'])}, "
-              f"{section['rounds']} bootstrap rounds)")
+    t = Table(title=escape(f"Separability (judges: {', '.join(section['judges'])}, "
+                           f"{section['rounds']} bootstrap rounds)"))
     cols = ["control", "models", "pairs", "separated", "separability %"]
     with_ref = any("reference" in e for e in section["controls"].values())
     if with_ref:
-        cols += ["agreement w/ CI %", "Spearman", "Brier"]
+        cols += ["agreement w/ CI %", "Spearman", "Kendall", "Brier", "rank Brier"]
     for col in cols:
         t.add_column(col, justify="left" if col == "control" else "right")
     for name, e in section["controls"].items():
@@ -139,7 +152,7 @@ def _print_separability(section: dict[str, Any]) -> None:
         if with_ref:
             ref = e["reference"]
             row += [_pct(ref["agreement_with_confidence"]), _num(ref["spearman"], 3),
-                    _num(ref["brier"], 3)]
+                    _num(ref["kendall"], 3), _num(ref["brier"], 3), _num(ref["rank_brier"], 3)]
         t.add_row(*row)
     console.print(t)
 
@@ -153,7 +166,8 @@ def _print_clusters(section: dict[str, Any]) -> None:
     t.add_column("model")
     t.add_column("weakest clusters")
     for model, m in section["models"].items():
-        t.add_row(model, "; ".join(f"{w['cluster']} {w['win_rate']:.0f}" for w in m["weakest"]))
+        t.add_row(escape(model), escape("; ".join(f"{w['cluster']} {w['win_rate']:.0f}"
+                                                  for w in m["weakest"])))
     console.print(t)
 
 
@@ -167,7 +181,7 @@ def _print_korean(section: dict[str, Any]) -> None:
     for r in section["models"]:
         drift = r["not_korean_where_baseline_korean"]
         t.add_row(
-            r["model"], str(r["scored"]), _pct(r["mean_hangul_share"]),
+            escape(r["model"]), str(r["scored"]), _pct(r["mean_hangul_share"]),
             _pct(r["mean_raw_hangul_share"]), str(r["not_korean"]),
             "–" if drift is None else str(drift), str(r["intrusions"]),
             str(r["answers_with_intrusions"]),
@@ -179,6 +193,8 @@ def _print_korean(section: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix.lower() != ".json":
         raise ConfigError(f"--output must end in .json, got {args.output.name!r}")
+    if args.output is not None:
+        check_writable(args.output)  # before the analysis, not after it
     families = (
         tuple(parse_family(f) for f in args.families) if args.families else DEFAULT_FAMILIES
     )
@@ -192,8 +208,12 @@ def run(args: argparse.Namespace) -> int:
         self_preference_rounds=args.self_preference_rounds,
         seed=args.seed,
         korean_threshold=args.korean_threshold,
+        category=args.category,
     )
     result = analyze(bench_from_args(args), opts)
+    if result["category"]:
+        console.print(f"category {result['category']} · baseline {result['baseline']}",
+                      highlight=False)
     _print_positions(result["position_consistency"])
     _print_agreement(result["judge_agreement"])
     _print_self_preference(result["self_preference"])
@@ -201,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
     _print_clusters(result["clusters"])
     _print_korean(result["korean_fidelity"])
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-        console.print(f"wrote {args.output}")
+        with atomic_open_bytes(args.output) as fh:
+            fh.write(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        console.print(f"wrote {args.output}", markup=False)
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from koarena.engine import run_async
+from koarena.runner.run import run_async
 from koarena.testing import FAULTS, ROUTES, FakeConfig, serve_forever
 
 DEFAULT_PORT = 8000

@@ -6,8 +6,11 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
+from koarena.bench import Bench
+from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_bench_options,
     add_bootstrap_options,
@@ -18,9 +21,17 @@ from koarena.cli.common import (
     fit_description,
     progress_bar,
 )
-from koarena.controls import DEFAULT_CONTROL, Control
+from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
+from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import ConfigError
-from koarena.leaderboard import Leaderboard, compute_leaderboards, write_csv, write_output
+from koarena.leaderboard import (
+    Leaderboard,
+    compute_category_leaderboards,
+    compute_leaderboards,
+    write_csv,
+    write_output,
+)
+from koarena.outfile import check_writable
 from koarena.rating import Resample
 from koarena.verdicts import DEFAULT_WEIGHT
 
@@ -36,35 +47,48 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "names are accepted too."
         ),
     )
-    add_bench_options(p)
+    add_bench_options(p, "-b", "--benchmark")
+    p.add_argument(
+        "-c", "--category", dest="categories", nargs="+", metavar="CATEGORY",
+        help="on a bench with categories (a judge_settings.yaml, as Arena-Hard v2.0): the "
+        "categories to show, each against its own baseline (default: one table per question "
+        "category, e.g. hard_prompt and creative_writing; coding and math select subcategories)",
+    )
+    p.add_argument(
+        "-f", "--control-features", dest="control_features", nargs="+",
+        choices=["length", "markdown"], metavar="FEATURE",
+        help="the original v2.0 spelling of the control: length, markdown or both (= style)",
+    )
     p.add_argument(
         "--judge",
         "--judge-name",
+        "--judge-names",
+        "-j",
         dest="judges",
         nargs="+",
-        default=["ensemble"],
+        default=[ENSEMBLE_JUDGE],
         metavar="JUDGE",
-        help="judgment directories to use; several are pooled (default: ensemble)",
+        help=f"judgment directories to use; several are pooled (default: {ENSEMBLE_JUDGE})",
     )
     p.add_argument(
         "--baseline",
         help="baseline model (default: the bench's judge_config.yaml baseline_model)",
     )
     add_control_option(
-        p, more="all: none, style, length and markdown in one run, like the original "
-        "gen_result.py"
+        p, more=f"all: {', '.join(c.value for c in STANDARD_CONTROLS)} in one run, like the "
+        "original gen_result.py"
     )
     p.add_argument(
-        "--style-control", dest="alias_control", action="store_const", const="style",
-        help="alias of --control style",
+        "--style-control", dest="alias_control", action="store_const",
+        const=Control.STYLE.value, help="alias of --control style",
     )
     p.add_argument(
-        "--length-control-only", dest="alias_control", action="store_const", const="length",
-        help="alias of --control length",
+        "--length-control-only", dest="alias_control", action="store_const",
+        const=Control.LENGTH.value, help="alias of --control length",
     )
     p.add_argument(
         "--markdown-control-only", dest="alias_control", action="store_const",
-        const="markdown", help="alias of --control markdown",
+        const=Control.MARKDOWN.value, help="alias of --control markdown",
     )
     add_bootstrap_options(p, aliases=("--num-rounds",))
     p.add_argument(
@@ -104,16 +128,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
-ALL_CONTROLS = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
-
-
 def _controls(args: argparse.Namespace) -> list[Control]:
-    if args.control and args.alias_control and args.control != args.alias_control:
-        raise ConfigError(
-            f"--control {args.control} contradicts the alias for {args.alias_control}"
-        )
-    choice = args.control or args.alias_control or DEFAULT_CONTROL.value
-    return ALL_CONTROLS if choice == "all" else [Control(choice)]
+    alias = args.alias_control
+    if args.control_features:
+        features = set(args.control_features)
+        from_features = "style" if len(features) == 2 else features.pop()
+        if alias and alias != from_features:
+            raise ConfigError(f"--control-features contradicts the alias for {alias}")
+        alias = from_features
+    if args.control and alias and args.control != alias:
+        raise ConfigError(f"--control {args.control} contradicts the alias for {alias}")
+    choice = args.control or alias or DEFAULT_CONTROL.value
+    return list(STANDARD_CONTROLS) if choice == "all" else [Control(choice)]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,7 +152,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--weight must be at least 1")
     if args.output is not None and args.output.suffix.lower() not in {".csv", ".json"}:
         raise ConfigError(f"--output must end in .csv or .json, got {args.output.name!r}")
+    # Fail before the bootstrap, not after it, when an output cannot be written.
+    if args.output is not None:
+        check_writable(args.output)
+    if args.output_dir is not None:
+        for control in controls:
+            check_writable(args.output_dir / f"{control.csv_name}.csv")
     bench = bench_from_args(args)
+    if args.categories or bench_categories(bench):
+        return _run_categories(args, bench, controls)
     with ExitStack() as stack:
         update = stack.enter_context(progress_bar("bootstrap"))
         boards = compute_leaderboards(
@@ -143,27 +177,66 @@ def run(args: argparse.Namespace) -> int:
             korean=args.korean,
             progress=lambda _c: update,
         )
-    for board in boards.values():
+    return _emit(args, [(board, Path(f"{c.csv_name}.csv")) for c, board in boards.items()])
+
+
+def _emit(args: argparse.Namespace, boards: list[tuple[Leaderboard, Path]]) -> int:
+    """Print the boards; write the first to ``--output`` and each to its file name under
+    ``--output-dir``."""
+    for board, _ in boards:
         print_board(board)
     if args.output is not None:
-        write_output(boards[controls[0]], args.output)
-        err_console.print(f"wrote {args.output}")
+        write_output(boards[0][0], args.output)
+        err_console.print(f"wrote {args.output}", markup=False)
     if args.output_dir is not None:
-        for control, board in boards.items():
-            path = args.output_dir / f"{control.csv_name}.csv"
+        for board, name in boards:
+            path = args.output_dir / name
             write_csv(board, path)
-            err_console.print(f"wrote {path}")
+            err_console.print(f"wrote {path}", markup=False)
     return 0
+
+
+def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Control]) -> int:
+    """A bench with categories: one board per category and control, never a mix of baselines."""
+    if args.baseline:
+        raise ConfigError("--baseline does not apply to a bench with categories: each "
+                          "category's baseline comes from its judge_settings.yaml")
+    if args.first_game_only or args.drop_lone_games:
+        raise ConfigError("--first-game-only and --drop-lone-games do not apply to a bench "
+                          "with categories (v2.0 counts a judgment only with both games)")
+    if args.output is not None and (args.categories is None or len(args.categories) != 1):
+        raise ConfigError("--output takes one category; use --output-dir for several")
+    with ExitStack() as stack:
+        update = stack.enter_context(progress_bar("bootstrap"))
+        boards = compute_category_leaderboards(
+            bench,
+            controls,
+            categories=args.categories,
+            judges=args.judges,
+            rounds=args.rounds,
+            seed=args.seed,
+            weight=args.weight,
+            resample=Resample(args.resample),
+            korean=args.korean,
+            progress=lambda _c: update,
+        )
+    return _emit(args, [
+        (board, Path(category) / f"{control.csv_name}.csv")
+        for category, by_control in boards.items()
+        for control, board in by_control.items()
+    ])
 
 
 def print_board(board: Leaderboard) -> None:
     """The leaderboard as a table under a line saying how it was fitted, and a line on dropped
     and flagged data."""
+    category = f" · category {board.category}" if board.category else ""
     resampled = f" ({board.resample.value} resampled)" if board.rounds else ""
     console.print(
-        f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
+        f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
         f"{fit_description(board.control, board.rounds)}{resampled}",
         highlight=False,
+        markup=False,
     )
     table = Table()
     table.add_column("#", justify="right")
@@ -177,7 +250,7 @@ def print_board(board: Leaderboard) -> None:
         table.add_column("non-Korean", justify="right")
     for i, r in enumerate(board.rows, 1):
         style = "bold" if r.model == board.baseline else None
-        cells = [str(i), r.model, f"{r.score:.2f}", r.ci, str(r.avg_tokens)]
+        cells = [str(i), escape(r.model), f"{r.score:.2f}", r.ci, str(r.avg_tokens)]
         if korean:
             cells += [
                 "" if r.korean_share is None else f"{r.korean_share:.1f}",
@@ -187,13 +260,16 @@ def print_board(board: Leaderboard) -> None:
     console.print(table)
     if board.style_coefficients:
         coefs = ", ".join(f"{k} {v:+.3f}" for k, v in board.style_coefficients.items())
-        console.print(f"style coefficients: {coefs}")
+        console.print(f"style coefficients: {coefs}", markup=False)
     failed = sum(r.failed_answers for r in board.rows)
     empty = sum(r.empty_answers for r in board.rows)
+    cut = sum(r.truncated_answers for r in board.rows)
+    filtered = sum(r.filtered_answers for r in board.rows)
     console.print(
         f"{board.n_battles} battles from {len(board.rows)} models · "
         f"games dropped (missing or unknown verdict): {board.dropped_games} · "
         f"judgments with a single game: {board.battles.lone_games} · "
-        f"flagged answers: {failed + empty} ({failed} failed-call markers, {empty} empty; "
+        f"flagged answers: {board.flagged_answers} ({failed} failed-call markers, {empty} "
+        f"empty, {cut} cut off at the token limit, {filtered} filtered; "
         "see 'koarena data check')"
     )

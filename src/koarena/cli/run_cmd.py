@@ -5,25 +5,32 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
+from koarena.categories import bench_categories
 from koarena.cli.common import (
+    add_batch_options,
     add_bootstrap_options,
     add_control_option,
     add_data_dir_option,
     add_retry_options,
+    batch_options,
     console,
     err_console,
     fit_description,
     retry_policy,
 )
+from koarena.cli.judge_cmd import report_missing_baselines
+from koarena.cli.runs import ConsoleObserver
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
 from koarena.controls import Control
 from koarena.errors import ConfigError
 from koarena.judging import select_judges
 from koarena.leaderboard import Leaderboard
 from koarena.pipeline import run_pipeline
+from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,6 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_control_option(p)
     add_bootstrap_options(p)
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -79,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     bench = Bench(resolve_data_dir(args.data_dir), answer_settings.bench_name)
     bench.require()
     judge_settings = load_judge_settings(
-        args.judge_setting_file, default_protocol=bench.judge_config_file
+        args.judge_setting_file, default_protocol=bench.judge_config_file,
+        bench_categories=bench_categories(bench),
     )
     if judge_settings.bench_name != bench.name:
         raise ConfigError(
@@ -95,14 +104,12 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         answer_settings,
         judge_settings,
-        endpoints,
+        StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
+                    observer=ConsoleObserver(err_console)),
         judges,
         control=Control(args.control),
         rounds=args.rounds,
         seed=args.seed,
-        retry=retry_policy(args),
-        progress=err_console.is_terminal,
-        console=err_console,
     )
     if result.failed_stage is not None:
         err_console.print(
@@ -111,10 +118,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return result.exit_code
     if result.plan is not None:
+        report_missing_baselines(result.plan)
         for reason, n in sorted(result.plan.skipped_counts().items()):
             err_console.print(f"  not judged: {reason}: {n}", highlight=False, markup=False)
-    assert result.board is not None  # a pipeline that did not stop has a leaderboard
-    print_rank(result.board, args.model, list(judges))
+    for board in result.boards:
+        print_rank(board, args.model, list(judges))
     return 0
 
 
@@ -122,17 +130,19 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     """The model's leaderboard row and its rank among all models of the board."""
     row = board.row(model)
     others = len(board.rows) - 1
+    category = f" · category {board.category}" if board.category else ""
     console.print(
-        f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-        f"{fit_description(board.control, board.rounds)}",
+        f"{board.bench}{category} · judge {'+'.join(board.judges)} · "
+        f"baseline {board.baseline} · {fit_description(board.control, board.rounds)}",
         highlight=False,
+        markup=False,
     )
     table = Table()
     for col in ("rank", "model", "score", "95% CI", "avg tokens"):
         table.add_column(col, justify="left" if col == "model" else "right")
     table.add_row(
         f"{board.rank(model)} / {len(board.rows)}",
-        row.model,
+        escape(row.model),
         f"{row.score:.2f}",
         row.ci,
         str(row.avg_tokens),
@@ -142,4 +152,5 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
         f"{model}: ensemble of {', '.join(judges)}; the {others} other models: the verdicts "
         "already in the data directory",
         highlight=False,
+        markup=False,
     )
