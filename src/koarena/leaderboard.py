@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,8 @@ class Leaderboard:
     rows: list[LeaderboardRow]
     battles: Battles
     style_coefficients: dict[str, float] = field(default_factory=dict)
+    bootstrap: FloatArray | None = field(default=None, repr=False)
+    """Coefficients of each bootstrap round (rounds × models), None without rounds."""
     category: str | None = None
     """The Arena-Hard v2.0 category this board covers; None for a single-baseline bench."""
     date: str = field(default_factory=lambda: dt.date.today().isoformat())
@@ -152,7 +154,7 @@ class LoadedData:
     """Everything the leaderboard needs from disk, loaded once for all controls."""
 
     battles: Battles
-    answers: dict[str, dict[str, Answer]]
+    answers: dict[str, Mapping[str, Answer]]
     baseline: str
     judges: list[str]
     v2_rules: bool = False
@@ -207,9 +209,32 @@ def load_battles(
         raise DataError("at least one judge is needed")
     if not bench.answer_file(base).is_file():
         raise DataError(f"baseline {base!r} has no answers ({bench.answer_file(base)} not found)")
-    battles = build_battles(
+    return loaded_data(
         load_judgments(bench, judges),
-        base,
+        lambda model: _load_answers(bench, [model]).get(model),
+        baseline=base,
+        judges=judges,
+        weight=weight,
+        first_game_only=first_game_only,
+        reuse_lone_game=reuse_lone_game,
+    )
+
+
+def loaded_data(
+    judgments: list[Judgment],
+    answers_of: Callable[[str], Mapping[str, Answer] | None],
+    *,
+    baseline: str,
+    judges: list[str],
+    weight: int = DEFAULT_WEIGHT,
+    first_game_only: bool = False,
+    reuse_lone_game: bool = True,
+) -> LoadedData:
+    """The battles of ``judgments`` with the answers of each model in them (``answers_of``
+    gives a model's answers by question id, None without an answer file)."""
+    battles = build_battles(
+        judgments,
+        baseline,
         weight=weight,
         first_game_only=first_game_only,
         reuse_lone_game=reuse_lone_game,
@@ -217,8 +242,12 @@ def load_battles(
     )
     if battles.a.size == 0:
         raise DataError("no valid verdicts found")
-    answers = _load_answers(bench, battles.models)
-    return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
+    answers: dict[str, Mapping[str, Answer]] = {}
+    for model in battles.models:
+        found = answers_of(model)
+        if found is not None:
+            answers[model] = found
+    return LoadedData(battles=battles, answers=answers, baseline=baseline, judges=list(judges))
 
 
 def _percentiles(x: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -363,13 +392,31 @@ def compute_leaderboards(
         reuse_lone_game=reuse_lone_game,
     )
     return _boards(
-        bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+        bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
         korean=korean, progress=progress,
     )
 
 
+def fit_leaderboards(
+    data: LoadedData,
+    controls: Iterable[Control],
+    *,
+    bench: str,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+    weight: int = DEFAULT_WEIGHT,
+    resample: Resample = Resample.BATTLES,
+) -> dict[Control, Leaderboard]:
+    """Leaderboards of loaded data under each control (``weight`` as ``data`` was built
+    with); see `compute_leaderboards`."""
+    return _boards(
+        bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+        korean=False, progress=None,
+    )
+
+
 def _boards(
-    bench: Bench,
+    bench: str,
     data: LoadedData,
     controls: Iterable[Control],
     *,
@@ -393,7 +440,7 @@ def _boards(
             progress=progress(control) if progress else None,
         )
         boards[control] = Leaderboard(
-            bench=bench.name,
+            bench=bench,
             judges=data.judges,
             baseline=data.baseline,
             control=control,
@@ -404,6 +451,7 @@ def _boards(
             rows=_with_korean(build_rows(data, control, beta, boot), fidelity),
             battles=data.battles,
             style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
+            bootstrap=boot,
             category=category,
         )
     return boards
@@ -485,7 +533,7 @@ def compute_category_leaderboards(
             log.warning("category %s: no valid verdicts, no table", name)
             continue
         out[name] = _boards(
-            bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+            bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
             korean=korean, progress=progress, category=name,
         )
     if not out:

@@ -8,7 +8,7 @@ agreement when only the ensemble's verdicts are on disk).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
@@ -34,7 +34,7 @@ from koarena.analysis.verdicts import JudgeLabels, judge_labels, load_judge_labe
 from koarena.battles import build_battles
 from koarena.bench import Bench
 from koarena.categories import bench_categories, members, select
-from koarena.clusters import cluster_win_rates
+from koarena.clusters import cluster_win_rates, weakest
 from koarena.controls import Control
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
@@ -42,15 +42,17 @@ from koarena.korean import DEFAULT_THRESHOLD, korean_fidelity
 from koarena.leaderboard import (
     DEFAULT_ROUNDS,
     DEFAULT_SEED,
+    Leaderboard,
     LoadedData,
     build_rows,
     category_data,
     fit_control,
     load_battles,
     load_judgments,
+    loaded_data,
 )
-from koarena.rating import win_rate
-from koarena.records import Answer, Judgment
+from koarena.rating import FloatArray, win_rate
+from koarena.records import Answer, Judgment, Question
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,22 @@ class AnalyzeOptions:
     category: str | None = None
     """On a bench with categories (Arena-Hard v2.0): the one to analyse (default: the first
     of the questions' categories)."""
+
+
+@dataclass(frozen=True)
+class Preloaded:
+    """What a caller has loaded and fitted already (the report does): `analyze` then reads no
+    file and refits only what the caller did not fit.
+
+    ``boards`` are leaderboards per judge, fitted with the options' rounds and seed and the
+    default weight; the separability reuses them when the leaderboard judges are one of these.
+    """
+
+    questions: list[Question]
+    judgments: Mapping[str, list[Judgment]]
+    answers: Mapping[str, Mapping[str, Answer]]
+    """Every answer file's answers by model, not only the judged models'."""
+    boards: Mapping[str, Mapping[Control, Leaderboard]]
 
 
 def _unavailable(reason: str) -> dict[str, Any]:
@@ -128,19 +146,25 @@ def _self_preference(
     return {"available": True, "families": families, "rows": [r.to_dict() for r in rows]}
 
 
-def _separability(data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
+def _separability(
+    data: LoadedData, opts: AnalyzeOptions, boards: Mapping[Control, Leaderboard]
+) -> dict[str, Any]:
     reference = read_reference(opts.reference) if opts.reference else None
     out: dict[str, Any] = {"available": True, "judges": data.judges, "rounds": opts.rounds}
     if opts.rounds <= 0:
         return _unavailable("needs bootstrap rounds (--rounds > 0) for confidence intervals")
     controls: dict[str, Any] = {}
     for control in opts.controls:
-        try:
-            beta, boot, _ = fit_control(data, control, rounds=opts.rounds, seed=opts.seed)
-        except DataError as exc:
-            log.warning("separability without %s control: %s", control.value, exc)
-            continue
-        rows = build_rows(data, control, beta, boot)
+        boot: FloatArray | None
+        if control in boards:
+            rows, boot = boards[control].rows, boards[control].bootstrap
+        else:
+            try:
+                beta, boot, _ = fit_control(data, control, rounds=opts.rounds, seed=opts.seed)
+            except DataError as exc:
+                log.warning("separability without %s control: %s", control.value, exc)
+                continue
+            rows = build_rows(data, control, beta, boot)
         scores = {r.model: Scored(r.score, r.lower, r.upper) for r in rows}
         pairs, separated = separability(scores)
         entry: dict[str, Any] = {
@@ -166,8 +190,8 @@ def _separability(data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
     return out
 
 
-def _clusters(bench: Bench, data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
-    cluster_of = {q.question_id: q.ko_cluster for q in bench.load_questions()}
+def _clusters(questions: list[Question], data: LoadedData, opts: AnalyzeOptions) -> dict[str, Any]:
+    cluster_of = {q.question_id: q.ko_cluster for q in questions}
     if not any(cluster_of.values()):
         return _unavailable("the bench's questions have no ko_cluster field")
     rates = cluster_win_rates(data.battles, cluster_of)
@@ -175,7 +199,6 @@ def _clusters(bench: Bench, data: LoadedData, opts: AnalyzeOptions) -> dict[str,
     for model, per in sorted(rates.items()):
         if model == data.baseline:
             continue
-        ranked = sorted(per.items(), key=lambda kv: (kv[1].win_rate, -kv[1].battles, kv[0]))
         models[model] = {
             "clusters": {
                 c: {"win_rate": 100.0 * s.win_rate, "battles": s.battles}
@@ -183,7 +206,7 @@ def _clusters(bench: Bench, data: LoadedData, opts: AnalyzeOptions) -> dict[str,
             },
             "weakest": [
                 {"cluster": c, "win_rate": 100.0 * s.win_rate, "battles": s.battles}
-                for c, s in ranked[: opts.weakest]
+                for c, s in weakest(per, opts.weakest)
             ],
         }
     counts = np.bincount(
@@ -199,10 +222,14 @@ def _clusters(bench: Bench, data: LoadedData, opts: AnalyzeOptions) -> dict[str,
 
 
 def _korean(
-    bench: Bench, answers: dict[str, dict[str, Answer]], baseline: str, opts: AnalyzeOptions
+    bench: Bench,
+    answers: Mapping[str, Mapping[str, Answer]],
+    baseline: str,
+    opts: AnalyzeOptions,
+    preloaded: bool,
 ) -> dict[str, Any]:
     all_answers = dict(answers)
-    for model in bench.answer_models():
+    for model in [] if preloaded else bench.answer_models():
         if model not in all_answers:
             all_answers[model] = bench.load_answers(model, strict=False)
     if not all_answers:
@@ -250,19 +277,42 @@ def _judgments(bench: Bench, labels: dict[str, JudgeLabels], judge: str) -> list
     return load_judgments(bench, [judge])
 
 
-def analyze(bench: Bench, opts: AnalyzeOptions | None = None) -> dict[str, Any]:
-    """All analyses of ``bench``; see the module docstring for the shape of the result."""
+def analyze(
+    bench: Bench, opts: AnalyzeOptions | None = None, preloaded: Preloaded | None = None
+) -> dict[str, Any]:
+    """All analyses of ``bench``; see the module docstring for the shape of the result.
+
+    With ``preloaded`` (see `Preloaded`) nothing is read from disk again.
+    """
     opts = opts or AnalyzeOptions()
     bench.require()
     judges = opts.judges or bench.judges()
     if not judges:
         raise DataError(f"no judgment directories in {bench.judgment_root}")
     board_judges = opts.board_judges or ([ENSEMBLE_JUDGE] if ENSEMBLE_JUDGE in judges else judges)
-    log.info("loading verdicts of %s", ", ".join(judges))
-    labels = load_judge_labels(bench, judges)
-    category, data = _category(bench, labels, board_judges, opts)
-    if data is None:
-        data = load_battles(bench, judges=board_judges, baseline=opts.baseline)
+    boards: Mapping[Control, Leaderboard] = {}
+    category: str | None = None
+    if preloaded is None:
+        log.info("loading verdicts of %s", ", ".join(judges))
+        labels = load_judge_labels(bench, judges)
+        category, found = _category(bench, labels, board_judges, opts)
+        data = found or load_battles(bench, judges=board_judges, baseline=opts.baseline)
+        questions = bench.load_questions()
+    else:
+        # the caller's data has one baseline: a bench with categories is analysed from disk
+        labels = {j: judge_labels(j, preloaded.judgments[j]) for j in judges}
+        questions = preloaded.questions
+        if len(board_judges) == 1 and board_judges[0] in preloaded.boards:
+            boards = preloaded.boards[board_judges[0]]
+        base = opts.baseline or bench.default_baseline()
+        if not base:
+            raise DataError("no baseline given and the bench's judge_config.yaml names none")
+        data = loaded_data(
+            [j for judge in board_judges for j in preloaded.judgments[judge]],
+            preloaded.answers.get,
+            baseline=base,
+            judges=board_judges,
+        )
     log.info("separability: %d bootstrap rounds per control", opts.rounds)
     result: dict[str, Any] = {
         "bench": bench.name,
@@ -274,9 +324,15 @@ def analyze(bench: Bench, opts: AnalyzeOptions | None = None) -> dict[str, Any]:
         "position_consistency": _positions(labels),
         "judge_agreement": _agreement(labels),
         "self_preference": _self_preference(labels, data.baseline, opts),
-        "separability": _separability(data, opts),
-        "clusters": _clusters(bench, data, opts),
+        "separability": _separability(data, opts, boards),
+        "clusters": _clusters(questions, data, opts),
     }
     log.info("Korean fidelity of every answer")
-    result["korean_fidelity"] = _korean(bench, data.answers, data.baseline, opts)
+    result["korean_fidelity"] = _korean(
+        bench,
+        data.answers if preloaded is None else preloaded.answers,
+        data.baseline,
+        opts,
+        preloaded is not None,
+    )
     return result

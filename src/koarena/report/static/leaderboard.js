@@ -77,12 +77,13 @@
     const frag = document.createDocumentFragment();
     for (const r of rows) {
       const isBase = r.model === view().baseline;
-      const link = K.el("a", { href: "browse.html?model=" + encodeURIComponent(r.model), text: r.model });
+      const link = K.el("a", { className: "model-page", href: "model.html?model=" + encodeURIComponent(r.model), text: r.model });
+      const browse = K.el("a", { className: "browse-link", href: "browse.html?model=" + encodeURIComponent(r.model), title: "browse this model's answers and verdicts", text: "answers" });
       const ci = r.lower === null ? "–"
         : "-" + K.fmt(r.score - r.lower, 2) + " / +" + K.fmt(r.upper - r.score, 2);
       frag.appendChild(K.el("tr", { className: isBase ? "baseline" : "", "data-model": r.model }, [
         K.el("td", { className: "num rank", text: r.rank }),
-        K.el("td", { className: "model" }, [isBase ? r.model : link, isBase ? K.el("span", { className: "badge badge-base", text: "baseline" }) : null]),
+        K.el("td", { className: "model" }, [isBase ? r.model : link, isBase ? K.el("span", { className: "badge badge-base", text: "baseline" }) : " ", isBase ? null : browse]),
         K.el("td", { className: "num score", text: K.fmt(r.score, 2) }),
         K.el("td", { className: "num ci", title: r.lower === null ? "" : K.fmt(r.lower, 2) + " – " + K.fmt(r.upper, 2), text: ci }),
         K.el("td", { className: "num tokens", text: r.avg_tokens }),
