@@ -61,7 +61,7 @@ def _scores(board: Leaderboard) -> dict[str, str]:
 def test_leaderboard_category_switch(
     page: Page, site: Path, expected: dict[str, Leaderboard], artifacts: Path
 ) -> None:
-    _open(page, site.joinpath("index.html").as_uri())
+    _open(page, site.joinpath("index.html").as_uri() + "?control=none")
     options = page.locator("#category-select option").all_inner_texts()
     assert options == ["hard_prompt", "creative_writing"]
     assert page.inner_text("#baseline-name") == "base-h"
