@@ -152,7 +152,8 @@ def _mapping(raw: Any, where: str) -> dict[str, Any]:
     return raw
 
 
-def _load_yaml(path: Path) -> dict[str, Any]:
+def load_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A YAML file that holds a mapping (an empty file is an empty one); else `ConfigError`."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -229,7 +230,7 @@ def parse_model_endpoint(
 
 def load_endpoints(path: Path, env: dict[str, str] | None = None) -> dict[str, ModelEndpoint]:
     """Read an endpoint file (``api_config.yaml``)."""
-    raw = _load_yaml(path)
+    raw = load_yaml_mapping(path)
     return {str(name): parse_model_endpoint(str(name), entry, str(path), env)
             for name, entry in raw.items()}
 
@@ -246,7 +247,7 @@ class AnswerSettings:
 
 
 def load_answer_settings(path: Path) -> AnswerSettings:
-    raw = _load_yaml(path)
+    raw = load_yaml_mapping(path)
     where = str(path)
     bench = raw.get("bench_name")
     if not isinstance(bench, str) or not bench:
@@ -297,9 +298,9 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
     """Merge ``default_protocol`` (the bench's judge_config.yaml) with the setting file."""
     merged: dict[str, Any] = {}
     if default_protocol is not None and default_protocol.is_file():
-        merged.update(_load_yaml(default_protocol))
+        merged.update(load_yaml_mapping(default_protocol))
     if path is not None:
-        own = _load_yaml(path)
+        own = load_yaml_mapping(path)
         if any(k in own for k in _REGEX_KEYS):
             # Either spelling in the setting file replaces the default's verdict regex.
             for k in _REGEX_KEYS:

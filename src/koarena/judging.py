@@ -23,7 +23,7 @@ from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Judgment, Question
 from koarena.runner.estimate import Estimate, estimate
 from koarena.runner.run import RunResult, StageRunner
-from koarena.runner.tasks import Chat
+from koarena.runner.tasks import Chat, QuestionTask
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class JudgeIdentity:
 
 
 @dataclass(frozen=True)
-class JudgeTask:
+class JudgeTask(QuestionTask):
     """Both games of one question for one judge and model: a `koarena.runner.tasks.Task`.
 
     The task holds the question and the two answers, and builds the conversations only when
@@ -67,10 +67,6 @@ class JudgeTask:
     protocol: JudgeProtocol
     identity: JudgeIdentity
     output: Path
-
-    @property
-    def key(self) -> str:
-        return self.question.question_id
 
     @property
     def model(self) -> str:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import yaml
-
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
 from koarena.cli.runs import ConsoleObserver, report_estimate
-from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
-from koarena.errors import ConfigError
+from koarena.config import JudgeSettings, load_endpoints, load_judge_settings, load_yaml_mapping
 from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import (
     JudgePlan,
@@ -79,13 +76,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def bench_name_of(setting_file: Path) -> str:
     """The setting file's ``bench_name``, needed first to find the bench's default protocol."""
-    try:
-        raw = yaml.safe_load(setting_file.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{setting_file}: cannot read ({exc})") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{setting_file}: expected a mapping")
-    return str(raw.get("bench_name") or DEFAULT_BENCH)
+    return str(load_yaml_mapping(setting_file).get("bench_name") or DEFAULT_BENCH)
 
 
 def load_setup(setting_file: Path, data_dir: str | None) -> tuple[Bench, JudgeSettings]:

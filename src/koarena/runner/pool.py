@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from koarena.config import ModelEndpoint
@@ -92,14 +92,10 @@ class ModelUsage:
     cost: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "retries": self.retries,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "cost_usd": round(self.cost, 6),
-        }
+        """The run summary's usage entry: the counts, and the cost as ``cost_usd``."""
+        out = asdict(self)
+        out["cost_usd"] = round(out.pop("cost"), 6)
+        return out
 
 
 class ModelSlot:

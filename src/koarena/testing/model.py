@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import yaml
 
+from koarena.config import load_yaml_mapping
 from koarena.errors import ConfigError
 from koarena.testing.faults import FILTER_FAULTS, STATUS_FAULTS, FaultRule
 from koarena.verdicts import LABELS
@@ -40,12 +40,7 @@ class FakeConfig:
     @classmethod
     def from_file(cls, path: Path) -> FakeConfig:
         """Load a YAML script: ``latency``, ``answer_tokens``, ``faults: [{kind, match, ...}]``."""
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read fake-server script ({exc})") from exc
-        if not isinstance(raw, dict):
-            raise ConfigError(f"{path}: expected a mapping")
+        raw = load_yaml_mapping(path)
         try:
             faults = [FaultRule(**f) for f in raw.get("faults", [])]
         except TypeError as exc:
