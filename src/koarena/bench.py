@@ -6,16 +6,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from koarena.errors import DataError, UnsafeNameError
 from koarena.jsonl import LoadReport, iter_jsonl
 from koarena.records import Answer, Judgment, Question
+from koarena.yamlfile import load_mapping
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BENCH = "ko-arena-hard-v0.1"
 DATA_DIR_ENV = "KOARENA_DATA_DIR"
@@ -99,75 +101,129 @@ class Bench:
         """The bench's published judging protocol (empty if the bench has none)."""
         if not self.judge_config_file.is_file():
             return {}
-        with open(self.judge_config_file, encoding="utf-8") as fh:
-            cfg = yaml.safe_load(fh) or {}
-        if not isinstance(cfg, dict):
-            raise DataError(f"{self.judge_config_file}: expected a mapping")
-        return cfg
+        return load_mapping(self.judge_config_file, DataError)
 
     def default_baseline(self) -> str | None:
         cfg = self.judge_config()
         b = cfg.get("baseline_model")
         return str(b) if b else None
 
-    def load_questions(self) -> list[Question]:
+    def load_questions(
+        self, *, strict: bool = True, report: LoadReport | None = None
+    ) -> list[Question]:
+        """The questions in file order. A bad or duplicate line is a `DataError` (without
+        ``strict`` it goes to ``report``); a file without questions is one too."""
         self.require()
         out: list[Question] = []
         seen: set[str] = set()
-        for lineno, rec in iter_jsonl(self.question_file):
-            q = Question.from_dict(rec, f"{self.question_file}:{lineno}")
-            if q.question_id in seen:
-                raise DataError(f"{self.question_file}:{lineno}: duplicate id {q.question_id}")
+        for lineno, rec in iter_jsonl(self.question_file, strict=strict, report=report):
+            where = f"{self.question_file}:{lineno}"
+            try:
+                q = Question.from_dict(rec, where)
+                if q.question_id in seen:
+                    raise DataError(f"{where}: duplicate id {q.question_id}")
+            except DataError as exc:
+                _lenient(exc, lineno, strict, report)
+                continue
             seen.add(q.question_id)
             out.append(q)
+        if not out:
+            raise DataError(f"{self.question_file}: no questions")
         return out
 
     def answer_models(self) -> list[str]:
-        if not self.answer_dir.is_dir():
-            return []
-        return sorted(p.stem for p in self.answer_dir.glob("*.jsonl"))
+        return _stems(self.answer_dir)
 
     def judges(self) -> list[str]:
         if not self.judgment_root.is_dir():
             return []
-        return sorted(p.name for p in self.judgment_root.iterdir() if p.is_dir())
+        return sorted(p.name for p in self.judgment_root.iterdir()
+                      if p.is_dir() and not p.name.startswith("."))
 
     def judged_models(self, judge: str) -> list[str]:
         d = self.judgment_dir(judge)
         if not d.is_dir():
             known = ", ".join(self.judges()) or "none"
             raise DataError(f"unknown judge {judge!r}: no directory {d} (judges found: {known})")
-        return sorted(p.stem for p in d.glob("*.jsonl"))
+        return _stems(d)
 
     def load_answers(
         self, model: str, *, strict: bool = True, report: LoadReport | None = None
     ) -> dict[str, Answer]:
-        """Answers of ``model`` by question id; a later duplicate line replaces an earlier."""
+        """Answers of ``model`` by question id; a later duplicate line replaces an earlier
+        (counted in ``report.duplicates``)."""
         path = self.answer_file(model)
         out: dict[str, Answer] = {}
         for lineno, rec in iter_jsonl(path, strict=strict, report=report):
             try:
                 a = Answer.from_dict(rec, f"{path}:{lineno}")
             except DataError as exc:
-                if strict:
-                    raise
-                if report is not None:
-                    report.malformed.append((lineno, str(exc)))
+                _lenient(exc, lineno, strict, report)
                 continue
+            if a.question_id in out and report is not None:
+                report.duplicates += 1
             out[a.question_id] = a
         return out
 
     def load_judgments(
         self, judge: str, model: str, *, strict: bool = True, report: LoadReport | None = None
     ) -> list[Judgment]:
+        """The judgments of ``model`` by ``judge``, one per question.
+
+        A judgment whose ``model`` is not the file's model is an error, and so is a question
+        judged twice with different verdicts (which one counts is unknowable). A repeat with
+        the same verdicts (two runs that both wrote it) is dropped, with a warning.
+        """
         path = self.judgment_file(judge, model)
         out: list[Judgment] = []
+        first: dict[str, tuple[int, Judgment]] = {}
+        dropped = 0
         for lineno, rec in iter_jsonl(path, strict=strict, report=report):
+            where = f"{path}:{lineno}"
             try:
-                out.append(Judgment.from_dict(rec, f"{path}:{lineno}"))
+                j = Judgment.from_dict(rec, where)
+                if j.model != model:
+                    raise DataError(f"{where}: a judgment of model {j.model!r} in the file of "
+                                    f"model {model!r}")
+                earlier = first.get(j.question_id)
+                if earlier is not None and earlier[1].verdicts != j.verdicts:
+                    raise DataError(
+                        f"{where}: question {j.question_id} judged again with different "
+                        f"verdicts ({_labels(j)} here, {_labels(earlier[1])} on line "
+                        f"{earlier[0]}); keep one of the two lines")
             except DataError as exc:
-                if strict:
-                    raise
-                if report is not None:
-                    report.malformed.append((lineno, str(exc)))
+                _lenient(exc, lineno, strict, report)
+                continue
+            if earlier is not None:
+                dropped += 1
+                continue
+            first[j.question_id] = (lineno, j)
+            out.append(j)
+        if dropped:
+            if report is not None:
+                report.duplicates += dropped
+            else:
+                log.warning("%s: dropped %d duplicate judgments (same question, same verdicts)",
+                            path, dropped)
         return out
+
+
+def _lenient(exc: DataError, lineno: int, strict: bool, report: LoadReport | None) -> None:
+    """Raise ``exc`` in a strict load; otherwise note it in ``report`` as a bad line."""
+    if strict:
+        raise exc
+    if report is not None:
+        report.malformed.append((lineno, str(exc)))
+
+
+def _labels(j: Judgment) -> str:
+    return "/".join(v or "none" for v in j.verdicts)
+
+
+def _stems(directory: Path) -> list[str]:
+    """Model names of the ``*.jsonl`` files of ``directory``. Hidden files are not data: macOS
+    leaves ``._<name>`` AppleDouble files beside copied ones, and koarena its lock files."""
+    if not directory.is_dir():
+        return []
+    return sorted(p.stem for p in directory.glob("*.jsonl")
+                  if not p.name.startswith(".") and p.is_file())

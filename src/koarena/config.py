@@ -29,11 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from koarena.bench import check_name
 from koarena.errors import ConfigError, UnsafeNameError
 from koarena.providers.apis import api_family, positive
+from koarena.yamlfile import load_mapping
 
 log = logging.getLogger(__name__)
 
@@ -152,17 +151,8 @@ def _mapping(raw: Any, where: str) -> dict[str, Any]:
     return raw
 
 
-def load_yaml_mapping(path: Path) -> dict[str, Any]:
-    """A YAML file that holds a mapping (an empty file is an empty one); else `ConfigError`."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
-    return _mapping(raw or {}, str(path))
+def _load_yaml(path: Path) -> dict[str, Any]:
+    return load_mapping(path, ConfigError)
 
 
 def parse_model_endpoint(
@@ -230,7 +220,7 @@ def parse_model_endpoint(
 
 def load_endpoints(path: Path, env: dict[str, str] | None = None) -> dict[str, ModelEndpoint]:
     """Read an endpoint file (``api_config.yaml``)."""
-    raw = load_yaml_mapping(path)
+    raw = _load_yaml(path)
     return {str(name): parse_model_endpoint(str(name), entry, str(path), env)
             for name, entry in raw.items()}
 
@@ -247,7 +237,7 @@ class AnswerSettings:
 
 
 def load_answer_settings(path: Path) -> AnswerSettings:
-    raw = load_yaml_mapping(path)
+    raw = _load_yaml(path)
     where = str(path)
     bench = raw.get("bench_name")
     if not isinstance(bench, str) or not bench:
@@ -298,9 +288,9 @@ def load_judge_settings(path: Path | None, default_protocol: Path | None = None)
     """Merge ``default_protocol`` (the bench's judge_config.yaml) with the setting file."""
     merged: dict[str, Any] = {}
     if default_protocol is not None and default_protocol.is_file():
-        merged.update(load_yaml_mapping(default_protocol))
+        merged.update(_load_yaml(default_protocol))
     if path is not None:
-        own = load_yaml_mapping(path)
+        own = _load_yaml(path)
         if any(k in own for k in _REGEX_KEYS):
             # Either spelling in the setting file replaces the default's verdict regex.
             for k in _REGEX_KEYS:

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 from koarena.bench import Bench
-from koarena.errors import DataError
-from koarena.jsonl import LoadReport, iter_jsonl
-from koarena.records import Answer, Judgment
+from koarena.jsonl import LoadReport
 from koarena.verdicts import is_label
 
 
@@ -44,71 +39,64 @@ class CheckReport:
     questions: int
     answers: dict[str, FileReport]
     judgments: dict[str, dict[str, FileReport]]
+    question_file: FileReport | None = None
 
     @property
     def problems(self) -> int:
-        return sum(r.problems for r in self.answers.values()) + sum(
-            r.problems for js in self.judgments.values() for r in js.values()
+        return (
+            sum(r.problems for r in self.answers.values())
+            + sum(r.problems for js in self.judgments.values() for r in js.values())
+            + (self.question_file.problems if self.question_file is not None else 0)
         )
 
 
-R = TypeVar("R", Answer, Judgment)
-
-
-def _check_file(
-    path: Path,
-    parse: Callable[[dict[str, Any], str], R],
-    question_ids: set[str],
-    count: Callable[[R, FileReport], None],
-) -> FileReport:
-    """Parse ``path`` leniently into records, letting ``count`` tally record-level problems,
-    then count malformed and torn lines and missing, duplicate and unknown question ids."""
-    rep = FileReport(path=str(path))
-    load = LoadReport()
-    ids: Counter[str] = Counter()
-    for lineno, rec in iter_jsonl(path, strict=False, report=load):
-        try:
-            record = parse(rec, f"{path}:{lineno}")
-        except DataError as exc:
-            load.malformed.append((lineno, str(exc)))
-            continue
-        ids[record.question_id] += 1
-        count(record, rep)
-    rep.records = sum(ids.values())
-    rep.duplicate_ids = sum(c - 1 for c in ids.values() if c > 1)
-    rep.unknown_ids = len(set(ids) - question_ids)
-    rep.missing_ids = len(question_ids - set(ids))
-    rep.malformed_lines = load.malformed
-    rep.torn_tail = load.torn_tail
-    return rep
-
-
-def _count_answer(a: Answer, rep: FileReport) -> None:
-    rep.failure_markers += a.is_failure_marker
-    rep.empty += a.is_empty and not a.is_failure_marker
-
-
-def _count_judgment(j: Judgment, rep: FileReport) -> None:
-    rep.unlabelled_games += sum(1 for gi in range(2) if not is_label(j.label(gi)))
+def _file_report(path: Path, ids: list[str], question_ids: set[str], load: LoadReport
+                 ) -> FileReport:
+    """The counts every file has: records, missing, duplicate and unknown question ids,
+    malformed lines and a torn tail (``load`` is what the lenient load skipped)."""
+    return FileReport(
+        path=str(path),
+        records=len(ids) + load.duplicates,
+        duplicate_ids=load.duplicates,
+        unknown_ids=len(set(ids) - question_ids),
+        missing_ids=len(question_ids - set(ids)),
+        malformed_lines=load.malformed,
+        torn_tail=load.torn_tail,
+    )
 
 
 def check_answers(bench: Bench, model: str, question_ids: set[str]) -> FileReport:
-    return _check_file(bench.answer_file(model), Answer.from_dict, question_ids, _count_answer)
+    """Load ``model``'s answers as every command does, but leniently, and count problems."""
+    load = LoadReport()
+    answers = bench.load_answers(model, strict=False, report=load)
+    rep = _file_report(bench.answer_file(model), list(answers), question_ids, load)
+    for a in answers.values():
+        rep.failure_markers += a.is_failure_marker
+        rep.empty += a.is_empty and not a.is_failure_marker
+    return rep
 
 
 def check_judgments(bench: Bench, judge: str, model: str, question_ids: set[str]) -> FileReport:
-    return _check_file(
-        bench.judgment_file(judge, model), Judgment.from_dict, question_ids, _count_judgment
-    )
+    """Load ``judge``'s judgments of ``model`` leniently and count problems."""
+    load = LoadReport()
+    judgments = bench.load_judgments(judge, model, strict=False, report=load)
+    rep = _file_report(bench.judgment_file(judge, model), [j.question_id for j in judgments],
+                       question_ids, load)
+    for j in judgments:
+        rep.unlabelled_games += sum(1 for gi in range(2) if not is_label(j.label(gi)))
+    return rep
 
 
 def check_bench(bench: Bench) -> CheckReport:
     """Scan every answer and judgment file of ``bench`` leniently and count problems."""
-    questions = bench.load_questions()
+    question_report = LoadReport()
+    questions = bench.load_questions(strict=False, report=question_report)
     qids = {q.question_id for q in questions}
     answers = {m: check_answers(bench, m, qids) for m in bench.answer_models()}
     judgments = {
         j: {m: check_judgments(bench, j, m, qids) for m in bench.judged_models(j)}
         for j in bench.judges()
     }
-    return CheckReport(questions=len(questions), answers=answers, judgments=judgments)
+    return CheckReport(questions=len(questions), answers=answers, judgments=judgments,
+                       question_file=_file_report(bench.question_file, list(qids), qids,
+                                                  question_report))

@@ -64,7 +64,9 @@ def write_ensemble(
 ) -> EnsembleSummary:
     """Write ``model_judgment/ensemble/<model>.jsonl`` from the given judges' files.
 
-    Models default to those every judge has judged. Files are replaced atomically.
+    Models default to those every judge has judged. Every input is loaded and checked before
+    any output is written, so a bad file leaves all ensemble files as they were; each file is
+    then replaced atomically.
     """
     if len(judges) < 1:
         raise DataError("ensemble needs at least one judge")
@@ -75,6 +77,7 @@ def write_ensemble(
         common = set.intersection(*judged.values())
         models = sorted(common)
     summary = EnsembleSummary()
+    results: dict[str, list[Judgment]] = {}
     for model in models:
         per_judge: dict[str, list[Judgment]] = {}
         for j in judges:
@@ -87,9 +90,11 @@ def write_ensemble(
             lacking = len(ids - {x.question_id for x in js})
             if lacking:
                 summary.missing[j] = summary.missing.get(j, 0) + lacking
-        out = bench.judgment_file(ENSEMBLE_JUDGE, model)
-        write_jsonl_atomic(out, (x.to_dict() for x in result))
+        results[model] = result
         summary.models += 1
         summary.judgments += len(result)
         summary.dropped_games += dropped
+    for model, result in results.items():
+        write_jsonl_atomic(bench.judgment_file(ENSEMBLE_JUDGE, model),
+                           (x.to_dict() for x in result))
     return summary

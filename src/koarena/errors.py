@@ -17,3 +17,11 @@ class ConfigError(KoarenaError):
 
 class UnsafeNameError(DataError):
     """A model or judge name would escape its directory when used as a file name."""
+
+
+class OutputError(KoarenaError):
+    """An output file cannot be written (no space left, file-size limit, permissions)."""
+
+
+class BusyError(KoarenaError):
+    """Another koarena process is writing the same output file."""

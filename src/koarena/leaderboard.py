@@ -25,6 +25,7 @@ from koarena.controls import DEFAULT_CONTROL, Control, style_covariates, style_m
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
 from koarena.korean import korean_fidelity
+from koarena.outfile import atomic_open, atomic_open_bytes
 from koarena.rating import (
     Design,
     FloatArray,
@@ -175,6 +176,10 @@ def load_battles(
     for model in battles.models:
         if bench.answer_file(model).is_file():
             answers[model] = bench.load_answers(model)
+        else:
+            log.warning("%s is judged but has no answer file (%s): its average tokens show 0 "
+                        "and style control has no features for it", model,
+                        bench.answer_file(model))
     return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
 
 
@@ -363,17 +368,25 @@ def _fmt(x: float | None) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else repr(float(x))
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: str) -> str:
+    """A text cell that a spreadsheet will not run as a formula (OWASP's CSV-injection rule):
+    a leading ``= + - @``, tab or carriage return gets a ``'`` before it."""
+    return f"'{value}" if value.startswith(_FORMULA_START) else value
+
+
 def write_csv(board: Leaderboard, path: Path) -> None:
     """The leaderboard as the original tool's CSV (win rates in %, Elo-scale ratings)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     korean = any(r.korean_share is not None for r in board.rows)
-    with open(path, "w", newline="", encoding="utf-8") as fh:
+    with atomic_open(path, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS + (["korean_share", "not_korean"] if korean else []))
         for r in board.rows:
             extra = [_fmt(r.korean_share), r.not_korean if r.not_korean is not None else ""]
             w.writerow([
-                r.model, r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
+                csv_text(r.model), r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
                 repr(r.rating), _fmt(r.rating_lower), _fmt(r.rating_upper), r.rating_ci, r.ci,
                 board.date, *(extra if korean else []),
             ])
@@ -400,8 +413,8 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
 
 
 def write_json(board: Leaderboard, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(orjson.dumps(to_json(board), option=orjson.OPT_INDENT_2))
+    with atomic_open_bytes(path) as fh:
+        fh.write(orjson.dumps(to_json(board), option=orjson.OPT_INDENT_2))
 
 
 def write_output(board: Leaderboard, path: Path) -> None:

@@ -46,23 +46,58 @@ class StyleMeta:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str) -> StyleMeta:
+    def from_dict(cls, d: Any, where: str) -> StyleMeta:
+        if not isinstance(d, dict):
+            raise DataError(f"{where}: style metadata must be an object, got {_kind(d)}")
         try:
             return cls(
-                token_len=int(d["token_len"]),
-                header_count=_count_dict(d["header_count"]),
-                list_count=_count_dict(d["list_count"]),
-                bold_count=_count_dict(d["bold_count"]),
+                token_len=_count(d["token_len"], f"{where}: token_len"),
+                header_count=_count_dict(d["header_count"], f"{where}: header_count"),
+                list_count=_count_dict(d["list_count"], f"{where}: list_count"),
+                bold_count=_count_dict(d["bold_count"], f"{where}: bold_count"),
             )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataError(f"{where}: invalid style metadata ({exc})") from exc
+        except KeyError as exc:
+            raise DataError(f"{where}: style metadata has no {exc.args[0]}") from exc
 
 
-def _count_dict(v: Any) -> dict[str, int]:
+def _kind(v: Any) -> str:
+    """The JSON name of a value's type, for error messages."""
+    if v is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
+
+
+def _count(v: Any, what: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        raise DataError(f"{what} must be a whole number of 0 or more, got {_kind(v)} {v!r:.40}")
+    return v
+
+
+def _count_dict(v: Any, what: str) -> dict[str, int]:
     # The original accepted a plain integer as well as a dict of sub-kinds.
-    if isinstance(v, int):
-        return {"total": v}
-    return {str(k): int(n) for k, n in v.items()}
+    if isinstance(v, int) and not isinstance(v, bool):
+        return {"total": _count(v, what)}
+    if not isinstance(v, dict):
+        raise DataError(f"{what} must be an object of counts or a count, got {_kind(v)}")
+    return {str(k): _count(n, f"{what}.{k}") for k, n in v.items()}
+
+
+def _text(d: dict[str, Any], key: str, where: str) -> str:
+    """An optional string field: absent or null is ""; any other type is an error."""
+    v = d.get(key)
+    if v is None:
+        return ""
+    if not isinstance(v, str):
+        raise DataError(f"{where}: {key} must be a string, got {_kind(v)}")
+    return v
+
+
+def _record_id(d: dict[str, Any], where: str) -> str:
+    qid = d.get("question_id", d.get("uid"))
+    if not isinstance(qid, str) or not qid:
+        raise DataError(f"{where}: record has no question_id/uid (a non-empty string)")
+    return qid
 
 
 @dataclass(frozen=True)
@@ -78,22 +113,33 @@ class Question:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str) -> Question:
-        qid = d.get("question_id", d.get("uid"))
-        if not isinstance(qid, str) or not qid:
-            raise DataError(f"{where}: record has no question_id/uid")
+        qid = _record_id(d, where)
         if "turns" in d:
-            turns = [_turn_text(t, where) for t in d["turns"]]
+            raw = d["turns"]
+            if not isinstance(raw, list) or not raw:
+                raise DataError(f"{where}: question {qid}: turns must be a non-empty list, "
+                                f"got {_kind(raw)}")
+            turns = [_turn_text(t, where) for t in raw]
         elif "prompt" in d:
-            turns = [str(d["prompt"])]
+            prompt = d["prompt"]
+            if not isinstance(prompt, str):
+                raise DataError(f"{where}: question {qid}: prompt must be a string, "
+                                f"got {_kind(prompt)}")
+            turns = [prompt]
+        elif isinstance(d.get("messages"), list):
+            turns = [_turn_text(m, where) for m in d["messages"]
+                     if isinstance(m, dict) and m.get("role", "user") == "user"]
+            if not turns:
+                raise DataError(f"{where}: question {qid}: messages has no user turn")
         else:
-            raise DataError(f"{where}: question {qid} has neither turns nor prompt")
+            raise DataError(f"{where}: question {qid} has neither turns, prompt nor messages")
         return cls(
             question_id=qid,
             turns=turns,
-            category=str(d.get("category", "")),
-            cluster=str(d.get("cluster", "")),
-            ko_cluster=str(d.get("ko_cluster", "")),
-            subcategory=str(d.get("subcategory", "")),
+            category=_text(d, "category", where),
+            cluster=_text(d, "cluster", where),
+            ko_cluster=_text(d, "ko_cluster", where),
+            subcategory=_text(d, "subcategory", where),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,11 +160,28 @@ def _turn_text(t: Any, where: str) -> str:
     if isinstance(t, str):
         return t
     if isinstance(t, dict) and "content" in t:
-        c = t["content"]
-        if isinstance(c, dict):
-            return str(c.get("answer", ""))
-        return "" if c is None else str(c)
-    raise DataError(f"{where}: a turn must be a string or an object with 'content'")
+        return _content_text(t["content"], where)
+    raise DataError(f"{where}: a turn must be a string or an object with 'content', "
+                    f"got {_kind(t)}")
+
+
+def _content_text(c: Any, where: str) -> str:
+    """A turn's or message's content: a string, null (empty), or v2.0's ``{answer: ...}``."""
+    if isinstance(c, dict):
+        c = c.get("answer")
+    if c is None:
+        return ""
+    if not isinstance(c, str):
+        raise DataError(f"{where}: content must be a string, got {_kind(c)}")
+    return c
+
+
+def _reasoning_text(c: Any, where: str) -> str:
+    if c is None:
+        return ""
+    if not isinstance(c, str):
+        raise DataError(f"{where}: reasoning must be a string, got {_kind(c)}")
+    return c
 
 
 @dataclass(frozen=True)
@@ -153,50 +216,63 @@ class Answer:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str) -> Answer:
-        qid = d.get("question_id", d.get("uid"))
-        if not isinstance(qid, str) or not qid:
-            raise DataError(f"{where}: record has no question_id/uid")
+        qid = _record_id(d, where)
         model = d.get("model_id", d.get("model"))
         if not isinstance(model, str) or not model:
-            raise DataError(f"{where}: answer {qid} has no model_id/model")
+            raise DataError(f"{where}: answer {qid} has no model_id/model (a non-empty string)")
         reasoning: list[str] = []
         if "choices" in d:
-            try:
-                raw_turns = d["choices"][0]["turns"]
-            except (IndexError, KeyError, TypeError) as exc:
-                raise DataError(f"{where}: answer {qid} has no choices[0].turns") from exc
+            choices = d["choices"]
+            if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+                raise DataError(f"{where}: answer {qid}: choices must be a non-empty list of "
+                                f"objects, got {_kind(choices)}")
+            raw_turns = choices[0].get("turns")
+            if not isinstance(raw_turns, list):
+                raise DataError(f"{where}: answer {qid}: choices[0].turns must be a list, "
+                                f"got {_kind(raw_turns)}")
             turns = [_turn_text(t, where) for t in raw_turns]
-            reasoning = [
-                str(t.get("reasoning", "")) for t in raw_turns if isinstance(t, dict)
-            ]
-            if not any(reasoning):
-                reasoning = []
+            reasoning = [_reasoning_text(t.get("reasoning"), where)
+                         for t in raw_turns if isinstance(t, dict)]
             meta_raw = d.get("conv_metadata")
         elif "messages" in d:
+            messages = d["messages"]
+            if not isinstance(messages, list):
+                raise DataError(f"{where}: answer {qid}: messages must be a list, "
+                                f"got {_kind(messages)}")
             turns = []
-            for m in d["messages"]:
+            for m in messages:
+                if not isinstance(m, dict):
+                    raise DataError(f"{where}: answer {qid}: a message must be an object, "
+                                    f"got {_kind(m)}")
                 if m.get("role") != "assistant":
                     continue
                 c = m.get("content")
+                turns.append(_content_text(c, where))
                 if isinstance(c, dict):
-                    turns.append(str(c.get("answer", "")))
-                    reasoning.append(str(c.get("reasoning", "") or ""))
-                else:
-                    turns.append("" if c is None else str(c))
-            if not any(reasoning):
-                reasoning = []
+                    reasoning.append(_reasoning_text(c.get("reasoning"), where))
             meta_raw = d.get("metadata")
         else:
             raise DataError(f"{where}: answer {qid} has neither choices nor messages")
-        meta = StyleMeta.from_dict(meta_raw, where) if meta_raw else None
+        if not any(reasoning):
+            reasoning = []
+        meta = StyleMeta.from_dict(meta_raw, where) if meta_raw is not None else None
+        tstamp = d.get("tstamp")
+        if tstamp is not None and (isinstance(tstamp, bool)
+                                   or not isinstance(tstamp, int | float)):
+            raise DataError(f"{where}: answer {qid}: tstamp must be a number, "
+                            f"got {_kind(tstamp)}")
+        answer_id = d.get("answer_id", d.get("ans_id"))
+        if answer_id is not None and not isinstance(answer_id, str | int):
+            raise DataError(f"{where}: answer {qid}: answer_id must be a string, "
+                            f"got {_kind(answer_id)}")
         known = {"question_id", "uid", "answer_id", "ans_id", "model_id", "model", "choices",
                  "messages", "tstamp", "conv_metadata", "metadata"}
         return cls(
             question_id=qid,
             model=model,
             turns=turns,
-            answer_id=str(d.get("answer_id", d.get("ans_id", ""))),
-            tstamp=float(d.get("tstamp", 0.0) or 0.0),
+            answer_id="" if answer_id is None else str(answer_id),
+            tstamp=float(tstamp or 0.0),
             meta=meta,
             reasoning=reasoning,
             extra={k: v for k, v in d.items() if k not in known},
@@ -255,35 +331,40 @@ class Judgment:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str) -> Judgment:
-        qid = d.get("question_id", d.get("uid"))
-        if not isinstance(qid, str) or not qid:
-            raise DataError(f"{where}: record has no question_id/uid")
+        qid = _record_id(d, where)
         model = d.get("model")
         if not isinstance(model, str) or not model:
-            raise DataError(f"{where}: judgment {qid} has no model")
+            raise DataError(f"{where}: judgment {qid} has no model (a non-empty string)")
         raw_games = d.get("games")
         if not isinstance(raw_games, list):
-            raise DataError(f"{where}: judgment {qid} has no games list")
+            raise DataError(f"{where}: judgment {qid}: games must be a list, "
+                            f"got {_kind(raw_games)}")
         games: list[Game | None] = []
         for g in raw_games:
-            if not isinstance(g, dict):
+            if g is None:
                 games.append(None)
                 continue
+            if not isinstance(g, dict):
+                raise DataError(f"{where}: judgment {qid}: a game must be an object or null, "
+                                f"got {_kind(g)}")
             score = g.get("score")
-            games.append(
-                Game(
-                    score=score if isinstance(score, str) else None,
-                    extra={k: v for k, v in g.items() if k != "score"},
-                )
-            )
+            if score is not None and not isinstance(score, str):
+                raise DataError(f"{where}: judgment {qid}: a game's score must be a string "
+                                f"or null, got {_kind(score)}")
+            games.append(Game(score=score, extra={k: v for k, v in g.items() if k != "score"}))
         known = {"question_id", "uid", "model", "judge", "games"}
         return cls(
             question_id=qid,
             model=model,
-            judge=str(d.get("judge", "")),
+            judge=_text(d, "judge", where),
             games=games,
             extra={k: v for k, v in d.items() if k not in known},
         )
+
+    @property
+    def verdicts(self) -> tuple[str | None, ...]:
+        """The games' labels (None for a game without one): what duplicates are compared on."""
+        return tuple(g.score if g is not None else None for g in self.games)
 
     def to_dict(self) -> dict[str, Any]:
         return {

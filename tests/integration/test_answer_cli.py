@@ -4,6 +4,7 @@ kill -9 and resume, two writers on one file, reasoning kept apart, keys never le
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -199,7 +200,7 @@ def test_kill_9_and_resume_equals_uninterrupted_run(server: FakeServer, tmp_path
         assert n == 1 if q["question_id"] in done_at_kill else n in (1, 2)
 
 
-def test_torn_tail_is_ignored_and_not_duplicated(server: FakeServer, tmp_path: Path,
+def test_torn_tail_is_cut_off_and_not_duplicated(server: FakeServer, tmp_path: Path,
                                                  questions: list[dict[str, Any]]) -> None:
     ws = make_workspace(tmp_path, server, questions[:5])
     assert run_cli(ws).returncode == 0
@@ -207,35 +208,37 @@ def test_torn_tail_is_ignored_and_not_duplicated(server: FakeServer, tmp_path: P
     lines = out.read_bytes().splitlines(keepends=True)
     torn_id = orjson.loads(lines[-1])["question_id"]
     out.write_bytes(b"".join(lines[:-1]) + lines[-1][:40])  # a crash mid-append
-    assert run_cli(ws).returncode == 0
-    good = []
-    for raw in out.read_bytes().splitlines():
-        try:
-            good.append(orjson.loads(raw)["question_id"])
-        except orjson.JSONDecodeError:
-            continue
+    resumed = run_cli(ws)
+    assert resumed.returncode == 0
+    assert "removed a torn last line (40 bytes)" in resumed.stderr
+    good = [r["question_id"] for r in records(out)]  # every line parses: no bad line left
     assert sorted(good) == sorted(q["question_id"] for q in questions[:5])
     assert good.count(torn_id) == 1
     assert server.state.total == 6
 
 
-def test_two_processes_appending_one_file(server: FakeServer, tmp_path: Path,
-                                          questions: list[dict[str, Any]]) -> None:
-    server.state.config.latency = 0.01
-    ws = make_workspace(tmp_path, server, questions)
-    procs = [subprocess.Popen(cli(ws), env=env(), stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL) for _ in range(2)]
-    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+def test_second_run_on_the_same_file_exits_at_once(server: FakeServer, tmp_path: Path,
+                                                   questions: list[dict[str, Any]]) -> None:
+    server.state.config.latency = 0.2
+    ws = make_workspace(tmp_path, server, questions, parallel=2)
     out = ws["data"] / BENCH / "model_answer" / "m.jsonl"
-    raw = out.read_bytes()
-    assert raw.endswith(b"\n")
-    recs = [orjson.loads(x) for x in raw.splitlines()]  # every line whole
-    by_id: dict[str, list[dict[str, Any]]] = {}
-    for r in recs:
-        by_id.setdefault(r["question_id"], []).append(r)
-    assert sorted(by_id) == sorted(q["question_id"] for q in questions)
-    for copies in by_id.values():  # a question both took is the same answer twice
-        assert len({orjson.dumps(comparable([c])) for c in copies}) == 1
+    lock = out.with_name(".m.jsonl.lock")
+    first = subprocess.Popen(cli(ws), env=env(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.01)
+    second = run_cli(ws)
+    assert first.poll() is None  # the second run ended while the first was still running
+    assert second.returncode == 2
+    assert second.stderr.strip().splitlines() == [
+        f"error: {out} is being written by another koarena process (pid {first.pid}); "
+        "wait for it to finish or stop it"]
+    assert first.wait(timeout=120) == 0
+    recs = records(out)
+    assert sorted(r["question_id"] for r in recs) == sorted(q["question_id"] for q in questions)
+    assert server.state.total == N_QUESTIONS  # every question asked once, by the first run
 
 
 def test_api_key_never_appears_anywhere(server: FakeServer, tmp_path: Path,
@@ -254,3 +257,39 @@ def test_api_key_never_appears_anywhere(server: FakeServer, tmp_path: Path,
         assert PLANTED not in text
         assert PLANTED[:8] not in text
         assert PLANTED[-6:] not in text
+
+
+def test_file_size_limit_stops_with_one_line_and_resumes(server: FakeServer, tmp_path: Path,
+                                                         questions: list[dict[str, Any]]) -> None:
+    ws = make_workspace(tmp_path, server, questions)
+    out = ws["data"] / BENCH / "model_answer" / "m.jsonl"
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
+
+    full = subprocess.run(cli(ws), env=env(), capture_output=True, text=True, timeout=120,
+                          check=False, preexec_fn=limit_file_size)
+    assert full.returncode == 2
+    assert full.stderr.strip().splitlines() == [
+        f"error: cannot write {out}: file too large (file-size limit reached)"]
+    kept = records(out)  # only whole lines: the failed append was rolled back
+    assert 0 < len(kept) < N_QUESTIONS
+    assert out.stat().st_size <= 6000
+    assert run_cli(ws).returncode == 0
+    final = records(out)
+    assert sorted(r["question_id"] for r in final) == sorted(q["question_id"] for q in questions)
+
+
+def test_bad_line_in_the_middle_stops_before_any_request(server: FakeServer, tmp_path: Path,
+                                                         questions: list[dict[str, Any]]) -> None:
+    ws = make_workspace(tmp_path, server, questions[:5])
+    out = ws["data"] / BENCH / "model_answer" / "m.jsonl"
+    out.parent.mkdir(parents=True)
+    out.write_bytes(b'{"question_id": "x", "model_id": "m", "choices": []}\n{oops\n')
+    r = run_cli(ws)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        f"error: {out}:2: malformed JSON (unexpected character, expected a string key); fix or "
+        "remove that line to resume"]
+    assert server.state.total == 0
+    assert out.read_bytes() == b'{"question_id": "x", "model_id": "m", "choices": []}\n{oops\n'

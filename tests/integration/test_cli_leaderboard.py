@@ -133,7 +133,9 @@ def test_model_name_inside_a_record_escaping(small_bench: SmallBench) -> None:
     with open(f, "a", encoding="utf-8") as fh:
         fh.write('{"question_id": "q", "model": "../../x", "games": [{"score": "A>B"}]}\n')
     r = run_cli("leaderboard", "--data-dir", str(data))
-    _assert_one_line_error(r, "unsafe model name '../../x'")
+    # Caught as a judgment of another model before its name is ever used as a path.
+    _assert_one_line_error(r, "o3-high.jsonl:21: a judgment of model '../../x' in the file of "
+                              "model 'o3-high'")
 
 
 def test_missing_data_dir(tmp_path: Path) -> None:

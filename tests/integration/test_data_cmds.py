@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
+import re
+import signal
+import subprocess
+import sys
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from loopback_http import serve_on_loopback
 
 from koarena.bench import Bench
 from koarena.cli import main
 from koarena.datacheck import check_bench
-from koarena.datapull import pull
+from koarena.datapull import MB, Limits, pull
 from koarena.errors import DataError
 
 SmallBench = Callable[..., Path]
@@ -56,14 +61,8 @@ def served(tmp_path: Path) -> Iterator[Served]:
         def log_message(self, *args: object) -> None:
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_address[1]}", www
-    finally:
-        srv.shutdown()
-        srv.server_close()
+    with serve_on_loopback(Handler) as url:
+        yield url, www
 
 
 MODELS = ("claude-3.7-sonnet", "gpt-4o-mini", "gemini-2.0-pro-exp-02-05")
@@ -169,3 +168,137 @@ def test_check_reports_torn_malformed_missing_and_duplicates(
     assert "gpt-4o-mini" in out and "line 3" in out
     clean = small_bench(root=data.parent / "clean")
     assert main(["data", "check", "--data-dir", str(clean), "--strict"]) == 0
+
+
+def _add(archive: Path, rel: str, data: bytes) -> None:
+    with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(ROOT + rel, data)
+
+
+@pytest.mark.parametrize(
+    ("rel", "content", "limits", "message"),
+    [
+        # A 100 MB all-whitespace answer file: a few hundred KB zipped, stopped at the cap.
+        (f"data/{BENCH}/model_answer/bomb.jsonl", b" " * (100 * MB), Limits(),
+         f"data/{BENCH}/model_answer/bomb.jsonl unpacks to more than 64 MB"),
+        (f"data/{BENCH}/model_answer/bomb.jsonl", b"\n" * (3 * MB), Limits(file=2 * MB),
+         "bomb.jsonl unpacks to more than 2 MB"),
+        (f"data/{BENCH}/model_answer/spaces.jsonl", b" \n" * 1000, Limits(),
+         "spaces.jsonl: no records"),
+        (f"data/{BENCH}/model_answer/junk.jsonl", b'{"question_id": "x", "junk', Limits(),
+         "junk.jsonl: the last line is incomplete"),
+        (f"data/{BENCH}/model_judgment/ensemble/junk.jsonl", b"", Limits(),
+         "junk.jsonl: no records"),
+        (f"data/{BENCH}/model_answer/big.jsonl", b"\n" * (2 * MB), Limits(unpacked=3 * MB),
+         "the archive unpacks to more than 3 MB"),
+    ],
+)
+def test_hostile_archive_is_refused(  # type: ignore[no-untyped-def]
+    shared_data: Path, served, tmp_path: Path, rel: str, content: bytes, limits: Limits,
+    message: str,
+) -> None:
+    url, www = served
+    archive = build_archive(shared_data, www / "main.zip", MODELS[:1])
+    _add(archive, rel, content)
+    data = tmp_path / "data"
+    with pytest.raises(DataError, match=re.escape(message)):
+        pull(data, BENCH, f"{url}/main.zip", limits=limits)
+    assert not data.exists() or list(data.iterdir()) == []
+
+
+def test_invalid_judge_config_is_not_installed(shared_data: Path, served, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    url, www = served
+    src = shared_data / BENCH
+    with zipfile.ZipFile(www / "main.zip", "w") as zf:
+        zf.writestr(ROOT + "config/judge_config.yaml", "baseline_model: [claude\n")
+        zf.write(src / "question.jsonl", ROOT + f"data/{BENCH}/question.jsonl")
+    data = tmp_path / "data"
+    assert main(["data", "pull", "--data-dir", str(data), "--url", f"{url}/main.zip"]) == 2
+    err = capsys.readouterr().err
+    assert "judge_config.yaml:2:1: invalid YAML: expected ',' or ']'" in err
+    assert list(data.iterdir()) == []
+
+
+def test_download_is_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert main(["data", "pull", "--data-dir", str(data), "--url", "file:///dev/zero",
+                 "--max-download", "2"]) == 2
+    assert ("download stopped: file:///dev/zero is larger than 2 MB (raise --max-download if "
+            "the archive has really grown)") in " ".join(capsys.readouterr().err.split())
+    assert list(data.iterdir()) == []
+
+
+def test_download_is_capped_by_content_length(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    url, www = served
+    (www / "main.zip").write_bytes(b"\0" * (3 * MB))
+    with pytest.raises(DataError, match="larger than 1 MB"):
+        pull(tmp_path / "data", BENCH, f"{url}/main.zip", limits=Limits(download=MB))
+
+
+@pytest.fixture
+def trickle() -> Iterator[str]:
+    """A server on 127.0.0.1 that sends an endless archive slowly."""
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/zip")
+            self.end_headers()
+            try:
+                while True:
+                    self.wfile.write(b"PK" * (128 << 10))
+                    self.wfile.flush()
+                    time.sleep(0.02)
+            except OSError:
+                pass
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve_on_loopback(Slow) as url:
+        yield f"{url}/main.zip"
+
+
+def test_sigterm_during_pull_leaves_nothing(trickle: str, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    proc = subprocess.Popen([sys.executable, "-m", "koarena", "data", "pull", "--data-dir",
+                             str(data), "--url", trickle], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size > 0 for p in data.glob(".pull-*/archive.zip")):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "interrupted"
+    assert list(data.iterdir()) == []
+
+
+def test_failed_forced_pull_keeps_the_installed_bench(shared_data: Path, served,  # type: ignore[no-untyped-def]
+                                                      tmp_path: Path) -> None:
+    url, www = served
+    archive = build_archive(shared_data, www / "main.zip", MODELS[:1])
+    data = tmp_path / "data"
+    pull(data, BENCH, f"{url}/main.zip")
+    before = {p.relative_to(data): p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    _add(archive, f"data/{BENCH}/model_answer/junk.jsonl", b"{oops")
+    with pytest.raises(DataError, match=r"junk\.jsonl: the last line is incomplete"):
+        pull(data, BENCH, f"{url}/main.zip", force=True)
+    after = {p.relative_to(data): p.read_bytes() for p in data.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_archive_with_too_many_files_is_refused(shared_data: Path, served,  # type: ignore[no-untyped-def]
+                                                tmp_path: Path) -> None:
+    url, www = served
+    archive = build_archive(shared_data, www / "main.zip", MODELS[:1])
+    with zipfile.ZipFile(archive, "a") as zf:
+        for i in range(5):
+            zf.writestr(ROOT + f"data/{BENCH}/model_answer/m{i}.jsonl", "{}\n")
+    data = tmp_path / "data"
+    with pytest.raises(DataError, match="the archive has 9 data files, more than 8: not the "
+                                        "published benchmark"):
+        pull(data, BENCH, f"{url}/main.zip", limits=Limits(files=8))
+    assert list(data.iterdir()) == []

@@ -188,3 +188,26 @@ def test_regex_future_warning_is_logged_not_raised(caplog: pytest.LogCaptureFixt
     assert [r.getMessage() for r in caplog.records] == [
         "j.yaml: regex '[[AB]+': Possible nested set at position 1"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "problem"),
+    [
+        ("m:\n  model_name: m\n  endpoints:\n    - api_base: http://x\n"
+         "      api_key: sk-live-0123456789abcdef: [\n", "5:40",
+         "mapping values are not allowed here"),
+        ("m:\n  endpoints: [{api_key: sk-live-0123456789abcdef\n", "3:1",
+         "expected ',' or '}', but got '<stream end>' (while parsing a flow mapping at line 2)"),
+        ("m:\n\tapi_key: sk-live-0123456789abcdef\n", "2:1",
+         "found character '\\t' that cannot start any token"),
+    ],
+)
+def test_yaml_error_in_endpoint_file_never_quotes_the_line(
+    tmp_path: Path, text: str, where: str, problem: str
+) -> None:
+    p = write(tmp_path, "api_config.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        load_endpoints(p)
+    assert str(info.value) == f"{p}:{where}: invalid YAML: {problem}"
+    assert "sk-live" not in str(info.value)
+    assert info.value.__cause__ is None and info.value.__context__ is None

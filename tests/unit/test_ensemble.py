@@ -41,8 +41,8 @@ def test_label_boundaries() -> None:
     assert label_of(-1e-9) == "B>A"
 
 
-def _j(judge: str, qid: str, g1: str | None, g2: str | None) -> Judgment:
-    return Judgment(qid, "m", judge, [Game(g1), Game(g2)])
+def _j(judge: str, qid: str, g1: str | None, g2: str | None, model: str = "m") -> Judgment:
+    return Judgment(qid, model, judge, [Game(g1), Game(g2)])
 
 
 def test_ensemble_model_counts_dropped_games_and_keeps_partial_questions() -> None:
@@ -81,3 +81,22 @@ def test_write_ensemble_rejects_unknown_judge_and_self(tmp_path: Path) -> None:
         write_ensemble(bench, ["j1", "nope"])
     with pytest.raises(DataError, match="itself"):
         write_ensemble(bench, ["j1", "ensemble"])
+
+
+def test_write_ensemble_checks_every_input_before_replacing_any_file(tmp_path: Path) -> None:
+    bench = Bench(tmp_path, "b")
+    for model in ("a", "b"):
+        for judge in ("j1", "j2"):
+            append_jsonl(bench.judgment_file(judge, model),
+                         [_j(judge, "q1", "A>B", "A>B", model).to_dict()])
+    previous = {m: bench.judgment_file("ensemble", m) for m in ("a", "b")}
+    for path in previous.values():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'{"question_id": "old"}\n')
+    broken = bench.judgment_file("j2", "b")
+    broken.write_bytes(broken.read_bytes() + b"{not json\n" + broken.read_bytes())
+    with pytest.raises(DataError, match=r"j2/b\.jsonl:2: malformed JSON"):
+        write_ensemble(bench, ["j1", "j2"])
+    assert {m: p.read_bytes() for m, p in previous.items()} == {
+        "a": b'{"question_id": "old"}\n', "b": b'{"question_id": "old"}\n'}
+    assert sorted(p.name for p in previous["a"].parent.iterdir()) == ["a.jsonl", "b.jsonl"]

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,7 +96,7 @@ def test_judgment_with_bad_games() -> None:
     assert j.games[0] is not None and j.games[0].score == "A>B"
     assert j.games[0].extra == {"judgment": "설명"}
     assert j.games[1] is None
-    with pytest.raises(DataError, match="no games list"):
+    with pytest.raises(DataError, match=r"^f: judgment q: games must be a list, got null$"):
         Judgment.from_dict({"question_id": "q", "model": "m"}, "f")
 
 
@@ -103,8 +105,89 @@ def test_style_meta_accepts_plain_counts() -> None:
         {"token_len": 3, "header_count": 2, "list_count": {"a": 1}, "bold_count": 0}, "f"
     )
     assert (m.headers, m.lists, m.bolds) == (2, 1, 0)
-    with pytest.raises(DataError, match="invalid style metadata"):
+    with pytest.raises(DataError, match=r"^f: style metadata has no header_count$"):
         StyleMeta.from_dict({"token_len": 3}, "f")
+
+
+_ANSWER = {"question_id": "q", "model_id": "m", "tstamp": 1.5,
+           "choices": [{"index": 0, "turns": [{"content": "답"}]}],
+           "conv_metadata": {"token_len": 3, "header_count": {"h1": 1}, "list_count": {},
+                             "bold_count": {}}}
+
+
+def _with(rec: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(rec)
+    *parents, last = path.split(".")
+    node: Any = out
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[last] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("tstamp", "yesterday", "answer q: tstamp must be a number, got a string"),
+        ("choices.0.turns", None, "answer q: choices[0].turns must be a list, got null"),
+        ("choices.0.turns", 5, "answer q: choices[0].turns must be a list, got a number"),
+        ("choices.0.turns", "hello", "answer q: choices[0].turns must be a list, got a string"),
+        ("choices.0.turns.0.content", 7, "content must be a string, got a number"),
+        ("choices", [], "answer q: choices must be a non-empty list of objects, got a list"),
+        ("conv_metadata.header_count", [1, 2],
+         "header_count must be an object of counts or a count, got a list"),
+        ("conv_metadata.token_len", "9", "token_len must be a whole number of 0 or more, "
+                                         "got a string '9'"),
+        ("conv_metadata.list_count", {"ordered": -1},
+         "list_count.ordered must be a whole number of 0 or more, got a number -1"),
+        ("conv_metadata", [], "style metadata must be an object, got a list"),
+        ("answer_id", ["x"], "answer q: answer_id must be a string, got a list"),
+    ],
+)
+def test_wrong_typed_answer_fields_name_file_line_and_problem(
+    path: str, value: Any, message: str
+) -> None:
+    with pytest.raises(DataError) as info:
+        Answer.from_dict(_with(_ANSWER, path, value), "a.jsonl:7")
+    assert str(info.value) == f"a.jsonl:7: {message}"
+
+
+def test_wrong_typed_v2_messages_are_rejected() -> None:
+    with pytest.raises(DataError, match=r"^a:1: answer q: a message must be an object, got a "
+                                        r"number$"):
+        Answer.from_dict({"uid": "q", "model": "m", "messages": [1]}, "a:1")
+    with pytest.raises(DataError, match=r"^a:1: answer q: messages must be a list, got null$"):
+        Answer.from_dict({"uid": "q", "model": "m", "messages": None}, "a:1")
+
+
+@pytest.mark.parametrize(
+    ("turns", "message"),
+    [
+        (None, "question q: turns must be a non-empty list, got null"),
+        ("hello", "question q: turns must be a non-empty list, got a string"),
+        ([], "question q: turns must be a non-empty list, got a list"),
+        ([5], "a turn must be a string or an object with 'content', got a number"),
+        ([{"content": ["x"]}], "content must be a string, got a list"),
+    ],
+)
+def test_wrong_typed_question_turns(turns: Any, message: str) -> None:
+    with pytest.raises(DataError) as info:
+        Question.from_dict({"question_id": "q", "turns": turns}, "question.jsonl:3")
+    assert str(info.value) == f"question.jsonl:3: {message}"
+    with pytest.raises(DataError, match="category must be a string, got an object"):
+        Question.from_dict({"question_id": "q", "turns": ["x"], "category": {}}, "f")
+
+
+def test_wrong_typed_judgment_games() -> None:
+    base = {"question_id": "q", "model": "m"}
+    with pytest.raises(DataError, match=r"^f: judgment q: a game must be an object or null, "
+                                        r"got a number$"):
+        Judgment.from_dict({**base, "games": [1]}, "f")
+    with pytest.raises(DataError, match=r"^f: judgment q: a game's score must be a string or "
+                                        r"null, got a number$"):
+        Judgment.from_dict({**base, "games": [{"score": 3}]}, "f")
+    with pytest.raises(DataError, match=r"^f: judge must be a string, got a list$"):
+        Judgment.from_dict({**base, "judge": [], "games": []}, "f")
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", "..", ".", "", ".hidden", "a\\b", "a\x00b"])

@@ -26,6 +26,7 @@ from koarena.cli import (
     report_cmd,
     run_cmd,
     serve_cmd,
+    translate_cmd,
 )
 from koarena.cli.common import err_console
 from koarena.errors import KoarenaError
@@ -41,6 +42,7 @@ COMMAND_MODULES = [
     leaderboard_cmd,
     report_cmd,
     serve_cmd,
+    translate_cmd,
 ]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.analysis import AnalyzeOptions, analyze
@@ -20,6 +21,7 @@ from koarena.cli.common import add_bench_options, bench_from_args, console
 from koarena.errors import ConfigError
 from koarena.korean import DEFAULT_THRESHOLD
 from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
+from koarena.outfile import atomic_open_bytes, check_writable
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -87,7 +89,7 @@ def _note(title: str, section: dict[str, Any]) -> bool:
     """Print why a section is unavailable; True if it is available."""
     if section.get("available"):
         return True
-    console.print(f"[bold]{title}[/]: [yellow]not available[/] — {section['reason']}")
+    console.print(f"[bold]{title}[/]: [yellow]not available[/] — {escape(section['reason'])}")
     return False
 
 
@@ -104,7 +106,7 @@ def _print_positions(section: dict[str, Any]) -> None:
                ("judge", "judgments", "consistent %", "exactly consistent %",
                 "first shown wins %", "first shown, of decisive %"), left=("judge",))
     for r in section["judges"]:
-        t.add_row(r["judge"], str(r["judgments"]), _pct(r["consistency"]),
+        t.add_row(escape(r["judge"]), str(r["judgments"]), _pct(r["consistency"]),
                   _pct(r["exact_consistency"]), _pct(r["first_win_share"]),
                   _pct(r["first_decisive_share"]))
     console.print(t)
@@ -117,7 +119,7 @@ def _print_agreement(section: dict[str, Any]) -> None:
                ("judge A", "judge B", "games", "exact %", "winner %", "kappa", "winner kappa"),
                left=("judge A", "judge B"))
     for r in section["pairs"]:
-        t.add_row(r["judge_a"], r["judge_b"], str(r["games"]), _pct(r["exact"]),
+        t.add_row(escape(r["judge_a"]), escape(r["judge_b"]), str(r["games"]), _pct(r["exact"]),
                   _pct(r["winner"]), _num(r["kappa"], 3), _num(r["winner_kappa"], 3))
     console.print(t)
 
@@ -129,7 +131,8 @@ def _print_self_preference(section: dict[str, Any]) -> None:
                ("judge", "model", "questions", "own judge %", "others %", "difference", "95% CI"),
                left=("judge", "model"))
     for r in section["rows"]:
-        t.add_row(r["judge"], r["model"], str(r["questions"]), _num(r["win_rate_self"]),
+        t.add_row(escape(r["judge"]), escape(r["model"]), str(r["questions"]),
+                  _num(r["win_rate_self"]),
                   _num(r["win_rate_others"]), _num(r["difference"]),
                   f"[{r['lower']:.2f}, {r['upper']:.2f}]")
     console.print(t)
@@ -142,8 +145,8 @@ def _print_separability(section: dict[str, Any]) -> None:
     with_ref = any("reference" in e for e in section["controls"].values())
     if with_ref:
         cols += ["agreement w/ CI %", "Spearman", "Brier"]
-    t = _table(f"Separability (judges: {', '.join(section['judges'])}, "
-               f"{section['rounds']} bootstrap rounds)", cols, left=("control",))
+    t = _table(escape(f"Separability (judges: {', '.join(section['judges'])}, "
+                      f"{section['rounds']} bootstrap rounds)"), cols, left=("control",))
     for name, e in section["controls"].items():
         row = [name, str(e["models"]), str(e["pairs"]), str(e["separated_pairs"]),
                _pct(e["separability"])]
@@ -164,7 +167,8 @@ def _print_clusters(section: dict[str, Any]) -> None:
     t.add_column("model")
     t.add_column("weakest clusters")
     for model, m in section["models"].items():
-        t.add_row(model, "; ".join(f"{w['cluster']} {w['win_rate']:.0f}" for w in m["weakest"]))
+        t.add_row(escape(model), escape("; ".join(f"{w['cluster']} {w['win_rate']:.0f}"
+                                                  for w in m["weakest"])))
     console.print(t)
 
 
@@ -178,7 +182,7 @@ def _print_korean(section: dict[str, Any]) -> None:
     for r in section["models"]:
         drift = r["not_korean_where_baseline_korean"]
         t.add_row(
-            r["model"], str(r["scored"]), _pct(r["mean_hangul_share"]),
+            escape(r["model"]), str(r["scored"]), _pct(r["mean_hangul_share"]),
             _pct(r["mean_raw_hangul_share"]), str(r["not_korean"]),
             "–" if drift is None else str(drift), str(r["intrusions"]),
             str(r["answers_with_intrusions"]),
@@ -190,6 +194,8 @@ def _print_korean(section: dict[str, Any]) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.output is not None and args.output.suffix.lower() != ".json":
         raise ConfigError(f"--output must end in .json, got {args.output.name!r}")
+    if args.output is not None:
+        check_writable(args.output)  # before the analysis, not after it
     families = (
         tuple(parse_family(f) for f in args.families) if args.families else DEFAULT_FAMILIES
     )
@@ -212,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     _print_clusters(result["clusters"])
     _print_korean(result["korean_fidelity"])
     if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
-        console.print(f"wrote {args.output}")
+        with atomic_open_bytes(args.output) as fh:
+            fh.write(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+        console.print(f"wrote {args.output}", markup=False)
     return 0

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 
 from rich.console import Console
 from rich.progress import (
@@ -88,3 +90,19 @@ def progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
 
     with progress:
         yield update
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C for the duration: raise `KeyboardInterrupt`, so that
+    ``finally`` blocks and temporary directories clean up (SIGTERM's default action ends the
+    process on the spot and leaves them behind)."""
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

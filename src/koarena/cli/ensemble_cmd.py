@@ -32,8 +32,9 @@ def run(args: argparse.Namespace) -> int:
     s = write_ensemble(bench, args.judges, args.models)
     console.print(
         f"ensemble of {', '.join(args.judges)}: {s.models} models, {s.judgments} judgments, "
-        f"{s.dropped_games} games dropped (no judge gave a valid verdict)"
+        f"{s.dropped_games} games dropped (no judge gave a valid verdict)", markup=False
     )
     for judge, n in sorted(s.missing.items()):
-        console.print(f"  judge {judge} lacks {n} judgments; combined from the others")
+        console.print(f"  judge {judge} lacks {n} judgments; combined from the others",
+                      markup=False)
     return 0

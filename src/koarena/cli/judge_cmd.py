@@ -8,7 +8,8 @@ from pathlib import Path
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
 from koarena.cli.runs import ConsoleObserver, report_estimate
-from koarena.config import JudgeSettings, load_endpoints, load_judge_settings, load_yaml_mapping
+from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
+from koarena.errors import ConfigError
 from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import (
     JudgePlan,
@@ -21,6 +22,7 @@ from koarena.judging import (
     unparsed_games,
 )
 from koarena.runner.run import StageRunner
+from koarena.yamlfile import load_mapping
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,7 +78,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def bench_name_of(setting_file: Path) -> str:
     """The setting file's ``bench_name``, needed first to find the bench's default protocol."""
-    return str(load_yaml_mapping(setting_file).get("bench_name") or DEFAULT_BENCH)
+    raw = load_mapping(setting_file, ConfigError)
+    return str(raw.get("bench_name") or DEFAULT_BENCH)
 
 
 def load_setup(setting_file: Path, data_dir: str | None) -> tuple[Bench, JudgeSettings]:

@@ -6,6 +6,7 @@ import argparse
 from contextlib import ExitStack
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.cli.common import (
@@ -26,6 +27,7 @@ from koarena.leaderboard import (
     write_csv,
     write_output,
 )
+from koarena.outfile import check_writable
 from koarena.rating import Resample
 from koarena.verdicts import DEFAULT_WEIGHT
 
@@ -137,6 +139,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--weight must be at least 1")
     if args.output is not None and args.output.suffix.lower() not in {".csv", ".json"}:
         raise ConfigError(f"--output must end in .csv or .json, got {args.output.name!r}")
+    # Fail before the bootstrap, not after it, when an output cannot be written.
+    if args.output is not None:
+        check_writable(args.output)
+    if args.output_dir is not None:
+        for control in controls:
+            check_writable(args.output_dir / f"{control.csv_name}.csv")
     bench = bench_from_args(args)
     with ExitStack() as stack:
         update = stack.enter_context(progress_bar("bootstrap"))
@@ -158,18 +166,19 @@ def run(args: argparse.Namespace) -> int:
         print_board(board)
     if args.output is not None:
         write_output(boards[controls[0]], args.output)
-        err_console.print(f"wrote {args.output}")
+        err_console.print(f"wrote {args.output}", markup=False)
     if args.output_dir is not None:
         for control, board in boards.items():
             path = args.output_dir / f"{control.csv_name}.csv"
             write_csv(board, path)
-            err_console.print(f"wrote {path}")
+            err_console.print(f"wrote {path}", markup=False)
     return 0
 
 
 def print_board(board: Leaderboard) -> None:
     """The leaderboard as a terminal table, with a line on dropped and flagged data."""
-    title = (
+    # Names come from file names: escaped so that "[link=...]x" is shown, not obeyed.
+    title = escape(
         f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
         f"control {board.control.value} · {board.rounds} rounds ({board.resample.value})"
     )
@@ -185,7 +194,7 @@ def print_board(board: Leaderboard) -> None:
         table.add_column("non-Korean", justify="right")
     for i, r in enumerate(board.rows, 1):
         style = "bold" if r.model == board.baseline else None
-        cells = [str(i), r.model, f"{r.score:.2f}", r.ci, str(r.avg_tokens)]
+        cells = [str(i), escape(r.model), f"{r.score:.2f}", r.ci, str(r.avg_tokens)]
         if korean:
             cells += [
                 "" if r.korean_share is None else f"{r.korean_share:.1f}",
@@ -195,7 +204,7 @@ def print_board(board: Leaderboard) -> None:
     console.print(table)
     if board.style_coefficients:
         coefs = ", ".join(f"{k} {v:+.3f}" for k, v in board.style_coefficients.items())
-        console.print(f"style coefficients: {coefs}")
+        console.print(f"style coefficients: {coefs}", markup=False)
     failed = sum(r.failed_answers for r in board.rows)
     empty = sum(r.empty_answers for r in board.rows)
     console.print(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
 from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
@@ -127,12 +128,12 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     row = board.row(model)
     others = len(board.rows) - 1
     table = Table(
-        title=(
+        title=escape(
             f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
             f"control {board.control.value}"
         ),
         title_justify="left",
-        caption=(
+        caption=escape(
             f"{model}: ensemble of {', '.join(judges)}; the {others} other "
             "models: the verdicts already in the data directory"
         ),
@@ -142,7 +143,7 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
         table.add_column(col, justify="left" if col == "model" else "right")
     table.add_row(
         f"{board.rank(model)} / {len(board.rows)}",
-        row.model,
+        escape(row.model),
         f"{row.score:.2f}",
         row.ci,
         str(row.avg_tokens),

@@ -4,6 +4,7 @@ dry-run table (the runner itself only reports through `RunObserver`)."""
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -73,7 +74,7 @@ def report(result: RunResult, console: Console) -> None:
     for model, u in sorted(result.usage.items()):
         console.print(f"  {model}: {u.requests} requests, {u.retries} retries, "
                       f"{u.input_tokens} input + {u.output_tokens} output tokens, "
-                      f"${u.cost:.4f}", highlight=False)
+                      f"${u.cost:.4f}", highlight=False, markup=False)
 
 
 def report_estimate(est: Estimate, endpoints: dict[str, ModelEndpoint], console: Console
@@ -88,7 +89,7 @@ def report_estimate(est: Estimate, endpoints: dict[str, ModelEndpoint], console:
         max_cost = est.cost(endpoints, model, est.max_output_tokens)
         dollars = ("no price configured" if exp_cost is None or max_cost is None
                    else f"${exp_cost:.2f} / ${max_cost:.2f}")
-        table.add_row(model, str(est.requests[model]), str(est.input_tokens[model]),
+        table.add_row(escape(model), str(est.requests[model]), str(est.input_tokens[model]),
                       f"{est.expected_output_tokens[model]} / {est.max_output_tokens[model]}",
                       dollars)
     console.print(table)

@@ -8,6 +8,10 @@ whether to retry. Tests run the real providers against `koarena.testing`'s fake 
 
 from __future__ import annotations
 
+import base64
+import copy
+import dataclasses
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -50,15 +54,38 @@ class ChatResponse:
 _MAX_MESSAGE = 500
 
 
-def scrub(text: str, secret: str) -> str:
-    """A provider's message, shortened, without the key or the fragments providers echo back
-    (``sk-abc…xyz``)."""
-    text = text[:_MAX_MESSAGE]
-    if secret:
-        text = text.replace(secret, "***")
-        if len(secret) >= 12:
-            text = text.replace(secret[:8], "***").replace(secret[-6:], "***")
+def secret_forms(secret: str, *, fragments: bool = True) -> list[str]:
+    """Every form in which a provider may echo ``secret``, longest first: as is, URL-encoded,
+    inside base64 (standard and URL-safe, at each of the three byte alignments, so that
+    ``base64("Bearer <key>")`` is caught too), and with ``fragments`` the ``sk-abc…xyz`` ends
+    of a masked echo (only for error messages: an answer may well say "sk-proj-")."""
+    if not secret:
+        return []
+    forms = {secret, urllib.parse.quote(secret, safe=""), urllib.parse.quote_plus(secret)}
+    raw = secret.encode()
+    for k in range(3):
+        # With k bytes before the key, the base64 characters from the second group on, up to
+        # the last whole group, depend on the key's bytes alone.
+        encoded = base64.b64encode(b"\0" * k + raw).decode()
+        core = encoded[4 if k else 0: 4 * ((k + len(raw)) // 3)]
+        if len(core) >= 12:
+            forms |= {core, core.replace("+", "-").replace("/", "_")}
+    if fragments and len(secret) >= 12:
+        forms |= {secret[:8], secret[-6:]}
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(text: str, forms: list[str]) -> str:
+    """``text`` with each of ``forms`` (from `secret_forms`) replaced by ``***``."""
+    for form in forms:
+        text = text.replace(form, "***")
     return text
+
+
+def scrub(text: str, secret: str) -> str:
+    """A provider's message without the key in any form (`secret_forms`), then shortened:
+    replacing first, so that cutting never leaves a piece of the key behind."""
+    return redact(text, secret_forms(secret))[:_MAX_MESSAGE]
 
 
 class ProviderError(Exception):
@@ -97,3 +124,67 @@ class Provider(Protocol):
     async def chat(self, request: ChatRequest) -> ChatResponse: ...
 
     async def aclose(self) -> None: ...
+
+
+class Redactor:
+    """Takes one endpoint's API key out of what its provider returned or raised.
+
+    Responses lose the whole forms of the key (`secret_forms` without fragments) in every text
+    field, including fields a provider adds later, so an answer changes only where it really
+    holds the key; errors lose the masked fragments too, then are shortened. Any path that
+    turns provider output into records (online or batch) runs it through here.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._forms = secret_forms(secret)
+        self._whole_forms = secret_forms(secret, fragments=False)
+
+    def response(self, resp: ChatResponse) -> ChatResponse:
+        """``resp`` with the key gone from each of its text fields."""
+        if not self._whole_forms:
+            return resp
+        changes: dict[str, Any] = {
+            f.name: redact(value, self._whole_forms)
+            for f in dataclasses.fields(resp)
+            if isinstance(value := getattr(resp, f.name), str)
+        }
+        return dataclasses.replace(resp, **changes)
+
+    def error(self, exc: ProviderError) -> ProviderError:
+        """A copy of ``exc`` (same class and retry hint) with its message redacted and
+        shortened, not chained to the original, whose text still holds the key."""
+        clean = copy.copy(exc)
+        clean.args = (redact(str(exc), self._forms)[:_MAX_MESSAGE],)
+        return clean
+
+
+class ScrubbedProvider:
+    """A provider whose every string (content, reasoning, finish reason, error messages) is
+    redacted of its endpoint's API key (`Redactor`) before anything else sees it.
+
+    Every provider the registry makes is wrapped in one, so a provider module cannot forget a
+    field: a key echoed by a proxy, an error body or a finish reason never reaches a file, a
+    log line or the terminal.
+    """
+
+    def __init__(self, inner: Provider, secret: str) -> None:
+        self.inner = inner
+        self.redactor = Redactor(secret)
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+    async def chat(self, request: ChatRequest) -> ChatResponse:
+        clean: ProviderError | None = None
+        try:
+            resp = await self.inner.chat(request)
+        except ProviderError as exc:
+            clean = self.redactor.error(exc)
+        if clean is not None:
+            # Raised outside the handler, so neither __cause__ nor __context__ refers to the
+            # original exception.
+            raise clean
+        return self.redactor.response(resp)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from koarena.bench import Bench
 from koarena.config import ModelEndpoint
-from koarena.jsonl import append_jsonl
+from koarena.jsonl import append_jsonl, sole_writer
 from koarena.providers.base import FatalError, ProviderError, RateLimitError, TransientError
 from koarena.runner.pool import ModelUsage, ProviderFactory, ProviderPool, RetryPolicy
 from koarena.runner.tasks import Task, TaskError, pending_tasks
@@ -167,7 +167,14 @@ class _Writer:
 
 
 async def run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions) -> RunResult:
-    """Run the tasks not yet done; append their records; log failures; return the summary."""
+    """Run the tasks not yet done; append their records; log failures; return the summary.
+    Holds the one-writer lock of every output file (`sole_writer`) for the whole run."""
+    with sole_writer(t.output for t in tasks):
+        return await _run_tasks(tasks, pool, options)
+
+
+async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions
+                     ) -> RunResult:
     result = RunResult(stage=options.stage, total=len(tasks), started=time.time())
     todo, result.skipped = pending_tasks(tasks)
     by_model: dict[str, list[Task]] = defaultdict(list)
@@ -211,6 +218,10 @@ async def run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptio
 
     async def worker(queue: list[Task]) -> None:
         while queue:
+            if writer_task.done():
+                # The writer failed (disk full): raising ends the run at once, instead of
+                # paying for requests whose records could not be written.
+                writer_task.result()
             await run_one(queue.pop())
 
     if observer is not None:

@@ -71,17 +71,19 @@ def record_key(record: dict[str, Any]) -> str | None:
 
 
 def completed_keys(path: Path) -> set[str]:
-    """Keys of the records already in ``path`` (a torn last line is ignored)."""
+    """Keys of the records already in ``path`` (a torn last line is ignored). A bad line in
+    the middle stops the run before anything is sent: appending to such a file would only
+    make a file that every later command refuses."""
     if not path.is_file():
         return set()
     keys: set[str] = set()
     try:
-        for _, rec in iter_jsonl(path, strict=False):
+        for _, rec in iter_jsonl(path):
             k = record_key(rec)
             if k is not None:
                 keys.add(k)
     except DataError as exc:
-        raise DataError(f"cannot resume from {path}: {exc}") from exc
+        raise DataError(f"{exc}; fix or remove that line to resume") from exc
     return keys
 
 

@@ -2,8 +2,9 @@
 APIs, with deterministic answers and verdicts and scripted faults (`koarena fake-server`).
 
 Modules: ``model`` (config, answers, verdicts, counters), ``faults`` (fault rules and kinds),
-``http`` (the HTTP/1.1 connection), ``openai``/``anthropic``/``gemini`` (one API each) and
-``server`` (routing, `FakeServer`, `serve_forever`).
+``http`` (the HTTP/1.1 connection), ``openai``/``anthropic``/``gemini`` (one API each),
+``server`` (routing, `FakeServer`, `serve_forever`) and ``translator`` (the fake translation
+mode used by ``koarena translate``'s tests).
 """
 
 from koarena.testing.faults import FAULT_KINDS, FAULTS, FaultRule

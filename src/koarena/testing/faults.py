@@ -24,6 +24,10 @@ FAULTS: dict[str, str] = {
     "no_verdict": "a judge text without a verdict label",
     "blocked": "the prompt is refused by a content filter, no answer text",
     "filtered": "the answer is withheld by a content filter, no answer text",
+    "drop_mask": "a translation that leaves out its first mask token",
+    "answer": "an answer to the prompt instead of its translation",
+    "english": "the prompt returned untranslated",
+    "refuse": "a refusal to translate",
 }
 FAULT_KINDS = frozenset(FAULTS)
 STATUS_FAULTS = frozenset({"429", "500", "503", "529", "400", "401"})
@@ -31,6 +35,8 @@ STATUS_FAULTS = frozenset({"429", "500", "503", "529", "400", "401"})
 # content_filter``, Anthropic's ``stop_reason: refusal``, Gemini's ``promptFeedback.blockReason``
 # (blocked) or ``finishReason: SAFETY`` (filtered).
 FILTER_FAULTS = frozenset({"blocked", "filtered"})
+# A translator's failures (koarena.testing.translator): well-formed replies with the wrong text.
+TRANSLATION_FAULTS = frozenset({"drop_mask", "answer", "english", "refuse"})
 
 
 @dataclass

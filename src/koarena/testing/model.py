@@ -5,7 +5,8 @@ An answer's text is derived from a hash of the model name and the conversation, 
 prompt (recognised by the ``<|The Start of Assistant A's Answer|>`` marker) gets a verdict label
 derived from the same hash. Models whose name ends in ``-think`` put their reasoning in
 ``<think>`` tags inside the content; names ending in ``-reasoner`` return it beside the content
-(DeepSeek's ``reasoning_content``).
+(DeepSeek's ``reasoning_content``). A translation request (the translator's system prompt) gets
+a deterministic Korean rendering with its mask tokens kept (`koarena.testing.translator`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any
 
 import orjson
 
-from koarena.config import load_yaml_mapping
 from koarena.errors import ConfigError
-from koarena.testing.faults import FILTER_FAULTS, STATUS_FAULTS, FaultRule
+from koarena.testing.faults import FILTER_FAULTS, STATUS_FAULTS, TRANSLATION_FAULTS, FaultRule
+from koarena.testing.translator import fake_translation, faulty_translation, is_translation
 from koarena.verdicts import LABELS
+from koarena.yamlfile import load_mapping
 
 JUDGE_MARKER = "<|The Start of Assistant A's Answer|>"
 DEFAULT_ANSWER_TOKENS = 60
@@ -40,7 +42,7 @@ class FakeConfig:
     @classmethod
     def from_file(cls, path: Path) -> FakeConfig:
         """Load a YAML script: ``latency``, ``answer_tokens``, ``faults: [{kind, match, ...}]``."""
-        raw = load_yaml_mapping(path)
+        raw = load_mapping(path, ConfigError)
         try:
             faults = [FaultRule(**f) for f in raw.get("faults", [])]
         except TypeError as exc:
@@ -137,7 +139,13 @@ class FakeState:
         for rule in self.config.faults:
             if rule.take(model, last_user):
                 self.faults[rule.kind] += 1
+                if rule.kind in TRANSLATION_FAULTS:
+                    return Reply(content=faulty_translation(
+                        rule.kind, last_user,
+                        answer_for(model, convo, self.config.answer_tokens)))
                 return self._fault(rule, model, convo)
+        if is_translation(messages):
+            return Reply(content=fake_translation(last_user))
         is_judge = any(JUDGE_MARKER in t for t in user_texts)
         if is_judge:
             label = verdict_for(model, convo)
