@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from koarena.records import Judgment
-from koarena.verdicts import DEFAULT_WEIGHT, Winner, game_outcome
+from koarena.verdicts import DEFAULT_WEIGHT, V2_SPELLINGS, Winner, game_outcome
 
 IntArray = npt.NDArray[np.int64]
 
@@ -59,6 +59,7 @@ def build_battles(
     first_game_only: bool = False,
     reuse_lone_game: bool = True,
     judges: list[str] | None = None,
+    v2_rules: bool = False,
 ) -> Battles:
     """Turn judgments (of any number of judges) into aggregated battles against ``baseline``.
 
@@ -66,6 +67,11 @@ def build_battles(
     game 2 (mirrored), which turns a win into a win plus a loss. ``reuse_lone_game`` keeps that
     behaviour, as the published leaderboard has it; without it the missing game is dropped and
     counted.
+
+    ``v2_rules`` reads judgments as Arena-Hard v2.0's ``show_result.py`` does: the reversed
+    spellings of `koarena.verdicts.V2_SPELLINGS` count, and a judgment counts only when both
+    games have a known verdict (otherwise both games are dropped and counted; no lone game is
+    reused).
     """
     if weight < 1:
         raise ValueError("weight must be at least 1")
@@ -83,14 +89,23 @@ def build_battles(
     for j in judgments:
         lone += len(j.games) == 1
         counts = {Winner.A: 0, Winner.B: 0, Winner.TIE: 0}
-        lone_reused = reuse_lone_game and len(j.games) == 1
+        lone_reused = reuse_lone_game and not v2_rules and len(j.games) == 1
+        missing = 0
         for gi in range(n_games):
-            outcome = game_outcome(j.label(0 if lone_reused else gi), gi)
+            label = j.label(0 if lone_reused else gi)
+            if v2_rules and label is not None:
+                label = V2_SPELLINGS.get(label, label)
+            outcome = game_outcome(label, gi)
             if outcome is None:
-                dropped[j.model] += 1
+                missing += 1
                 continue
             winner, strong = outcome
             counts[winner] += weight if strong else 1
+        if v2_rules and missing:
+            dropped[j.model] += n_games
+            continue
+        if missing:
+            dropped[j.model] += missing
         if not any(counts.values()):
             continue
         mi = model_idx.setdefault(j.model, len(model_idx))

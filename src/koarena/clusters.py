@@ -64,3 +64,13 @@ def cluster_win_rates(
         if per:
             out[model] = per
     return out
+
+
+def weakest(per: Mapping[str, ClusterStat], n: int) -> list[tuple[str, ClusterStat]]:
+    """The ``n`` clusters of a model with the lowest win rate (more battles first on a tie,
+    then by name).
+
+    >>> [c for c, _ in weakest({"a": ClusterStat(1, 0, 2), "b": ClusterStat(0, 1, 4)}, 1)]
+    ['b']
+    """
+    return sorted(per.items(), key=lambda kv: (kv[1].win_rate, -kv[1].battles, kv[0]))[:n]

@@ -43,12 +43,13 @@ DEFAULT_CONTROL = Control.NONE
 STANDARD_CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
 """The controls of the original tool (``style+korean`` is this tool's own)."""
 
-_ALL = ("token_len", "headers", "lists", "bolds")
+_MARKDOWN = ("headers", "lists", "bolds")
+_ALL = ("token_len", *_MARKDOWN)
 _FEATURES = {
     Control.NONE: (),
     Control.STYLE: _ALL,
     Control.LENGTH: ("token_len",),
-    Control.MARKDOWN: ("headers", "lists", "bolds"),
+    Control.MARKDOWN: _MARKDOWN,
     Control.STYLE_KOREAN: (*_ALL, "korean_share"),
 }
 
@@ -95,9 +96,48 @@ def style_covariates(
     Each is (a − b) / (a + b + 1) with a = the baseline's value and b = the model's value,
     then standardised to mean 0 and standard deviation 1 over all (weighted) battles.
     """
-    n = battles.a.shape[0]
     if not features:
-        return np.zeros((n, 0))
+        return np.zeros((battles.a.shape[0], 0))
+    raw_a, raw_b = _feature_values(battles, metas, features)
+    return _standardise(battles, (raw_a - raw_b) / (raw_a + raw_b + 1.0))
+
+
+def style_covariates_v2(
+    battles: Battles,
+    metas: Mapping[str, Mapping[str, StyleMeta]],
+    features: tuple[str, ...],
+) -> FloatArray:
+    """Arena-Hard v2.0's covariates (its ``show_result.py``), standardised as `style_covariates`.
+
+    Length: (a − b) / (a + b), 0 when both are empty. Markdown counts become densities,
+    count / (tokens + 1), and then (a − b) / (a + b + 1); a feature v2.0 lacks (the Korean
+    share) is (a − b) / (a + b + 1) as in `style_covariates`. a is the baseline's value, b the
+    model's: v2.0 writes b − a, which only flips the sign of both the covariate and its fitted
+    coefficient.
+    """
+    if not features:
+        return np.zeros((battles.a.shape[0], 0))
+    # Densities need the lengths even when length itself is not controlled.
+    with_len = ("token_len", *(f for f in features if f != "token_len"))
+    raw_a, raw_b = _feature_values(battles, metas, with_len)
+    len_a, len_b = raw_a[:, 0], raw_b[:, 0]
+    total = len_a + len_b
+    cols = {"token_len": np.divide(len_a - len_b, total, out=np.zeros_like(total),
+                                   where=total != 0)}
+    for i, f in enumerate(with_len[1:], 1):
+        a, b = raw_a[:, i], raw_b[:, i]
+        if f in _MARKDOWN:
+            a, b = a / (len_a + 1.0), b / (len_b + 1.0)
+        cols[f] = (a - b) / (a + b + 1.0)
+    return _standardise(battles, np.stack([cols[f] for f in features], axis=1))
+
+
+def _feature_values(
+    battles: Battles,
+    metas: Mapping[str, Mapping[str, StyleMeta]],
+    features: tuple[str, ...],
+) -> tuple[FloatArray, FloatArray]:
+    """The baseline's and the model's raw feature values of every battle row."""
     q_index = {q: i for i, q in enumerate(battles.questions)}
     # values[model, question] holds the features of that answer; NaN where none is known
     values = np.full((len(battles.models), len(battles.questions), len(features)), np.nan)
@@ -119,7 +159,11 @@ def style_covariates(
             "style control needs the length and markdown counts of every judged answer; "
             f"missing for: {detail}"
         )
-    ratio = (raw_a - raw_b) / (raw_a + raw_b + 1.0)
+    return raw_a, raw_b
+
+
+def _standardise(battles: Battles, ratio: FloatArray) -> FloatArray:
+    """Mean 0 and standard deviation 1 per column over all (weighted) battles."""
     w = (battles.n_a + battles.n_b + battles.n_tie).astype(np.float64)
     mean = np.average(ratio, axis=0, weights=w)
     std = np.sqrt(np.average((ratio - mean) ** 2, axis=0, weights=w))

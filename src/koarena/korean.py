@@ -289,12 +289,42 @@ def answer_text(answer: Answer) -> str:
     return "\n".join(answer.turns)
 
 
+@dataclass(frozen=True)
+class ProfiledAnswer(Answer):
+    """An answer profiled ahead of time, whose text may have been left behind.
+
+    The report profiles each answer once, where it renders it, and caches the profile; the
+    leaderboard and the analysis then take these in place of the full answers. ``failed`` and
+    ``empty`` stand for the flags of the text; the text itself is kept only where ``meta`` is
+    missing (style control then counts its markdown).
+    """
+
+    profile: ScriptProfile = field(default_factory=lambda: ScriptProfile(0, 0, 0, 0, 0))
+    failed: bool = False
+    empty: bool = False
+
+    @property
+    def is_failure_marker(self) -> bool:
+        return self.failed
+
+    @property
+    def is_empty(self) -> bool:
+        return self.empty
+
+
+def answer_profile(answer: Answer) -> ScriptProfile:
+    """The script profile of an answer's text (`script_profile` of `answer_text`)."""
+    if isinstance(answer, ProfiledAnswer):
+        return answer.profile
+    return script_profile(answer_text(answer))
+
+
 def hangul_share_feature(answer: Answer) -> float:
     """The Hangul share of an answer in percent, for use as a style-control covariate.
 
     An answer without prose letters (only code, say) has not drifted out of Korean: 100.
     """
-    share = script_profile(answer_text(answer)).hangul_share
+    share = answer_profile(answer).hangul_share
     return 100.0 if share is None else 100.0 * share
 
 
@@ -351,7 +381,7 @@ def model_fidelity(
         if a.is_empty:
             empty += 1
             continue
-        prof = script_profile(answer_text(a))
+        prof = answer_profile(a)
         if prof.hangul_share is not None:
             shares.append(prof.hangul_share)
         if prof.raw_hangul_share is not None:
@@ -392,7 +422,7 @@ def korean_fidelity(
     baseline_korean: dict[str, bool] | None = None
     if baseline is not None and baseline in answers:
         baseline_korean = {
-            qid: bool(script_profile(answer_text(a)).primarily_korean(threshold))
+            qid: bool(answer_profile(a).primarily_korean(threshold))
             for qid, a in answers[baseline].items()
             if not a.is_failure_marker and not a.is_empty
         }

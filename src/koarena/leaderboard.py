@@ -11,7 +11,7 @@ import csv
 import datetime as dt
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,22 @@ import orjson
 
 from koarena.battles import Battles, build_battles
 from koarena.bench import Bench
-from koarena.controls import DEFAULT_CONTROL, Control, style_covariates, style_metas
+from koarena.categories import Categories, CategorySetting, bench_categories, members, select
+from koarena.controls import (
+    DEFAULT_CONTROL,
+    Control,
+    style_covariates,
+    style_covariates_v2,
+    style_metas,
+)
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
+from koarena.finish import FILTERED, TRUNCATED
 from koarena.korean import korean_fidelity
 from koarena.outfile import atomic_open, atomic_open_bytes
 from koarena.rating import (
     Design,
+    FitResult,
     FloatArray,
     Resample,
     design_from_battles,
@@ -72,6 +81,10 @@ class LeaderboardRow:
     dropped_games: int = 0
     failed_answers: int = 0
     empty_answers: int = 0
+    truncated_answers: int = 0
+    """Answers cut off by the token limit and not kept on purpose (`koarena.finish`)."""
+    filtered_answers: int = 0
+    """Answers stopped by a content filter and not kept on purpose."""
     korean_share: float | None = None
     """Mean Hangul share (%) of the model's answers, with ``korean=True``."""
     not_korean: int | None = None
@@ -106,6 +119,10 @@ class Leaderboard:
     rows: list[LeaderboardRow]
     battles: Battles
     style_coefficients: dict[str, float] = field(default_factory=dict)
+    bootstrap: FloatArray | None = field(default=None, repr=False)
+    """Coefficients of each bootstrap round (rounds × models), None without rounds."""
+    category: str | None = None
+    """The Arena-Hard v2.0 category this board covers; None for a single-baseline bench."""
     date: str = field(default_factory=lambda: dt.date.today().isoformat())
 
     @property
@@ -115,6 +132,11 @@ class Leaderboard:
     @property
     def dropped_games(self) -> int:
         return sum(self.battles.dropped.values())
+
+    @property
+    def flagged_answers(self) -> int:
+        return sum(r.failed_answers + r.empty_answers + r.truncated_answers
+                   + r.filtered_answers for r in self.rows)
 
     def row(self, model: str) -> LeaderboardRow:
         for r in self.rows:
@@ -132,9 +154,41 @@ class LoadedData:
     """Everything the leaderboard needs from disk, loaded once for all controls."""
 
     battles: Battles
-    answers: dict[str, dict[str, Answer]]
+    answers: dict[str, Mapping[str, Answer]]
     baseline: str
     judges: list[str]
+    v2_rules: bool = False
+    """Arena-Hard v2.0's definitions: its verdict rules, style covariates and unpenalised fit."""
+
+
+def load_judgments(bench: Bench, judges: list[str]) -> list[Judgment]:
+    """Every judgment of ``judges``; raise `DataError` for a judge without judgments."""
+    if not judges:
+        raise DataError("at least one judge is needed")
+    judgments: list[Judgment] = []
+    for judge in judges:
+        models = bench.judged_models(judge)
+        if not models:
+            raise DataError(f"judge {judge!r} has no judgment files in {bench.judgment_dir(judge)}")
+        for model in models:
+            judgments.extend(bench.load_judgments(judge, model))
+    return judgments
+
+
+def _load_answers(
+    bench: Bench, models: list[str], cache: dict[str, dict[str, Answer]] | None = None
+) -> dict[str, dict[str, Answer]]:
+    cache = {} if cache is None else cache
+    for model in models:
+        if model in cache:
+            continue
+        if bench.answer_file(model).is_file():
+            cache[model] = bench.load_answers(model)
+        else:
+            log.warning("%s is judged but has no answer file (%s): its average tokens show 0 "
+                        "and style control has no features for it", model,
+                        bench.answer_file(model))
+    return {m: cache[m] for m in models if m in cache}
 
 
 def load_battles(
@@ -155,16 +209,32 @@ def load_battles(
         raise DataError("at least one judge is needed")
     if not bench.answer_file(base).is_file():
         raise DataError(f"baseline {base!r} has no answers ({bench.answer_file(base)} not found)")
-    judgments: list[Judgment] = []
-    for judge in judges:
-        models = bench.judged_models(judge)
-        if not models:
-            raise DataError(f"judge {judge!r} has no judgment files in {bench.judgment_dir(judge)}")
-        for model in models:
-            judgments.extend(bench.load_judgments(judge, model))
+    return loaded_data(
+        load_judgments(bench, judges),
+        lambda model: _load_answers(bench, [model]).get(model),
+        baseline=base,
+        judges=judges,
+        weight=weight,
+        first_game_only=first_game_only,
+        reuse_lone_game=reuse_lone_game,
+    )
+
+
+def loaded_data(
+    judgments: list[Judgment],
+    answers_of: Callable[[str], Mapping[str, Answer] | None],
+    *,
+    baseline: str,
+    judges: list[str],
+    weight: int = DEFAULT_WEIGHT,
+    first_game_only: bool = False,
+    reuse_lone_game: bool = True,
+) -> LoadedData:
+    """The battles of ``judgments`` with the answers of each model in them (``answers_of``
+    gives a model's answers by question id, None without an answer file)."""
     battles = build_battles(
         judgments,
-        base,
+        baseline,
         weight=weight,
         first_game_only=first_game_only,
         reuse_lone_game=reuse_lone_game,
@@ -172,20 +242,29 @@ def load_battles(
     )
     if battles.a.size == 0:
         raise DataError("no valid verdicts found")
-    answers: dict[str, dict[str, Answer]] = {}
+    answers: dict[str, Mapping[str, Answer]] = {}
     for model in battles.models:
-        if bench.answer_file(model).is_file():
-            answers[model] = bench.load_answers(model)
-        else:
-            log.warning("%s is judged but has no answer file (%s): its average tokens show 0 "
-                        "and style control has no features for it", model,
-                        bench.answer_file(model))
-    return LoadedData(battles=battles, answers=answers, baseline=base, judges=list(judges))
+        found = answers_of(model)
+        if found is not None:
+            answers[model] = found
+    return LoadedData(battles=battles, answers=answers, baseline=baseline, judges=list(judges))
 
 
 def _percentiles(x: FloatArray) -> tuple[FloatArray, FloatArray]:
     lo, hi = np.percentile(x, [2.5, 97.5], axis=0)
     return lo, hi
+
+
+def _fit(design: Design, s_a: FloatArray, s_b: FloatArray, l2: float, control: Control,
+         init: FloatArray | None = None) -> FitResult:
+    try:
+        return fit_bt(design, s_a, s_b, l2=l2, init=init)
+    except np.linalg.LinAlgError as exc:
+        # Only an unpenalised fit can be singular: v2.0's style control on too few battles.
+        raise DataError(
+            f"the {control.value}-controlled fit is singular: {design.n_rows} battle rows do not "
+            f"determine {design.k} style coefficients (too few questions); use --control none"
+        ) from exc
 
 
 def fit_control(
@@ -203,15 +282,17 @@ def fit_control(
     Returns (beta of the full-data fit, beta per round or None, style coefficients).
     """
     battles = data.battles
+    covariates = style_covariates_v2 if data.v2_rules else style_covariates
     z = (
-        style_covariates(battles, style_metas(data.answers, control.features), control.features)
+        covariates(battles, style_metas(data.answers, control.features), control.features)
         if control.features
         else None
     )
     design: Design = design_from_battles(battles, z)
-    l2 = 0.0 if control is Control.NONE else L2_CONTROLLED
+    # Arena-Hard v2.0 fits its style-controlled model without a penalty.
+    l2 = 0.0 if control is Control.NONE or data.v2_rules else L2_CONTROLLED
     s_a, s_b = targets(battles.n_a, battles.n_b, battles.n_tie)
-    point = fit_bt(design, s_a[None, :], s_b[None, :], l2=l2)
+    point = _fit(design, s_a[None, :], s_b[None, :], l2, control)
     if not point.converged:
         log.warning("the %s fit did not converge in %d iterations", control.value, point.iterations)
     if rounds <= 0:
@@ -229,12 +310,16 @@ def fit_control(
             battles.n_a, battles.n_b, battles.n_tie, battles.q,
             len(battles.questions), resample, rng, size,
         )
-        fit = fit_bt(design, ra, rb, l2=l2, init=init)
+        fit = _fit(design, ra, rb, l2, control, init)
         betas.append(fit.beta)
         done += size
         if progress is not None:
             progress(done, rounds)
     return point.beta[0], np.concatenate(betas), point.gamma[0]
+
+
+def _finish_count(answers: Iterable[Answer], problem: str) -> int:
+    return sum(a.finish_problem == problem and not a.finish_accepted for a in answers)
 
 
 def build_rows(
@@ -271,6 +356,8 @@ def build_rows(
                 dropped_games=battles.dropped.get(model, 0),
                 failed_answers=sum(a.is_failure_marker for a in answers.values()),
                 empty_answers=sum(a.is_empty for a in answers.values()),
+                truncated_answers=_finish_count(answers.values(), TRUNCATED),
+                filtered_answers=_finish_count(answers.values(), FILTERED),
             )
         )
     rows.sort(key=lambda r: (-r.score, r.model))
@@ -304,6 +391,43 @@ def compute_leaderboards(
         first_game_only=first_game_only,
         reuse_lone_game=reuse_lone_game,
     )
+    return _boards(
+        bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+        korean=korean, progress=progress,
+    )
+
+
+def fit_leaderboards(
+    data: LoadedData,
+    controls: Iterable[Control],
+    *,
+    bench: str,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+    weight: int = DEFAULT_WEIGHT,
+    resample: Resample = Resample.BATTLES,
+) -> dict[Control, Leaderboard]:
+    """Leaderboards of loaded data under each control (``weight`` as ``data`` was built
+    with); see `compute_leaderboards`."""
+    return _boards(
+        bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+        korean=False, progress=None,
+    )
+
+
+def _boards(
+    bench: str,
+    data: LoadedData,
+    controls: Iterable[Control],
+    *,
+    rounds: int,
+    seed: int,
+    resample: Resample,
+    weight: int,
+    korean: bool,
+    progress: Callable[[Control], ProgressFn | None] | None,
+    category: str | None = None,
+) -> dict[Control, Leaderboard]:
     fidelity = _korean_columns(data) if korean else {}
     boards: dict[Control, Leaderboard] = {}
     for control in controls:
@@ -316,7 +440,7 @@ def compute_leaderboards(
             progress=progress(control) if progress else None,
         )
         boards[control] = Leaderboard(
-            bench=bench.name,
+            bench=bench,
             judges=data.judges,
             baseline=data.baseline,
             control=control,
@@ -327,8 +451,94 @@ def compute_leaderboards(
             rows=_with_korean(build_rows(data, control, beta, boot), fidelity),
             battles=data.battles,
             style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
+            bootstrap=boot,
+            category=category,
         )
     return boards
+
+
+def category_data(
+    bench: Bench,
+    category: CategorySetting,
+    question_ids: set[str],
+    judgments: Iterable[Judgment],
+    *,
+    judges: list[str],
+    weight: int = DEFAULT_WEIGHT,
+    cache: dict[str, dict[str, Answer]] | None = None,
+) -> LoadedData | None:
+    """One category's battles (its questions' judgments against its baseline, by v2.0's
+    rules) and its answers; None when it has no valid verdict."""
+    baseline = category.baseline
+    battles = build_battles(
+        (j for j in judgments if j.question_id in question_ids and j.model != baseline),
+        baseline,
+        weight=weight,
+        judges=judges,
+        v2_rules=True,
+    )
+    if battles.a.size == 0:
+        return None
+    answers = _load_answers(bench, battles.models, cache)
+    return LoadedData(
+        battles=battles,
+        answers={m: {q: a for q, a in by_q.items() if q in question_ids}
+                 for m, by_q in answers.items()},
+        baseline=baseline,
+        judges=list(judges),
+        v2_rules=True,
+    )
+
+
+def compute_category_leaderboards(
+    bench: Bench,
+    controls: Iterable[Control],
+    *,
+    categories: list[str] | None = None,
+    judges: list[str] | None = None,
+    rounds: int = DEFAULT_ROUNDS,
+    seed: int = DEFAULT_SEED,
+    weight: int = DEFAULT_WEIGHT,
+    resample: Resample = Resample.BATTLES,
+    korean: bool = False,
+    settings: Categories | None = None,
+    progress: Callable[[Control], ProgressFn | None] | None = None,
+) -> dict[str, dict[Control, Leaderboard]]:
+    """Arena-Hard v2.0 leaderboards: one per category, each against its own baseline.
+
+    ``categories`` names the categories to show (default: the questions' own categories, see
+    `koarena.categories.default_tables`, leaving out those without verdicts). A category's
+    board uses only its questions' judgments against its baseline, read by v2.0's rules
+    (`build_battles` ``v2_rules``): its score without control is the mean of the game
+    scores, as v2.0's ``show_result.py``.
+    ``settings`` defaults to the bench's ``judge_settings.yaml``.
+    """
+    bench.require()
+    cats = bench_categories(bench) if settings is None else settings
+    if not cats:
+        raise DataError(f"bench {bench.name!r} has no category settings "
+                        f"({bench.root / 'judge_settings.yaml'} not found)")
+    questions = bench.load_questions()
+    chosen = select(categories, questions, cats)
+    judge_names = judges or [ENSEMBLE_JUDGE]
+    judgments = load_judgments(bench, judge_names)
+    cache: dict[str, dict[str, Answer]] = {}
+    out: dict[str, dict[Control, Leaderboard]] = {}
+    for name in chosen:
+        data = category_data(bench, cats[name], members(questions, name), judgments,
+                             judges=judge_names, weight=weight, cache=cache)
+        if data is None:
+            if categories:
+                raise DataError(f"category {name!r}: no valid verdicts found")
+            log.warning("category %s: no valid verdicts, no table", name)
+            continue
+        out[name] = _boards(
+            bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+            korean=korean, progress=progress, category=name,
+        )
+    if not out:
+        raise DataError("no valid verdicts found in any category")
+    return out
 
 
 def _korean_columns(data: LoadedData) -> dict[str, tuple[float | None, int | None]]:
@@ -398,6 +608,7 @@ def to_json(board: Leaderboard) -> dict[str, Any]:
         "bench": board.bench,
         "judges": board.judges,
         "baseline": board.baseline,
+        "category": board.category,
         "control": board.control.value,
         "rounds": board.rounds,
         "seed": board.seed,

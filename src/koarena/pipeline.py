@@ -17,7 +17,13 @@ from koarena.ensemble import ENSEMBLE_JUDGE, EnsembleSummary, write_ensemble
 from koarena.errors import ConfigError
 from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import JudgePlan, judge, plan_judging
-from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard, compute_leaderboard
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    Leaderboard,
+    compute_category_leaderboards,
+    compute_leaderboard,
+)
 from koarena.runner.run import RunResult, StageRunner
 
 
@@ -29,6 +35,10 @@ class PipelineResult:
     plan: JudgePlan | None = None
     ensemble: EnsembleSummary | None = None
     board: Leaderboard | None = None
+    """The leaderboard of a single-baseline bench (the first category's on a bench with
+    categories)."""
+    boards: list[Leaderboard] = field(default_factory=list)
+    """Every leaderboard: one, or one per category (Arena-Hard v2.0)."""
     failed_stage: str | None = None
 
     @property
@@ -78,6 +88,7 @@ def run_pipeline(
         judges,
         [model],
         judge_settings.baseline_model,
+        categories=judge_settings.categories,
     )
     judged = judge(bench, result.plan, runner)
     result.stages.append(judged)
@@ -85,12 +96,20 @@ def run_pipeline(
         result.failed_stage = "judge"
         return result
     result.ensemble = write_ensemble(bench, list(judges), [model])
-    result.board = compute_leaderboard(
-        bench,
-        control,
-        judges=[ENSEMBLE_JUDGE],
-        baseline=judge_settings.baseline_model,
-        rounds=rounds,
-        seed=seed,
-    )
+    if judge_settings.categories:
+        by_category = compute_category_leaderboards(
+            bench, [control], judges=[ENSEMBLE_JUDGE], rounds=rounds, seed=seed,
+            settings=judge_settings.categories,
+        )
+        result.boards = [boards[control] for boards in by_category.values()]
+    else:
+        result.boards = [compute_leaderboard(
+            bench,
+            control,
+            judges=[ENSEMBLE_JUDGE],
+            baseline=judge_settings.baseline_model,
+            rounds=rounds,
+            seed=seed,
+        )]
+    result.board = result.boards[0]
     return result

@@ -34,6 +34,10 @@ VERDICTS: dict[str, tuple[Winner, bool]] = {
 }
 """Verdict label → (winning position, strong win)."""
 
+V2_SPELLINGS = {"A<B": "B>A", "A<<B": "B>>A", "B<A": "A>B", "B<<A": "A>>B", "B=A": "A=B"}
+"""Arena-Hard v2.0's ``show_result.py`` also scores these: the same verdicts written from the
+other side. Only its category leaderboards read them (`koarena.battles.build_battles`)."""
+
 _MIRROR = {Winner.A: Winner.B, Winner.B: Winner.A, Winner.TIE: Winner.TIE}
 
 SCORES = {"A>>B": 2, "A>B": 1, "A=B": 0, "B>A": -1, "B>>A": -2}

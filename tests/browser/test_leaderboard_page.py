@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page
@@ -20,7 +21,7 @@ PUBLISHED = {"o3-high": "87.29", "gemma-3-27b-it": "45.14", "gpt-4o-mini": "10.4
 @pytest.fixture(scope="module")
 def expected(full_bench: Bench) -> dict[Control, Leaderboard]:
     """Point estimates from the leaderboard module (independent of the bootstrap rounds)."""
-    controls = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
+    controls = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN, Control.STYLE_KOREAN]
     return compute_leaderboards(full_bench, controls, rounds=0)
 
 
@@ -93,21 +94,23 @@ def test_sorting(page: Page, full_site: Path, expected: dict[Control, Leaderboar
     assert _models(page) == [r.model for r in rows]
 
 
-@pytest.mark.parametrize("control", [Control.STYLE, Control.LENGTH, Control.MARKDOWN])
+@pytest.mark.parametrize(
+    "control", [Control.STYLE, Control.LENGTH, Control.MARKDOWN, Control.STYLE_KOREAN]
+)
 def test_control_switch(
     page: Page, full_site: Path, expected: dict[Control, Leaderboard], control: Control,
     artifacts: Path,
 ) -> None:
     _open(page, full_site.joinpath("index.html").as_uri())
-    page.check(f"input[name=control][value={control.value}]")
+    page.check(f'input[name=control][value="{control.value}"]')
     board = expected[control]
     assert _models(page) == [r.model for r in board.rows]
     assert _column(page, "score") == [f"{r.score:.2f}" for r in board.rows]
     assert _models(page) != [r.model for r in expected[Control.NONE].rows]
-    assert f"control={control.value}" in page.url
+    assert f"control={quote(control.value, safe='')}" in page.url
     # the URL alone restores the view
     _open(page, page.url)
-    assert page.is_checked(f"input[name=control][value={control.value}]")
+    assert page.is_checked(f'input[name=control][value="{control.value}"]')
     assert _column(page, "score") == [f"{r.score:.2f}" for r in board.rows]
     if control is Control.STYLE:
         page.screenshot(path=str(artifacts / "leaderboard-style.png"))

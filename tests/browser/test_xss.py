@@ -85,7 +85,8 @@ def xss_bench(tmp_path_factory: pytest.TempPathFactory) -> Bench:
         for mi, model in enumerate(MODELS):
             _write(bench.judgment_file(judge, model), [
                 {"question_id": _qid(i), "model": model, "judge": judge,
-                 "games": [{"score": LABELS[(i + mi + ji) % 5], "judgment": t},
+                 "games": [{"score": LABELS[(i + mi + ji) % 5], "judgment": t,
+                            "judge_reasoning": [t]},
                            {"score": LABELS[(i + 2) % 5], "judgment": t}]}
                 for i, t in enumerate(texts)
             ])
@@ -130,8 +131,16 @@ def test_leaderboard_with_hostile_names(
     page.on("request", lambda r: requests.append(r.url))
     page.goto(xss_site.joinpath("index.html").as_uri())
     page.wait_for_selector("body[data-ready='1']")
-    models = page.locator("#board tbody tr td.model").all_inner_texts()
-    assert sorted(m.removesuffix("baseline").strip() for m in models) == sorted(["base", *MODELS])
+    models = page.locator("#board tbody tr td.model a.model-page").all_inner_texts()
+    assert sorted(models) == sorted(MODELS)
+    assert page.locator("#board tbody tr.baseline td.model").inner_text() == "basebaseline"
+    # each model links to its page and to its answers, by name in the query
+    for cell in page.locator("#board tbody tr:not(.baseline) td.model").all():
+        name = cell.locator("a.model-page").inner_text()
+        for cls, target in (("model-page", "model.html"), ("browse-link", "browse.html")):
+            href = cell.locator(f"a.{cls}").get_attribute("href")
+            assert href is not None and href.startswith(target + "?")
+            assert parse_qs(urlsplit(href).query)["model"] == [name]
     assert page.locator("#board tbody img, #chart-box img").count() == 0
     for m in MODELS:
         page.select_option("#cluster-model", m)
@@ -218,8 +227,14 @@ def test_browse_every_payload(page: Page, xss_site: Path, model: str, artifacts:
             "([q, m]) => document.body.dataset.question === q && document.body.dataset.model === m",
             arg=[qid, model],
         )
-        for summary in page.locator("details summary").all():
-            summary.click()
+        # the judges' texts load when opened, then their reasoning (game 1 has some); opened
+        # all at once, as clicks would race the layout shifts of the texts arriving
+        page.locator("details.explanation-box").evaluate_all("ds => ds.forEach(d => d.open = true)")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.game .explanation').length === n",
+            arg=2 * len(JUDGES),
+        )
+        page.locator("details.judge-reasoning").evaluate_all("ds => ds.forEach(d => d.open = true)")
         for link in page.locator(".md a").all():
             link.hover()
         _intact(page)
@@ -233,8 +248,41 @@ def test_browse_every_payload(page: Page, xss_site: Path, model: str, artifacts:
         text = [*PAYLOADS, "\n\n".join(PAYLOADS)][i]
         assert page.locator(".game .explanation").first.inner_html() == render_markdown(text)
         assert page.locator(".game .explanation").count() == 2 * len(JUDGES)
+        reasoning = page.locator(".game .reasoning")
+        assert reasoning.count() == len(JUDGES)
+        assert reasoning.first.inner_html() == render_markdown(text)
+        assert reasoning.first.is_visible()
         assert page.is_visible("#question")
     assert all(u.startswith("file://") for u in requests), [
         u for u in requests if not u.startswith("file://")
     ]
     page.screenshot(path=str(artifacts / f"xss-browse-{MODELS.index(model)}.png"), full_page=True)
+
+
+def test_model_page_with_hostile_names(page: Page, xss_site: Path, artifacts: Path) -> None:
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(xss_site.joinpath("index.html").as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    for model in MODELS:
+        page.goto(xss_site.joinpath("index.html").as_uri())
+        page.wait_for_selector("body[data-ready='1']")
+        page.locator("#board tbody tr").filter(has_text=model).locator("a.model-page").click()
+        page.wait_for_function("m => document.body.dataset.model === m", arg=model)
+        assert page.inner_text("#model-name") == model
+        assert page.input_value("#model-select") == model
+        # both judges' scores, the agreement of the two judges, the weakest clusters as links
+        assert page.locator("#score-table tbody tr td:first-child").all_inner_texts() == sorted(
+            JUDGES
+        )
+        assert page.locator("#agreement-box tbody tr").count() == 1
+        for link in page.locator("#weakest a").all():
+            href = link.get_attribute("href")
+            assert href is not None and href.startswith("browse.html?")
+            assert parse_qs(urlsplit(href).query)["model"] == [model]
+        assert page.locator(
+            "#model img, #model svg, #model iframe, #model script, #model style"
+        ).count() == 0
+        _intact(page)
+    assert all(u.startswith("file://") for u in requests), requests
+    page.screenshot(path=str(artifacts / "xss-model.png"), full_page=True)

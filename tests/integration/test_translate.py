@@ -5,6 +5,7 @@ answered and judged end to end."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 from collections.abc import Callable
@@ -277,6 +278,9 @@ def test_review_alone_and_bad_input(subset: Path, tmp_path: Path,
     assert main(["translate", "--from", SRC, "--to", DST, "--model", "nope", "--endpoint-file",
                  str(endpoints), "--data-dir", str(subset)]) == 2
     assert "not in the endpoint file" in capsys.readouterr().err
+    assert main(["translate", "--from", SRC, "--to", DST, "--model", "tr", "--endpoint-file",
+                 str(endpoints), "--data-dir", str(subset), "--max-tokens", "0"]) == 2
+    assert "--max-tokens and --mask-attempts must be at least 1" in capsys.readouterr().err
     assert not (subset / DST).exists()
     out = tmp_path / "review.html"
     assert main(["translate", "--from", SRC, "--to", DST, "--data-dir", str(subset),
@@ -316,9 +320,8 @@ def test_all_750_v2_prompts_offline(shared_data: Path, tmp_path: Path,
 
 def test_translated_bench_is_answered_and_judged(
         subset: Path, tmp_path: Path, fake_server: Callable[[FakeConfig], FakeServer]) -> None:
-    """End to end on the Korean bench: answer with two models, judge one against the other
-    with the Korean hard-prompt judge prompt (one baseline and system prompt for all
-    categories: per-category judging is the v2 protocol's), then check the files."""
+    """End to end on the Korean bench with a setting file that names one baseline and one
+    system prompt (the Korean hard-prompt one) for all categories, then check the files."""
     srv = fake_server(FakeConfig(answer_tokens=20))
     endpoints = endpoint_file(tmp_path, srv, ("tr", "m", "base", "j"))
     assert translate_cli(subset, endpoints) == 0
@@ -338,4 +341,40 @@ def test_translated_bench_is_answered_and_judged(
     assert sorted(j["question_id"] for j in judgments) == sorted(SUBSET)
     assert all(len(j["games"]) == 2 and all(g["score"] for g in j["games"])
                for j in judgments)
+    assert main(["data", "check", "--strict", "--data-dir", str(subset), "--bench", DST]) == 0
+
+
+def test_translated_v2_bench_is_judged_per_category_with_korean_prompts(
+        subset: Path, tmp_path: Path, fake_server: Callable[[FakeConfig], FakeServer]) -> None:
+    """The v2.0 protocol on the Korean bench: each question against its category's baseline,
+    under its category's Korean judge prompt (from the translated judge_settings.yaml)."""
+    ko = yaml.safe_load((subset / SRC / "judge_settings.yaml").read_text("utf-8"))
+    cats = {"hard_prompt", "creative_writing"}
+    baselines = sorted({ko["categories"][c]["baseline"] for c in cats})
+    srv = fake_server(FakeConfig(answer_tokens=20))
+    endpoints = endpoint_file(tmp_path, srv, ("tr", "m", "j", *baselines))
+    assert translate_cli(subset, endpoints) == 0
+    gen = tmp_path / "gen_answer_config.yaml"
+    gen.write_text(yaml.safe_dump({"bench_name": DST, "max_tokens": 256,
+                                   "model_list": ["m", *baselines]}), encoding="utf-8")
+    judge = tmp_path / "judge_config.yaml"
+    judge.write_text(yaml.safe_dump({"bench_name": DST, "judge_model": "j", "model_list": ["m"],
+                                     "max_tokens": 256}), encoding="utf-8")
+    common = ["--endpoint-file", str(endpoints), "--data-dir", str(subset)]
+    assert main(["answer", "--setting-file", str(gen), *common]) == 0
+    assert main(["judge", "--setting-file", str(judge), *common]) == 0
+    template = yaml.safe_load((subset / DST / "judge_config.yaml").read_text("utf-8"))[
+        "prompt_template"]
+    korean = yaml.safe_load((subset / DST / "judge_settings.yaml").read_text("utf-8"))
+    category = {r["uid"]: r["category"] for r in load(subset / DST / "question.jsonl")}
+    judgments = load(subset / DST / "model_judgment" / "j" / "m.jsonl")
+    assert sorted(j["question_id"] for j in judgments) == sorted(SUBSET)
+    for j in judgments:
+        cat = category[j["question_id"]]
+        prompt = korean["categories"][cat]["system_prompt"]
+        assert "fluent Korean will earn additional credit" in prompt
+        assert j["category"] == cat
+        assert j["prompt_hash"] == "sha256:" + hashlib.sha256(
+            orjson.dumps([prompt, [template]])).hexdigest()
+        assert all(g["score"] for g in j["games"])
     assert main(["data", "check", "--strict", "--data-dir", str(subset), "--bench", DST]) == 0

@@ -8,11 +8,13 @@ import pytest
 from koarena.analysis.separability import (
     Scored,
     agreement_with_confidence,
+    kendall,
     pair_rank_brier,
     read_reference,
     reference_metrics,
     separability,
     spearman,
+    win_probability_brier,
 )
 from koarena.errors import DataError
 
@@ -50,6 +52,24 @@ def test_spearman() -> None:
     assert spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(0.8660254037844386)
     assert spearman([1], [2]) is None
     assert spearman([1, 1], [1, 2]) is None
+
+
+def test_kendall() -> None:
+    # one discordant pair (b, c) of six
+    assert kendall([1, 2, 3, 4], [10, 30, 20, 40]) == pytest.approx(4 / 6)
+    assert kendall([1, 2, 3], [3, 2, 1]) == -1.0
+    assert kendall([1, 2], [5, 5]) is None
+
+
+def test_win_probability_brier() -> None:
+    ratings = {"a": 1400.0, "b": 1400.0, "c": 1000.0, "d": 1000.0}
+    ref = {"a": Scored(4), "b": Scored(3), "c": Scored(1), "d": Scored(2)}
+    # ab and dc: equal ratings, p = 1/2; the four pairs 400 apart: p = 10/11.
+    brier, pairs = win_probability_brier(ratings, ref)
+    assert pairs == 6
+    assert brier == pytest.approx((2 * 0.25 + 4 / 121) / 6)
+    # a reference tie is left out
+    assert win_probability_brier(ratings, {"a": Scored(1), "c": Scored(1)}) == (None, 0)
 
 
 def test_pair_rank_brier() -> None:
@@ -92,3 +112,28 @@ def test_reference_metrics_summary() -> None:
     assert m["agreement_with_confidence"] == 2 / 3
     assert m["spearman"] == 1.0
     assert m["brier"] is None
+
+
+def test_reference_metrics_on_a_synthetic_leaderboard() -> None:
+    """Known answers: the reference swaps c and d, which koarena separates the other way."""
+    ref = {
+        "a": Scored(1300, 1290, 1310), "b": Scored(1295, 1285, 1305),  # ab not separated
+        "c": Scored(1100, 1090, 1110), "d": Scored(1150, 1140, 1160), "z": Scored(900),
+    }
+    ratings = {"a": 1400.0, "b": 1400.0, "c": 1000.0, "d": 1000.0}
+    boot = {"a": np.array([3.0, 1.0]), "b": np.array([2.0, 2.0]), "c": np.array([1.0, 1.0]),
+            "d": np.array([0.0, 0.0])}
+    m = reference_metrics(BENCH, boot, ref, ratings)
+    assert m["models"] == 4
+    assert m["missing_from_reference"] == []
+    assert m["missing_from_bench"] == ["z"]
+    # reference-separated pairs: ac ad bc bd dc; koarena: +1 +1 +1 +1, dc reversed −1
+    assert m["reference_separated_pairs"] == 5
+    assert m["agreement_with_confidence"] == pytest.approx(3 / 5)
+    # ranks koarena a>b>c>d, reference a>b>d>c: Σd² = 2 → 1 − 6·2/(4·15)
+    assert m["spearman"] == pytest.approx(0.8)
+    assert m["kendall"] == pytest.approx(4 / 6)
+    assert m["brier"] == pytest.approx((2 * 0.25 + 4 / 121) / 6)
+    assert m["brier_pairs"] == 6
+    # rank probabilities: ab ½, ac ¾ (a tie in round 2), ad 1, bc 1, bd 1, dc 0
+    assert m["rank_brier"] == pytest.approx((0.25 + 0.0625 + 1) / 6)

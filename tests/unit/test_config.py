@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from koarena.bench import Bench
+from koarena.categories import bench_categories
 from koarena.config import (
     Price,
     Secret,
@@ -79,7 +81,7 @@ def test_missing_env_var_names_the_variable_only(tmp_path: Path) -> None:
         ({"api_type": "bedrock"}, "api_type 'bedrock' is not supported"),
         ({"api_type": "anthropic", "reasoning_effort": "high"}, "unknown keys \\['effort'\\]"),
         ({"api_type": "anthropic", "reasoning": {"budget_tokens": 0}}, "must be positive"),
-        ({"api_type": "anthropic", "stream": True}, "stream is not supported"),
+        ({"price": {"input": 1, "cached_input": "cheap"}}, "price values must be numbers"),
         ({"parallel": 0}, "parallel must be positive"),
         ({"parallel": "many"}, "parallel must be a number"),
         ({"endpoints": []}, "endpoints must be a non-empty list"),
@@ -188,6 +190,37 @@ def test_regex_future_warning_is_logged_not_raised(caplog: pytest.LogCaptureFixt
     assert [r.getMessage() for r in caplog.records] == [
         "j.yaml: regex '[[AB]+': Possible nested set at position 1"
     ]
+
+
+def test_judge_settings_categories(shared_data: Path, tmp_path: Path) -> None:
+    v2 = Bench(shared_data, "arena-hard-v2.0")
+    cats = bench_categories(v2)
+    s = load_judge_settings(None, v2.judge_config_file, cats)
+    assert s.judge_models == ["gpt-4.1"]
+    assert s.regex_patterns == [r"\[\[([AB<>=]+)\]\]", r"\[([AB<>=]+)\]"]
+    assert {c: s.categories[c].baseline for c in ("hard_prompt", "coding", "creative_writing")} \
+        == {"hard_prompt": "o3-mini-2025-01-31", "coding": "o3-mini-2025-01-31",
+            "creative_writing": "gemini-2.0-flash-001"}
+    prompts = {c: v.system_prompt for c, v in s.categories.items()}
+    assert prompts["creative_writing"] != prompts["hard_prompt"] == prompts["coding"]
+    assert s.baseline_model == "" and s.system_prompt == ""
+    # The same keys in the setting file replace the bench's.
+    own = write(tmp_path, "own.yaml", "bench_name: b\njudge_model: j\n"
+                "prompt_template: '{QUESTION}'\ncategories:\n"
+                "  poems: {baseline: p-base, system_prompt: judge poems}\n")
+    assert list(load_judge_settings(own, None, cats).categories) == ["poems"]
+    # A setting file naming its own baseline judges against that one.
+    single = write(tmp_path, "single.yaml", "baseline_model: x\nsystem_prompt: judge\n")
+    s = load_judge_settings(single, v2.judge_config_file, cats)
+    assert (s.categories, s.baseline_model) == ({}, "x")
+    neither = write(tmp_path, "neither.yaml", "bench_name: b\njudge_model: j\n"
+                    "prompt_template: '{QUESTION}'\n")
+    with pytest.raises(ConfigError, match="neither a baseline_model nor categories"):
+        load_judge_settings(neither, None, {})
+    bad = write(tmp_path, "bad.yaml", "bench_name: b\njudge_model: j\nprompt_template: q\n"
+                "categories:\n  poems: {baseline: p-base}\n")
+    with pytest.raises(ConfigError, match="category 'poems': system_prompt is required"):
+        load_judge_settings(bad, None, {})
 
 
 @pytest.mark.parametrize(

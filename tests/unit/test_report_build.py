@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from koarena.records import Question
 from koarena.report import build_report
 from koarena.report.analysis_page import analysis_page_data
 from koarena.report.builder import topic
+from koarena.report.cache import BuildCache, cache_dir_for
+from koarena.report.shards import name_key
 
 QUESTIONS = {"q1": "가", "q2": "가", "q3": "나", "q4": "나"}
 VERDICTS = {
@@ -93,6 +97,10 @@ def _shard(path: Path) -> tuple[str, Any]:
     return orjson.loads(m.group(1)), orjson.loads(m.group(2))
 
 
+def _files(site: Path) -> list[str]:
+    return sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file())
+
+
 def test_build_report(tmp_path: Path) -> None:
     bench = make_bench(tmp_path / "data")
     site = tmp_path / "site"
@@ -100,19 +108,32 @@ def test_build_report(tmp_path: Path) -> None:
     assert summary.questions == 4
     assert summary.models == 2
     assert summary.judges == ["jx"]
-    assert summary.controls == ["none", "style", "length", "markdown"]
-    assert sorted(str(p.relative_to(site)) for p in site.rglob("*") if p.is_file()) == [
+    assert summary.controls == ["none", "style", "length", "markdown", "style+korean"]
+    q = {qid: name_key(qid) for qid in QUESTIONS}
+    m = {name: name_key(name) for name in ("base", "m1", "m2")}
+    jx = name_key("jx")
+    assert _files(site) == sorted([
         ".koarena-report", "analysis.html", "assets/analysis.js", "assets/browse.js",
-        "assets/common.js", "assets/leaderboard.js", "assets/report.css", "browse.html",
-        "data/index.js", "data/q/0000.js", "data/q/0001.js", "data/q/0002.js", "data/q/0003.js",
-        "index.html",
-    ]
-    for name in ("index.html", "browse.html", "analysis.html"):
+        "assets/common.js", "assets/leaderboard.js", "assets/model.js", "assets/report.css",
+        "browse.html", "index.html", "model.html", "data/index.js",
+        *[f"data/q/{k}.js" for k in q.values()],
+        *[f"data/a/{m[name]}/{q[qid]}.js" for name in m for qid in q],
+        *[f"data/j/{jx}/{m[name]}/{q[qid]}.js" for name in VERDICTS for qid in VERDICTS[name]],
+    ])
+    for name in ("index.html", "browse.html", "analysis.html", "model.html"):
         assert '<a href="analysis.html"' in (site / name).read_text("utf-8")
     assert summary.analysis_bytes == (site / "analysis.html").stat().st_size
+    assert summary.rendered == 4 + 12 + 7  # questions, answers, judgments with text
+    # one view: the question's shard, the baseline's answer and the model's
+    sizes = [
+        sum((site / "data" / rel).stat().st_size for rel in (
+            f"q/{q[qid]}.js", f"a/{m['base']}/{q[qid]}.js", f"a/{m[name]}/{q[qid]}.js"))
+        for qid in q for name in ("m1", "m2")
+    ]
+    assert summary.view_bytes == (min(sizes), int(statistics.median(sizes)), max(sizes))
 
     page = _page_data(site)
-    controls = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN]
+    controls = [Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN, Control.STYLE_KOREAN]
     boards = compute_leaderboards(bench, controls, judges=["jx"], rounds=5, seed=1)
     for control, board in boards.items():
         assert [(r["model"], r["score"], r["lower"], r["upper"])
@@ -130,33 +151,137 @@ def test_build_report(tmp_path: Path) -> None:
     }
 
     key, index = _shard(site / "data" / "index.js")
-    assert key == "index"
+    assert key == "index.js"
     assert index["models"] == [r.model for r in boards[Control.NONE].rows if r.model != "base"]
+    assert index["model_keys"] == m
+    assert index["judge_keys"] == {"jx": jx}
     assert index["verdicts"] == {"jx": {"m1": "dbbdcced", "m2": "bdcdd-.."}}
-    assert [(q["id"], q["topic"], q["shard"]) for q in index["questions"]] == [
-        ("q1", "가", "q/0000.js"), ("q2", "가", "q/0001.js"),
-        ("q3", "나", "q/0002.js"), ("q4", "나", "q/0003.js"),
+    assert index["explained"] == {"jx": {"m1": "1111", "m2": "1110"}}
+    assert index["problems"] == {}
+    assert [(x["id"], x["topic"], x["key"]) for x in index["questions"]] == [
+        ("q1", "가", q["q1"]), ("q2", "가", q["q2"]), ("q3", "나", q["q3"]), ("q4", "나", q["q4"]),
     ]
 
-    key, shard = _shard(site / "data" / "q" / "0001.js")
-    assert key == "q:q2"
-    assert shard["answers"]["m2"] == {
-        "html": ["<p>$ERROR$</p>\n"], "tokens": 30 + 1, "failed": True, "empty": False,
+    key, shard = _shard(site / "data" / "q" / f"{q['q2']}.js")
+    assert key == f"q/{q['q2']}.js"
+    assert shard == {
+        "id": "q2", "cluster": "en-가", "ko_cluster": "가", "turns": ["<p>질문 q2</p>\n"],
     }
-    assert shard["games"]["jx"]["m1"] == [
-        {"score": "A>B", "html": "<p>판정 A&gt;B</p>\n", "problem": ""},
-        {"score": "B>A", "html": "", "problem": ""},
-    ]
-    assert shard["games"]["jx"]["m2"] == [
-        {"score": "A=B", "html": "<p>판정 A=B</p>\n", "problem": ""},
-        {"score": "B>A", "html": "", "problem": ""},
-    ]
-    _, last = _shard(site / "data" / "q" / "0003.js")
-    assert sorted(last["games"]["jx"]) == ["m1"]
+    key, answer = _shard(site / "data" / "a" / m["m2"] / f"{q['q2']}.js")
+    assert key == f"a/{m['m2']}/{q['q2']}.js"
+    assert answer == {
+        "model": "m2", "html": ["<p>$ERROR$</p>\n"], "tokens": 30 + 1, "failed": True,
+        "empty": False,
+    }
+    _, text = _shard(site / "data" / "j" / jx / m["m1"] / f"{q['q2']}.js")
+    assert text == {"games": [
+        {"html": "<p>판정 A&gt;B</p>\n", "reasoning": []}, {"html": "", "reasoning": []},
+    ]}
 
-    # analysis.html carries the analysis of the same judges, rounds and seed
+    # analysis.html: the analysis of the same judges, rounds and seed, computed from the
+    # report's own data and fits equals one that loads and fits everything itself
     result = analyze(bench, AnalyzeOptions(judges=["jx"], rounds=5, seed=1))
     assert _page_data(site, "analysis.html") == analysis_page_data(result, ["m1", "m2"])
+
+    model = _page_data(site, "model.html")
+    assert model["models"] == index["models"]
+    m1 = model["by_model"]["m1"]
+    assert m1["scores"]["jx"]["none"] == {
+        "rank": [r.model for r in boards[Control.NONE].rows].index("m1") + 1,
+        "score": rows["m1"]["score"], "lower": rows["m1"]["lower"], "upper": rows["m1"]["upper"],
+    }
+    assert m1["weakest"] == {"jx": [
+        {"cluster": "가", "win_rate": 50.0, "battles": 4},
+        {"cluster": "나", "win_rate": 66.7, "battles": 6},
+    ]}
+    assert m1["korean"]["answers"] == 4
+    assert m1["korean"]["empty"] == 1
+    assert m1["agreement"] == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_unchanged_rebuild_relinks_and_a_changed_answer_is_rendered_again(
+    tmp_path: Path, workers: int
+) -> None:
+    # with 2 workers, the few changed files are read first and rendered in chunks by the
+    # workers while the leaderboards are fitted; with one, all in this process
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    first = build_report(bench, site, rounds=5, seed=1, workers=workers)
+    files = {rel: (site / rel).read_bytes() for rel in _files(site)}
+
+    again = build_report(bench, site, rounds=5, seed=1, workers=workers)
+    assert (again.reused, again.rendered) == (True, 0)
+    assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
+    # a file of the site gone: the unchanged site is relinked from the cache, whole again
+    (site / "model.html").unlink()
+    again = build_report(bench, site, rounds=5, seed=1, workers=workers)
+    assert (again.reused, again.rendered) == (True, 0)
+    assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
+
+    # one answer's text changes: only its shard is rendered again, and it shows the new text
+    path = bench.answer_file("m1")
+    path.write_text(path.read_text("utf-8").replace("m1 답 q2", "새 답 **q2**"), "utf-8")
+    changed = build_report(bench, site, rounds=5, seed=1, workers=workers)
+    assert (changed.reused, changed.rendered) == (False, 1)
+    rel = f"data/a/{name_key('m1')}/{name_key('q2')}.js"
+    assert _shard(site / rel)[1]["html"] == ["<p>새 답 <strong>q2</strong></p>\n"]
+    assert files[rel] != (site / rel).read_bytes()
+    assert {r for r in _files(site) if (site / r).read_bytes() != files[r]} <= {
+        rel, "index.html", "analysis.html", "model.html", "data/index.js", ".koarena-report",
+    }
+    assert first.rendered > changed.rendered
+
+    # a new model with answers and judgments: only its shards are rendered
+    records = [
+        {"question_id": qid, "model_id": "m3", "choices": [{"turns": [{"content": f"m3 {qid}"}]}],
+         "conv_metadata": _meta(3)}
+        for qid in QUESTIONS
+    ]
+    _write(bench.answer_file("m3"), records)
+    _write(bench.judgment_file("jx", "m3"), [
+        {"question_id": qid, "model": "m3", "judge": "jx",
+         "games": [{"score": "A>B"}, {"score": "B>A"}]}
+        for qid in QUESTIONS
+    ])
+    added = build_report(bench, site, rounds=5, seed=1, workers=workers)
+    assert (added.models, added.rendered) == (3, 4)
+    assert _shard(site / f"data/a/{name_key('m3')}/{name_key('q1')}.js")[1]["html"] == [
+        "<p>m3 q1</p>\n"
+    ]
+
+
+def test_failed_rebuild_keeps_the_previous_site(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    build_report(bench, site, rounds=0, workers=1)
+    files = {rel: (site / rel).read_bytes() for rel in _files(site)}
+    with bench.judgment_file("jx", "m1").open("a", encoding="utf-8") as fh:
+        fh.write("{not json\n")
+    with pytest.raises(DataError, match=r"m1.jsonl:5"):
+        build_report(bench, site, rounds=0, workers=1)
+    assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.koarena-cache", "data", "site"]
+
+
+def test_refuses_symbolic_links(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    build_report(bench, site, rounds=0, workers=1)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep", "utf-8")
+    (site / "data" / "elsewhere").symlink_to(outside)
+    with pytest.raises(DataError, match="symbolic link"):
+        build_report(bench, site, rounds=0, workers=1)
+    assert (outside / "keep.txt").read_text("utf-8") == "keep"
+    assert (site / "data" / "elsewhere").is_symlink()
+
+    link = tmp_path / "link"
+    link.symlink_to(outside)
+    with pytest.raises(DataError, match="is a symbolic link"):
+        build_report(bench, link, rounds=0, workers=1)
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
 
 
 def test_rebuild_in_place_and_refuse_foreign_directory(tmp_path: Path) -> None:
@@ -184,7 +309,7 @@ def test_without_analysis(tmp_path: Path) -> None:
     summary = build_report(bench, site, rounds=0, workers=1, analysis=False)
     assert summary.analysis_bytes is None
     assert not (site / "analysis.html").exists()
-    for name in ("index.html", "browse.html"):
+    for name in ("index.html", "browse.html", "model.html"):
         assert "analysis.html" not in (site / name).read_text("utf-8")
 
 
@@ -200,12 +325,26 @@ def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
     build_report(bench, tmp_path / "site", rounds=5, workers=1)
     analysis = _page_data(tmp_path / "site", "analysis.html")
     assert list(analysis["separability"]["controls"]) == ["none"]
-    _, shard = _shard(tmp_path / "site" / "data" / "q" / "0002.js")
-    assert sorted(shard["answers"]) == ["base", "m1"]
-    assert shard["games"]["jx"]["m2"][0]["score"] == "B>A"
+    data = tmp_path / "site" / "data"
+    assert not (data / "a" / name_key("m2") / f"{name_key('q3')}.js").exists()
+    assert (data / "a" / name_key("m1") / f"{name_key('q3')}.js").is_file()
+    _, index = _shard(data / "index.js")
+    assert index["verdicts"]["jx"]["m2"][4:6] == "d-"
 
 
 def test_topic_falls_back_to_the_english_cluster() -> None:
     assert topic(Question("q", ["t"], cluster="Puzzles", ko_cluster="퍼즐")) == "퍼즐"
     assert topic(Question("q", ["t"], cluster="Puzzles")) == "Puzzles"
     assert topic(Question("q", ["t"])) == ""
+
+
+def test_one_build_of_a_site_at_a_time(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    cache = BuildCache(cache_dir_for(site))
+    busy = rf"another 'koarena report' \(pid {os.getpid()}\) is building"
+    with cache.lock(site), pytest.raises(DataError, match=busy):
+        build_report(bench, site, rounds=0, workers=1)
+    assert not site.exists()
+    build_report(bench, site, rounds=0, workers=1)
+    assert (site / "index.html").is_file()

@@ -1,11 +1,22 @@
-"""Per-question shards: verdict codes and the rendered payload."""
+"""The browser's shards: verdict codes, names and the rendered payloads."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import re
 
-from koarena.records import Answer, Game, Judgment, StyleMeta
-from koarena.report.shards import AnswerText, GameText, ShardJob, shard_payload, verdict_code
+from koarena.records import Answer, Game, Judgment, Question, StyleMeta
+from koarena.report.shards import (
+    GameText,
+    answer_payload,
+    answer_shard,
+    has_text,
+    judge_payload,
+    judge_shard,
+    name_key,
+    question_payload,
+    question_shard,
+    verdict_code,
+)
 
 
 def _judgment(*games: Game | None) -> Judgment:
@@ -36,50 +47,47 @@ def test_game_text_reads_explanations_of_both_formats() -> None:
     ]
 
 
-def test_answer_text_flags() -> None:
+def test_game_text_keeps_the_judges_reasoning_apart() -> None:
+    j = _judgment(
+        Game("A>B", {"judgment": "\nA.", "judge_reasoning": ["생각 <script>", ""]}),
+        Game("B>A", {"judgment": "\nB.", "judge_reasoning": "not a list"}),
+    )
+    texts = GameText.of(j)
+    assert texts == [
+        GameText("A>B", "A.", "", ["생각 <script>"]),
+        GameText("B>A", "B.", "", []),
+    ]
+    assert has_text(texts)
+    assert not has_text([GameText("A>B", "", ""), GameText(None, "", "game missing")])
+    assert judge_payload(texts) == {"games": [
+        {"html": "<p>A.</p>\n", "reasoning": ["<p>생각 &lt;script&gt;</p>\n"]},
+        {"html": "<p>B.</p>\n", "reasoning": []},
+    ]}
+
+
+def test_answer_payload() -> None:
     meta = StyleMeta(7, {}, {}, {})
-    assert AnswerText.of(Answer("q1", "m", ["$ERROR$"], meta=meta)) == AnswerText(
-        ["$ERROR$"], 7, failed=True, empty=False
-    )
-    assert AnswerText.of(Answer("q1", "m", [" "])) == AnswerText([" "], None, False, True)
+    assert answer_payload(Answer("q1", "m", ["$ERROR$"], meta=meta)) == {
+        "html": ["<p>$ERROR$</p>\n"], "tokens": 7, "failed": True, "empty": False,
+    }
+    assert answer_payload(Answer("q1", "m", [" ", "<img src=x onerror=alert(1)>"])) == {
+        "html": ["", "<p>&lt;img src=x onerror=alert(1)&gt;</p>\n"],
+        "tokens": None,
+        "failed": False,
+        "empty": False,
+    }
 
 
-def test_shard_payload(tmp_path: Path) -> None:
-    job = ShardJob(
-        path=tmp_path / "q.js",
-        key="q:q1",
-        question_id="q1",
-        cluster="Puzzles",
-        ko_cluster="퍼즐",
-        turns=["질문 <b>"],
-        baseline="base",
-        answers={
-            "base": AnswerText(["# 답"], 3, False, False),
-            "m": AnswerText(["<img src=x onerror=alert(1)>"], 9, False, False),
-        },
-        games={"j": {"m": [GameText("A>B", "**A**", ""), GameText(None, "", "no label")]}},
-    )
-    assert shard_payload(job) == {
-        "id": "q1",
+def test_question_payload_and_shard_names() -> None:
+    q = Question("q/../1", ["질문 <b>", "# 둘"], cluster="Puzzles", ko_cluster="퍼즐")
+    assert question_payload(q) == {
+        "id": "q/../1",
         "cluster": "Puzzles",
         "ko_cluster": "퍼즐",
-        "turns": ["<p>질문 &lt;b&gt;</p>\n"],
-        "baseline": "base",
-        "answers": {
-            "base": {"html": ["<h1>답</h1>\n"], "tokens": 3, "failed": False, "empty": False},
-            "m": {
-                "html": ["<p>&lt;img src=x onerror=alert(1)&gt;</p>\n"],
-                "tokens": 9,
-                "failed": False,
-                "empty": False,
-            },
-        },
-        "games": {
-            "j": {
-                "m": [
-                    {"score": "A>B", "html": "<p><strong>A</strong></p>\n", "problem": ""},
-                    {"score": None, "html": "", "problem": "no label"},
-                ]
-            }
-        },
+        "turns": ["<p>질문 &lt;b&gt;</p>\n", "<h1>둘</h1>\n"],
     }
+    k = name_key("q/../1")
+    assert re.fullmatch(r"[0-9a-f]{16}", k)
+    assert question_shard(q) == f"q/{k}.js"
+    assert answer_shard("../m", "q/../1") == f"a/{name_key('../m')}/{k}.js"
+    assert judge_shard("j", "m", "q/../1") == f"j/{name_key('j')}/{name_key('m')}/{k}.js"

@@ -5,6 +5,6 @@ Korean fidelity is `koarena.korean`, which the leaderboard uses too); `analyze` 
 on a bench. Downstream only: nothing outside ``analysis``, ``report`` and ``cli`` imports it.
 """
 
-from koarena.analysis.core import AnalyzeOptions, analyze
+from koarena.analysis.core import AnalyzeOptions, Preloaded, analyze
 
-__all__ = ["AnalyzeOptions", "analyze"]
+__all__ = ["AnalyzeOptions", "Preloaded", "analyze"]

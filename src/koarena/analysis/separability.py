@@ -9,23 +9,29 @@ and BenchBuilder Pipeline" (§3), and the Arena-Hard blog post of 2024-04-19:
   +1 if the benchmark also separates the pair with confidence in the same order, −1 if it
   separates it in the opposite order, 0 if it cannot separate it; averaged. A reference
   given as plain scores (no interval) separates every pair whose scores differ.
-- Spearman correlation of the benchmark's scores with the reference scores.
-- Pair rank Brier score: for each pair the reference orders, the benchmark's probability that
-  the reference's better model ranks above the other (the share of bootstrap rounds in which its
-  score is higher, ties counting half), scored against the outcome 1:
-  mean((1 − p)²). 0 is perfect, 0.25 is a coin flip.
+- Spearman and Kendall (τ-b) rank correlation of the benchmark's scores with the reference
+  scores (scipy).
+- Brier score: for each pair the reference orders, the benchmark's Bradley–Terry probability
+  that the reference's better model wins, 1 / (1 + 10^((R_worse − R_better)/400)) from its
+  ratings, scored against the outcome 1: mean((1 − p)²). 0 is perfect, 0.25 is a coin flip. The
+  outcome is the reference's order and not a probability from its scores, because a reference
+  leaderboard's scores may be on any scale (Elo, win rate, votes).
+- Pair rank Brier score: the same with the benchmark's probability that the better model
+  *ranks* above the other (the share of bootstrap rounds in which its score is higher, ties
+  counting half): how sure the benchmark is of the order rather than of a single battle.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import kendalltau, spearmanr
 
 from koarena.errors import DataError
 from koarena.rating import FloatArray
@@ -76,37 +82,53 @@ def agreement_with_confidence(
     return (total / count if count else None), count
 
 
-def _ranks(x: FloatArray) -> FloatArray:
-    """Ranks from 1, ties sharing their average rank."""
-    order = np.argsort(x, kind="mergesort")
-    ranks = np.empty(len(x))
-    xs = x[order]
-    i = 0
-    while i < len(x):
-        j = i
-        while j + 1 < len(x) and xs[j + 1] == xs[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return ranks
+def _correlation(kind: str, x: Sequence[float], y: Sequence[float]) -> float | None:
+    if len(x) != len(y):
+        raise ValueError("x and y must have the same length")
+    if len(x) < 2 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    stat = spearmanr(x, y).statistic if kind == "spearman" else kendalltau(x, y).statistic
+    return round(float(stat), 12)
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float | None:
-    """Spearman's rank correlation (Pearson correlation of average ranks).
+    """Spearman's rank correlation (ties share their average rank); None if undefined.
 
     >>> spearman([1, 2, 3, 4], [10, 30, 20, 40])
     0.8
     """
-    if len(x) != len(y):
-        raise ValueError("x and y must have the same length")
-    if len(x) < 2:
-        return None
-    rx = _ranks(np.asarray(x, dtype=np.float64))
-    ry = _ranks(np.asarray(y, dtype=np.float64))
-    rx -= rx.mean()
-    ry -= ry.mean()
-    denom = float(np.sqrt((rx * rx).sum() * (ry * ry).sum()))
-    return None if denom == 0 else round(float((rx * ry).sum()) / denom, 12)
+    return _correlation("spearman", x, y)
+
+
+def kendall(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """Kendall's τ-b; None if undefined.
+
+    >>> round(kendall([1, 2, 3, 4], [10, 30, 20, 40]), 6)
+    0.666667
+    """
+    return _correlation("kendall", x, y)
+
+
+def win_probability_brier(
+    ratings: Mapping[str, float], reference: Mapping[str, Scored]
+) -> tuple[float | None, int]:
+    """(Brier score, pairs) of the Bradley–Terry win probabilities from Elo-scale ``ratings``
+    against the reference's order; pairs the reference scores equally are left out."""
+    errors = [
+        (1.0 - 1.0 / (1.0 + 10.0 ** ((ratings[lo] - ratings[hi]) / 400.0))) ** 2
+        for hi, lo in _reference_ordered(ratings.keys(), reference)
+    ]
+    return (float(np.mean(errors)) if errors else None), len(errors)
+
+
+def _reference_ordered(
+    models: Iterable[str], reference: Mapping[str, Scored]
+) -> Iterator[tuple[str, str]]:
+    """(better, worse) by the reference, for the pairs of ``models`` it scores differently."""
+    for a, b in combinations(sorted(set(models) & reference.keys()), 2):
+        d = reference[a].score - reference[b].score
+        if d != 0:
+            yield (a, b) if d > 0 else (b, a)
 
 
 def pair_rank_brier(
@@ -117,15 +139,10 @@ def pair_rank_brier(
     ``boot`` holds each model's score in every bootstrap round (same rounds for all models).
     Pairs the reference scores equally are left out.
     """
-    common = sorted(boot.keys() & reference.keys())
-    errors: list[float] = []
-    for a, b in combinations(common, 2):
-        d = reference[a].score - reference[b].score
-        if d == 0:
-            continue
-        hi, lo = (a, b) if d > 0 else (b, a)
-        p = float(np.mean(boot[hi] > boot[lo]) + 0.5 * np.mean(boot[hi] == boot[lo]))
-        errors.append((1.0 - p) ** 2)
+    errors = [
+        (1.0 - float(np.mean(boot[hi] > boot[lo]) + 0.5 * np.mean(boot[hi] == boot[lo]))) ** 2
+        for hi, lo in _reference_ordered(boot.keys(), reference)
+    ]
     return (float(np.mean(errors)) if errors else None), len(errors)
 
 
@@ -158,19 +175,29 @@ def reference_metrics(
     bench: Mapping[str, Scored],
     boot: Mapping[str, FloatArray] | None,
     reference: Mapping[str, Scored],
+    ratings: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """Agreement with confidence, Spearman correlation and pair rank Brier score."""
+    """Agreement with confidence, Spearman and Kendall correlation, the Brier score of the
+    win probabilities (from ``ratings``) and the pair rank Brier score (from ``boot``), on the
+    models both leaderboards have."""
     common = sorted(bench.keys() & reference.keys())
     agreement, ref_pairs = agreement_with_confidence(bench, reference)
-    brier, brier_pairs = pair_rank_brier(boot, reference) if boot is not None else (None, 0)
+    brier, brier_pairs = (
+        win_probability_brier(ratings, reference) if ratings is not None else (None, 0)
+    )
+    rank_brier, rank_pairs = pair_rank_brier(boot, reference) if boot is not None else (None, 0)
+    bench_scores = [bench[m].score for m in common]
+    reference_scores = [reference[m].score for m in common]
     return {
         "models": len(common),
         "missing_from_reference": sorted(bench.keys() - reference.keys()),
         "agreement_with_confidence": agreement,
         "reference_separated_pairs": ref_pairs,
-        "spearman": spearman(
-            [bench[m].score for m in common], [reference[m].score for m in common]
-        ),
+        "missing_from_bench": sorted(reference.keys() - bench.keys()),
+        "spearman": spearman(bench_scores, reference_scores),
+        "kendall": kendall(bench_scores, reference_scores),
         "brier": brier,
         "brier_pairs": brier_pairs,
+        "rank_brier": rank_brier,
+        "rank_brier_pairs": rank_pairs,
     }

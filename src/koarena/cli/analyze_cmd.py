@@ -49,9 +49,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("--baseline", help="baseline model (default: from judge_config.yaml)")
     p.add_argument(
+        "-c", "--category",
+        help="on a bench with categories (Arena-Hard v2.0): the category to analyse, against "
+        "its own baseline (default: the first of the questions' categories)",
+    )
+    p.add_argument(
         "--reference", type=Path, metavar="FILE",
-        help="reference leaderboard CSV with columns model,score (optionally lower,upper) for "
-        "agreement with confidence, Spearman correlation and Brier score",
+        help="reference leaderboard CSV with columns model,score (optionally lower,upper: a "
+        "95%% interval), e.g. a human-preference leaderboard: agreement with confidence, "
+        "Spearman and Kendall correlation and Brier scores on the models both have",
     )
     p.add_argument(
         "--family", dest="families", action="append", metavar="JUDGE_GLOB=MODEL_GLOB[,...]",
@@ -144,7 +150,7 @@ def _print_separability(section: dict[str, Any]) -> None:
     cols = ["control", "models", "pairs", "separated", "separability %"]
     with_ref = any("reference" in e for e in section["controls"].values())
     if with_ref:
-        cols += ["agreement w/ CI %", "Spearman", "Brier"]
+        cols += ["agreement w/ CI %", "Spearman", "Kendall", "Brier", "rank Brier"]
     t = _table(escape(f"Separability (judges: {', '.join(section['judges'])}, "
                       f"{section['rounds']} bootstrap rounds)"), cols, left=("control",))
     for name, e in section["controls"].items():
@@ -153,7 +159,7 @@ def _print_separability(section: dict[str, Any]) -> None:
         if with_ref:
             ref = e["reference"]
             row += [_pct(ref["agreement_with_confidence"]), _num(ref["spearman"], 3),
-                    _num(ref["brier"], 3)]
+                    _num(ref["kendall"], 3), _num(ref["brier"], 3), _num(ref["rank_brier"], 3)]
         t.add_row(*row)
     console.print(t)
 
@@ -209,8 +215,12 @@ def run(args: argparse.Namespace) -> int:
         self_preference_rounds=args.self_preference_rounds,
         seed=args.seed,
         korean_threshold=args.korean_threshold,
+        category=args.category,
     )
     result = analyze(bench_from_args(args), opts)
+    if result["category"]:
+        console.print(f"category {result['category']} · baseline {result['baseline']}",
+                      highlight=False)
     _print_positions(result["position_consistency"])
     _print_agreement(result["judge_agreement"])
     _print_self_preference(result["self_preference"])

@@ -6,9 +6,17 @@ import argparse
 from pathlib import Path
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
-from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.categories import bench_categories
+from koarena.cli.common import (
+    add_batch_options,
+    add_data_dir_option,
+    add_retry_options,
+    batch_options,
+    err_console,
+    retry_policy,
+)
 from koarena.cli.runs import ConsoleObserver, report_estimate
-from koarena.config import JudgeSettings, load_endpoints, load_judge_settings
+from koarena.config import JudgeSettings, ModelEndpoint, load_endpoints, load_judge_settings
 from koarena.errors import ConfigError
 from koarena.judge_protocol import JudgeProtocol
 from koarena.judging import (
@@ -73,6 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print requests, tokens and dollars the run would take; send nothing",
     )
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -86,8 +95,38 @@ def load_setup(setting_file: Path, data_dir: str | None) -> tuple[Bench, JudgeSe
     """The bench and the judge settings merged over the bench's own judge_config.yaml."""
     bench = Bench(resolve_data_dir(data_dir), bench_name_of(setting_file))
     bench.require()
-    settings = load_judge_settings(setting_file, default_protocol=bench.judge_config_file)
+    settings = load_judge_settings(
+        setting_file, default_protocol=bench.judge_config_file,
+        bench_categories=bench_categories(bench),
+    )
     return bench, settings
+
+
+def report_missing_baselines(plan: JudgePlan) -> None:
+    """Per category, the questions whose baseline answer is missing (said before sending)."""
+    for m in plan.missing_baselines:
+        err_console.print(
+            f"category {m.category}: baseline {m.baseline} has no answer for {m.missing} of "
+            f"{m.questions} questions, which are not judged",
+            highlight=False, markup=False,
+        )
+
+
+def report_dry_run(bench: Bench, plan: JudgePlan, judges: dict[str, str],
+                   endpoints: dict[str, ModelEndpoint]) -> None:
+    """The dry-run estimate: one table, or one per category on a bench with categories."""
+    expected = expected_reply_tokens(bench, judges)
+    groups = plan.by_category()
+    if list(groups) == [None]:
+        report_estimate(dry_run(plan, expected), endpoints, err_console)
+        return
+    baselines = {r.category: r.baseline for r in plan.routes}
+    for category, tasks in groups.items():
+        if not tasks:
+            continue
+        err_console.print(f"category {category} (baseline {baselines[category]}):",
+                          highlight=False, markup=False)
+        report_estimate(dry_run(JudgePlan(tasks=tasks), expected), endpoints, err_console)
 
 
 def report_plan(plan: JudgePlan) -> None:
@@ -105,14 +144,15 @@ def run(args: argparse.Namespace) -> int:
     judges = select_judges(settings, endpoints, args.judges)
     models = select_models(settings, args.models)
     plan = plan_judging(
-        bench, JudgeProtocol.from_settings(settings), judges, models, settings.baseline_model
+        bench, JudgeProtocol.from_settings(settings), judges, models, settings.baseline_model,
+        categories=settings.categories,
     )
+    report_missing_baselines(plan)
     if args.dry_run:
-        expected = expected_reply_tokens(bench, judges)
-        report_estimate(dry_run(plan, expected), endpoints, err_console)
+        report_dry_run(bench, plan, judges, endpoints)
         report_plan(plan)
         return 0
-    runner = StageRunner(endpoints, retry=retry_policy(args),
+    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
                          observer=ConsoleObserver(err_console))
     result = judge(bench, plan, runner)
     report_plan(plan)

@@ -9,6 +9,8 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from koarena.bench import Bench
+from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_bench_options,
     bench_from_args,
@@ -23,6 +25,7 @@ from koarena.leaderboard import (
     DEFAULT_ROUNDS,
     DEFAULT_SEED,
     Leaderboard,
+    compute_category_leaderboards,
     compute_leaderboards,
     write_csv,
     write_output,
@@ -43,10 +46,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "names are accepted too."
         ),
     )
-    add_bench_options(p)
+    add_bench_options(p, "-b", "--benchmark")
+    p.add_argument(
+        "-c", "--category", dest="categories", nargs="+", metavar="CATEGORY",
+        help="on a bench with categories (a judge_settings.yaml, as Arena-Hard v2.0): the "
+        "categories to show, each against its own baseline (default: one table per question "
+        "category, e.g. hard_prompt and creative_writing; coding and math select subcategories)",
+    )
+    p.add_argument(
+        "-f", "--control-features", dest="control_features", nargs="+",
+        choices=["length", "markdown"], metavar="FEATURE",
+        help="the original v2.0 spelling of the control: length, markdown or both (= style)",
+    )
     p.add_argument(
         "--judge",
         "--judge-name",
+        "--judge-names",
+        "-j",
         dest="judges",
         nargs="+",
         default=[ENSEMBLE_JUDGE],
@@ -121,11 +137,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _controls(args: argparse.Namespace) -> list[Control]:
-    if args.control and args.alias_control and args.control != args.alias_control:
-        raise ConfigError(
-            f"--control {args.control} contradicts the alias for {args.alias_control}"
-        )
-    choice = args.control or args.alias_control or DEFAULT_CONTROL.value
+    alias = args.alias_control
+    if args.control_features:
+        features = set(args.control_features)
+        from_features = "style" if len(features) == 2 else features.pop()
+        if alias and alias != from_features:
+            raise ConfigError(f"--control-features contradicts the alias for {alias}")
+        alias = from_features
+    if args.control and alias and args.control != alias:
+        raise ConfigError(f"--control {args.control} contradicts the alias for {alias}")
+    choice = args.control or alias or DEFAULT_CONTROL.value
     return list(STANDARD_CONTROLS) if choice == "all" else [Control(choice)]
 
 
@@ -146,6 +167,8 @@ def run(args: argparse.Namespace) -> int:
         for control in controls:
             check_writable(args.output_dir / f"{control.csv_name}.csv")
     bench = bench_from_args(args)
+    if args.categories or bench_categories(bench):
+        return _run_categories(args, bench, controls)
     with ExitStack() as stack:
         update = stack.enter_context(progress_bar("bootstrap"))
         boards = compute_leaderboards(
@@ -162,24 +185,62 @@ def run(args: argparse.Namespace) -> int:
             korean=args.korean,
             progress=lambda _c: update,
         )
-    for board in boards.values():
+    return _emit(args, [(board, Path(f"{c.csv_name}.csv")) for c, board in boards.items()])
+
+
+def _emit(args: argparse.Namespace, boards: list[tuple[Leaderboard, Path]]) -> int:
+    """Print the boards; write the first to ``--output`` and each to its file name under
+    ``--output-dir``."""
+    for board, _ in boards:
         print_board(board)
     if args.output is not None:
-        write_output(boards[controls[0]], args.output)
+        write_output(boards[0][0], args.output)
         err_console.print(f"wrote {args.output}", markup=False)
     if args.output_dir is not None:
-        for control, board in boards.items():
-            path = args.output_dir / f"{control.csv_name}.csv"
+        for board, name in boards:
+            path = args.output_dir / name
             write_csv(board, path)
             err_console.print(f"wrote {path}", markup=False)
     return 0
 
 
+def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Control]) -> int:
+    """A bench with categories: one board per category and control, never a mix of baselines."""
+    if args.baseline:
+        raise ConfigError("--baseline does not apply to a bench with categories: each "
+                          "category's baseline comes from its judge_settings.yaml")
+    if args.first_game_only or args.drop_lone_games:
+        raise ConfigError("--first-game-only and --drop-lone-games do not apply to a bench "
+                          "with categories (v2.0 counts a judgment only with both games)")
+    if args.output is not None and (args.categories is None or len(args.categories) != 1):
+        raise ConfigError("--output takes one category; use --output-dir for several")
+    with ExitStack() as stack:
+        update = stack.enter_context(progress_bar("bootstrap"))
+        boards = compute_category_leaderboards(
+            bench,
+            controls,
+            categories=args.categories,
+            judges=args.judges,
+            rounds=args.rounds,
+            seed=args.seed,
+            weight=args.weight,
+            resample=Resample(args.resample),
+            korean=args.korean,
+            progress=lambda _c: update,
+        )
+    return _emit(args, [
+        (board, Path(category) / f"{control.csv_name}.csv")
+        for category, by_control in boards.items()
+        for control, board in by_control.items()
+    ])
+
+
 def print_board(board: Leaderboard) -> None:
     """The leaderboard as a terminal table, with a line on dropped and flagged data."""
+    category = f" · category {board.category}" if board.category else ""
     # Names come from file names: escaped so that "[link=...]x" is shown, not obeyed.
     title = escape(
-        f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
+        f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
         f"control {board.control.value} · {board.rounds} rounds ({board.resample.value})"
     )
     table = Table(title=title, title_justify="left")
@@ -207,10 +268,13 @@ def print_board(board: Leaderboard) -> None:
         console.print(f"style coefficients: {coefs}", markup=False)
     failed = sum(r.failed_answers for r in board.rows)
     empty = sum(r.empty_answers for r in board.rows)
+    cut = sum(r.truncated_answers for r in board.rows)
+    filtered = sum(r.filtered_answers for r in board.rows)
     console.print(
         f"{board.n_battles} battles from {len(board.rows)} models · "
         f"games dropped (missing or unknown verdict): {board.dropped_games} · "
         f"judgments with a single game: {board.battles.lone_games} · "
-        f"flagged answers: {failed + empty} ({failed} failed-call markers, {empty} empty; "
+        f"flagged answers: {board.flagged_answers} ({failed} failed-call markers, {empty} "
+        f"empty, {cut} cut off at the token limit, {filtered} filtered; "
         "see 'koarena data check')"
     )

@@ -9,13 +9,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
+from koarena.categories import bench_categories
 from koarena.cli.common import (
+    add_batch_options,
     add_data_dir_option,
     add_retry_options,
+    batch_options,
     console,
     err_console,
     retry_policy,
 )
+from koarena.cli.judge_cmd import report_missing_baselines
 from koarena.cli.runs import ConsoleObserver
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
 from koarena.controls import DEFAULT_CONTROL, Control
@@ -77,6 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED,
                    help="bootstrap seed (default: %(default)s)")
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -87,7 +92,8 @@ def run(args: argparse.Namespace) -> int:
     bench = Bench(resolve_data_dir(args.data_dir), answer_settings.bench_name)
     bench.require()
     judge_settings = load_judge_settings(
-        args.judge_setting_file, default_protocol=bench.judge_config_file
+        args.judge_setting_file, default_protocol=bench.judge_config_file,
+        bench_categories=bench_categories(bench),
     )
     if judge_settings.bench_name != bench.name:
         raise ConfigError(
@@ -103,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         answer_settings,
         judge_settings,
-        StageRunner(endpoints, retry=retry_policy(args), observer=ConsoleObserver(err_console)),
+        StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
+                    observer=ConsoleObserver(err_console)),
         judges,
         control=Control(args.control),
         rounds=args.rounds,
@@ -116,10 +123,11 @@ def run(args: argparse.Namespace) -> int:
         )
         return result.exit_code
     if result.plan is not None:
+        report_missing_baselines(result.plan)
         for reason, n in sorted(result.plan.skipped_counts().items()):
             err_console.print(f"  not judged: {reason}: {n}", highlight=False, markup=False)
-    assert result.board is not None  # a pipeline that did not stop has a leaderboard
-    print_rank(result.board, args.model, list(judges))
+    for board in result.boards:
+        print_rank(board, args.model, list(judges))
     return 0
 
 
@@ -127,10 +135,11 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     """The model's leaderboard row and its rank among all models of the board."""
     row = board.row(model)
     others = len(board.rows) - 1
+    category = f" · category {board.category}" if board.category else ""
     table = Table(
         title=escape(
-            f"{board.bench} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-            f"control {board.control.value}"
+            f"{board.bench}{category} · judge {'+'.join(board.judges)} · "
+            f"baseline {board.baseline} · control {board.control.value}"
         ),
         title_justify="left",
         caption=escape(

@@ -2,26 +2,32 @@
 
 Layout of the site::
 
-    index.html            leaderboard, CI chart and per-cluster win rates (data inline)
+    index.html            leaderboard under each control, CI chart, per-cluster win rates
     browse.html           judgment browser (loads its data lazily as <script> shards)
+    model.html            one model: Korean fidelity, weakest clusters, judge agreement
     analysis.html         judge reliability, separability, weakest clusters, Korean fidelity
                           (`koarena.analysis.analyze`, data inline; left out with analysis=False)
     assets/               CSS and JavaScript
     data/index.js         question list, models and every verdict, for search and filters
-    data/q/NNNN.js        one shard per question: rendered question, answers and judges' games
+    data/q|a|j/...        the browser's shards (`koarena.report.shards`)
 
-The leaderboard numbers come from `koarena.leaderboard` and the analysis from
-`koarena.analysis`; this module only arranges them.
+The build reads every input file once (`koarena.report.inputs`, spread over worker processes),
+fits the leaderboards (`koarena.leaderboard`) and hands the same data and fits to the analysis
+(`koarena.analysis`); this module only arranges them. It writes into a directory beside the
+target and swaps it in at the end (`koarena.report.staging`); every file it writes comes from
+the build cache (`koarena.report.cache`), so that a rebuild renders only what changed and an
+unchanged one only relinks the previous site.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
-import shutil
-from collections.abc import Iterator
+import statistics
+from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,26 +35,63 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from koarena.analysis import AnalyzeOptions, analyze
+from koarena.analysis import AnalyzeOptions, Preloaded, analyze
 from koarena.bench import Bench
+from koarena.categories import Categories, bench_categories, members
 from koarena.clusters import cluster_win_rates
 from koarena.controls import STANDARD_CONTROLS, Control
 from koarena.errors import DataError
-from koarena.jsonl import LoadReport
-from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard, compute_leaderboards
-from koarena.records import Answer, Judgment, Question
+from koarena.leaderboard import (
+    DEFAULT_ROUNDS,
+    DEFAULT_SEED,
+    Leaderboard,
+    compute_category_leaderboards,
+    fit_leaderboards,
+    loaded_data,
+)
+from koarena.records import Judgment, Question
 from koarena.report.analysis_page import analysis_page_data
-from koarena.report.jsdata import script_json, write_shard
-from koarena.report.shards import AnswerText, GameText, ShardJob, verdict_code, write_shards
+from koarena.report.cache import (
+    BuildCache,
+    cache_dir_for,
+    code_version,
+    digest,
+    file_digest,
+    renderer_version,
+)
+from koarena.report.inputs import (
+    AnswerEntry,
+    FileTask,
+    answers_of,
+    check_record,
+    judgments_of,
+    read_file,
+    render_lines,
+)
+from koarena.report.jsdata import script_json, shard_text
+from koarena.report.model_page import model_page_data
+from koarena.report.shards import (
+    GameText,
+    answer_shard,
+    judge_shard,
+    name_key,
+    question_payload,
+    question_shard,
+    verdict_code,
+)
+from koarena.report.staging import MARKER, check_target, staged_output
 from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
 
-MARKER = ".koarena-report"
-"""A file in every site this builds: only such a directory is ever cleared for a rebuild."""
-ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js", "analysis.js")
+__all__ = ["MARKER", "ReportSummary", "build_report", "topic"]
+
+ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js", "analysis.js", "model.js")
 INDEX_ASSETS = ("report.css", "common.js", "leaderboard.js")
 """The assets index.html loads: with index.html itself, what the ≤ 2 MB budget counts."""
+CONTROLS = (*STANDARD_CONTROLS, Control.STYLE_KOREAN)
+"""The leaderboards the site offers: without control, the three published style controls and
+style control with each answer's Hangul share as a fifth covariate."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +107,13 @@ class ReportSummary:
     shard_bytes: int
     analysis_bytes: int | None
     """Size of analysis.html, None when the build left the analysis out."""
+    view_bytes: tuple[int, int, int]
+    """What the browser downloads to show one question with one model's answer (its shard,
+    the baseline's and the model's answer): smallest, median and largest over all views."""
+    rendered: int
+    """Shards rendered by this build; the others came from the cache."""
+    reused: bool = False
+    """True when nothing changed and the previous site was relinked as it was."""
 
 
 def build_report(
@@ -76,124 +126,517 @@ def build_report(
     seed: int = DEFAULT_SEED,
     workers: int | None = None,
     analysis: bool = True,
+    reference: Path | None = None,
 ) -> ReportSummary:
     """Write the site for ``bench`` into ``output``; see the module docstring for its layout.
 
-    The analysis (``analysis=True``) runs in a process of its own while the leaderboards are
-    fitted and the answers rendered: it costs about as much CPU as a third of the rest.
+    ``reference`` (a leaderboard CSV) adds the validity metrics to the analysis page. On a bench
+    with categories (Arena-Hard v2.0) each category has its own leaderboards and baseline.
+
+    ``output`` is replaced only when the build succeeds; it must be absent, empty or a site
+    this function wrote, with no symbolic link in it.
     """
+    bench.require()
     questions = bench.load_questions()
     judges = judges or bench.judges()
     if not judges:
         raise DataError(f"no judgments found in {bench.judgment_root}")
-    _prepare_output(output)
-    side = ProcessPoolExecutor(max_workers=1) if analysis else None
-    try:
-        pending = (
-            side.submit(_analysis, bench, judges, baseline, rounds, seed) if side else None
-        )
-        return _build(bench, output, questions, judges, baseline, rounds, seed, workers, pending)
-    finally:
-        if side is not None:
-            side.shutdown(cancel_futures=True)
+    cats = bench_categories(bench)
+    baselines = sorted({c.baseline for c in cats.values()})
+    base = baseline or bench.default_baseline() or (baselines[0] if baselines else None)
+    if not base:
+        raise DataError("no baseline given and the bench's judge_config.yaml names none")
+    if not cats and not bench.answer_file(base).is_file():
+        raise DataError(f"baseline {base!r} has no answers ({bench.answer_file(base)} not found)")
+    answer_files = {m: bench.answer_file(m) for m in bench.answer_models()}
+    judgment_files = {}
+    for judge in judges:
+        models = bench.judged_models(judge)
+        if not models:
+            raise DataError(f"judge {judge!r} has no judgment files in {bench.judgment_dir(judge)}")
+        judgment_files.update({(judge, m): bench.judgment_file(judge, m) for m in models})
 
-
-def _analysis(
-    bench: Bench, judges: list[str], baseline: str | None, rounds: int, seed: int
-) -> dict[str, Any]:
-    opts = AnalyzeOptions(judges=judges, baseline=baseline, rounds=rounds, seed=seed)
-    log.info("analysis of judges %s (in its own process)", ", ".join(judges))
-    try:
-        return analyze(bench, opts)
-    except DataError as exc:
-        # as for the leaderboards: without style covariates, separability without control
-        log.warning("analysis: separability without style control only (%s)", exc)
-        return analyze(bench, replace(opts, controls=(Control.NONE,)))
-
-
-def _build(
-    bench: Bench,
-    output: Path,
-    questions: list[Question],
-    judges: list[str],
-    baseline: str | None,
-    rounds: int,
-    seed: int,
-    workers: int | None,
-    pending: Future[dict[str, Any]] | None,
-) -> ReportSummary:
-    boards = {j: _leaderboards(bench, j, baseline, rounds, seed) for j in judges}
-    first = boards[judges[0]][Control.NONE]
-    base = first.baseline
-    models = _model_order(boards, judges, base)
-
-    controls = [c.value for c in STANDARD_CONTROLS if c in boards[judges[0]]]
-    page = {
-        "bench": bench.name,
-        "baseline": base,
-        "judges": judges,
-        "controls": controls,
-        "rounds": rounds,
-        "seed": seed,
-        "questions": len(questions),
-        "boards": {
-            j: {c.value: _rows(b) for c, b in by_c.items()} for j, by_c in boards.items()
-        },
-        "clusters": {j: _clusters(by_c[Control.NONE], questions) for j, by_c in boards.items()},
-    }
-
-    log.info("loading the answers and judgments of %d models", len(models))
-    answers = _load_answers(bench, [base, *models])
-    judgments = {j: _load_judgments(bench, j, models) for j in judges}
-    shard_names = [f"q/{i:04d}.js" for i in range(len(questions))]
-    browse_index = {
-        "bench": bench.name,
-        "baseline": base,
-        "judges": judges,
-        "models": models,
-        "weight": DEFAULT_WEIGHT,
-        "questions": [
-            {
-                "id": q.question_id,
-                "cluster": q.cluster,
-                "topic": topic(q),
-                "text": "\n".join(q.turns),
-                "shard": name,
-            }
-            for q, name in zip(questions, shard_names, strict=True)
-        ],
-        "verdicts": {
-            j: {
-                m: "".join(verdict_code(judgments[j].get((m, q.question_id))) for q in questions)
-                for m in models
-            }
-            for j in judges
-        },
-    }
-    data_dir = output / "data"
-    index_js = write_shard(data_dir / "index.js", "index", browse_index)
-    jobs = [
-        _shard_job(data_dir / name, q, base, models, answers, judgments)
-        for q, name in zip(questions, shard_names, strict=True)
+    cache = BuildCache(cache_dir_for(output))
+    shas = {p: file_digest(p) for p in [*answer_files.values(), *judgment_files.values()]}
+    options = [bench.name, judges, base, rounds, seed, analysis,
+               file_digest(reference) if reference else None]
+    site_key = "site-" + digest(
+        code_version(),
+        options,
+        file_digest(bench.question_file),
+        sorted((str(p.relative_to(bench.root)), sha) for p, sha in shas.items()),
+    )
+    tasks = [
+        FileTask(p, m, None, "answers-" + digest(shas[p], m, code_version()), cache.root)
+        for m, p in answer_files.items()
+    ] + [
+        FileTask(p, m, j, "judgments-" + digest(shas[p], j, m, code_version()), cache.root)
+        for (j, m), p in judgment_files.items()
     ]
-    shard_bytes = index_js + _render_shards(jobs, workers)
+    with cache.lock(output):
+        check_target(output)
+        current = SiteWriter.current(cache, site_key, output)
+        if current is not None:
+            return current
+        with staged_output(output, site_key) as stage:
+            writer = SiteWriter(stage, cache)
+            writer.records.update(t.key for t in tasks)
+            summary = writer.reuse(site_key, output)
+            if summary is None:
+                build = _Build(bench, questions, judges, base, rounds, seed, writer)
+                build.cats, build.reference = cats, reference
+                with _Workers(workers, len(tasks)) as pool:
+                    judged = {m for (_, m) in judgment_files} | set(baselines)
+                    records = build.read_inputs(tasks, judged, pool)
+                    summary = build.write(records, output, analysis)
+                writer.save(site_key, summary)
+        removed = cache.prune(writer.objects, {site_key, *writer.records})
+    log.info("build cache %s: %d unused entries removed", cache.root, removed)
+    return summary
 
-    analysis_page = None
-    if pending is not None:
-        log.info("waiting for the analysis")
-        analysis_page = analysis_page_data(pending.result(), models)
-    index_bytes, analysis_bytes = _write_pages(output, bench.name, page, analysis_page)
+
+class SiteWriter:
+    """Puts every file of the site into the stage as a link to a cache object, and remembers
+    which, so that an unchanged rebuild can relink them all."""
+
+    def __init__(self, stage: Path, cache: BuildCache) -> None:
+        self.stage = stage
+        self.cache = cache
+        self.files: dict[str, str] = {}
+        self.records: set[str] = set()
+        self.folders: set[str] = set()
+
+    @property
+    def objects(self) -> set[str]:
+        return set(self.files.values())
+
+    def link(self, rel: str, key: str) -> None:
+        # tens of thousands of files: one mkdir per directory, not per file
+        folder = os.path.dirname(rel)
+        if folder not in self.folders:
+            (self.stage / folder).mkdir(parents=True, exist_ok=True)
+            self.folders.add(folder)
+        self.cache.link(key, os.path.join(self.stage, rel))
+        self.files[rel] = key
+
+    def emit(self, rel: str, data: bytes) -> int:
+        """Write ``data`` as the file ``rel`` (through the cache, keyed by its content)."""
+        key = hashlib.sha256(data).hexdigest()
+        if not self.cache.has(key):
+            self.cache.put(key, data)
+        self.link(rel, key)
+        return len(data)
+
+    @staticmethod
+    def current(cache: BuildCache, site_key: str, output: Path) -> ReportSummary | None:
+        """The summary of ``output`` if it is the site recorded under ``site_key`` exactly as
+        that build left it (every file the cache's object itself, no other file), else None.
+        Then there is nothing to do at all."""
+        record = cache.record(site_key)
+        marker = output / MARKER
+        if record is None or not marker.is_file() or site_key not in marker.read_text("utf-8"):
+            return None
+        files: dict[str, str] = record["files"]
+        found = sum(len(names) for _, _, names in os.walk(output)) - 1  # the marker
+        if found != len(files) or not all(
+            cache.same_file(key, output / rel) for rel, key in files.items()
+        ):
+            return None
+        log.info("inputs, options and code unchanged and the site intact: nothing to do")
+        return _summary(record["summary"], output)
+
+    def reuse(self, site_key: str, output: Path) -> ReportSummary | None:
+        """Relink the site recorded under ``site_key``; None when there is none (or an object
+        of it is gone)."""
+        record = self.cache.record(site_key)
+        if record is None or not all(self.cache.has(k) for k in record["files"].values()):
+            return None
+        log.info("inputs, options and code unchanged: relinking the previous site")
+        for rel, key in record["files"].items():
+            self.link(rel, key)
+        return _summary(record["summary"], output)
+
+    def save(self, site_key: str, summary: ReportSummary) -> None:
+        fields = {k: v for k, v in summary.__dict__.items() if k not in ("output", "reused")}
+        self.cache.put_record(site_key, {"files": self.files, "summary": fields})
+
+
+def _summary(s: dict[str, Any], output: Path) -> ReportSummary:
+    low, median, high = s["view_bytes"]
     return ReportSummary(
-        output=output,
-        questions=len(questions),
-        models=len(models),
-        judges=judges,
-        controls=controls,
-        index_bytes=index_bytes,
-        shard_bytes=shard_bytes,
-        analysis_bytes=analysis_bytes,
+        output=output, questions=s["questions"], models=s["models"], judges=s["judges"],
+        controls=s["controls"], index_bytes=s["index_bytes"], shard_bytes=s["shard_bytes"],
+        analysis_bytes=s["analysis_bytes"], view_bytes=(low, median, high), rendered=0,
+        reused=True,
     )
 
+
+@dataclass
+class _Records:
+    """What the input files gave: every answer file's answers, each judge's judgments."""
+
+    answers: dict[str, dict[str, AnswerEntry]]
+    judgments: dict[str, list[Judgment]]
+    judge_shards: dict[tuple[str, str, str], str]
+    """(judge, model, question id) → cache key of the judge shard, where there is text."""
+    fresh: dict[str, dict[str, Any]]
+    """The records of the files read by this build, cached once their shards are."""
+    rendering: list[Future[int]]
+    """Shards still being rendered by the workers (each gives how many it rendered)."""
+
+    def finish(self, cache: BuildCache) -> int:
+        """Wait for the rendering, then cache the new records; returns the shards rendered."""
+        rendered = sum(int(r["rendered"]) for r in self.fresh.values())
+        rendered += sum(f.result() for f in self.rendering)
+        for key, record in self.fresh.items():
+            cache.put_record(key, {k: v for k, v in record.items() if k != "pending"})
+        return rendered
+
+
+class _Build:
+    def __init__(
+        self,
+        bench: Bench,
+        questions: list[Question],
+        judges: list[str],
+        baseline: str,
+        rounds: int,
+        seed: int,
+        writer: SiteWriter,
+    ) -> None:
+        self.bench = bench
+        self.questions = questions
+        self.judges = judges
+        self.baseline = baseline
+        self.rounds = rounds
+        self.seed = seed
+        self.writer = writer
+        self.cache = writer.cache
+        self.cats: Categories = {}
+        self.reference: Path | None = None
+        self.baseline_of: dict[str, str] = {}
+        """Each question's baseline: one for all but on a bench with categories."""
+
+    def read_inputs(
+        self, tasks: list[FileTask], judged: set[str], workers: _Workers
+    ) -> _Records:
+        """Each input file's record: from the cache, or read by the workers (whose rendering
+        may still be under way: see `_Records.rendering`)."""
+        records: dict[str, Any] = {}
+        todo = []
+        for t in tasks:
+            found = self.cache.record(t.key)
+            if found is None:
+                todo.append(t)
+            else:
+                records[t.key] = found
+        fresh = dict(zip([t.key for t in todo], workers.read(todo), strict=True))
+        records.update(fresh)
+        rendering = workers.render([(t, fresh[t.key]["pending"]) for t in todo])
+        log.info("%d of %d input files read, %d from the cache",
+                 len(todo), len(tasks), len(tasks) - len(todo))
+
+        judged = judged | {self.baseline}
+        answers: dict[str, dict[str, AnswerEntry]] = {}
+        for t in tasks:
+            rec = records[t.key]
+            for lineno, why in rec["malformed"]:
+                log.warning("%s:%d skipped: %s", t.path, lineno, why)
+            if t.judge is not None or t.model in judged:
+                check_record(rec, t.path)
+            if t.judge is None:
+                answers[t.model] = answers_of(rec)
+        judgments: dict[str, list[Judgment]] = {j: [] for j in self.judges}
+        judge_shards: dict[tuple[str, str, str], str] = {}
+        for t in tasks:
+            if t.judge is None:
+                continue
+            for j, key in judgments_of(records[t.key]):
+                judgments[t.judge].append(j)
+                if key is not None:
+                    judge_shards[(t.judge, t.model, j.question_id)] = key
+        return _Records(answers, judgments, judge_shards, fresh, rendering)
+
+    def leaderboards(self, records: _Records) -> dict[str, dict[Control, Leaderboard]]:
+        plain = {m: {q: e.answer for q, e in by_q.items()} for m, by_q in records.answers.items()}
+        boards = {}
+        for judge in self.judges:
+            log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, self.rounds)
+            data = loaded_data(
+                records.judgments[judge], plain.get, baseline=self.baseline, judges=[judge],
+                weight=DEFAULT_WEIGHT,
+            )
+            try:
+                boards[judge] = self._fit(data, CONTROLS)
+            except DataError as exc:
+                # Style control needs every answer's length and markdown counts; without them
+                # the uncontrolled leaderboard is still worth showing.
+                log.warning("judge %s: only the uncontrolled leaderboard (%s)", judge, exc)
+                boards[judge] = self._fit(data, [Control.NONE])
+        return boards
+
+    def _fit(self, data: Any, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
+        return fit_leaderboards(
+            data, controls, bench=self.bench.name, rounds=self.rounds, seed=self.seed,
+            weight=DEFAULT_WEIGHT,
+        )
+
+    def analysis(
+        self, records: _Records, boards: dict[str, dict[Control, Leaderboard]]
+    ) -> dict[str, Any]:
+        plain = {m: {q: e.answer for q, e in by_q.items()} for m, by_q in records.answers.items()}
+        log.info("analysis of judges %s", ", ".join(self.judges))
+        if self.cats:
+            # per-category baselines: the analysis reads and fits its category itself
+            return analyze(self.bench, AnalyzeOptions(
+                judges=self.judges, rounds=self.rounds, seed=self.seed, reference=self.reference,
+            ))
+        preloaded = Preloaded(self.questions, records.judgments, plain, boards)
+        fitted = tuple(c for c in (Control.NONE, Control.STYLE) if c in boards[self.judges[0]])
+        opts = AnalyzeOptions(
+            judges=self.judges, baseline=self.baseline, rounds=self.rounds, seed=self.seed,
+            controls=fitted, reference=self.reference,
+        )
+        return analyze(self.bench, opts, preloaded)
+
+    def write(self, records: _Records, output: Path, with_analysis: bool) -> ReportSummary:
+        by_category = (
+            _category_boards(self.bench, self.judges, self.rounds, self.seed) if self.cats else {}
+        )
+        if by_category:
+            # The first category's boards stand at the top level; the page switches between all.
+            first = next(iter(by_category))
+            boards = by_category[first]
+            self.baseline = self.cats[first].baseline
+            models = _model_order_categories(by_category, self.judges)
+            self.baseline_of = {
+                q.question_id: self.cats[q.category].baseline for q in self.questions
+            }
+        else:
+            boards = self.leaderboards(records)
+            models = _model_order(boards, self.judges, self.baseline)
+            self.baseline_of = {q.question_id: self.baseline for q in self.questions}
+        controls = [c.value for c in CONTROLS if c in boards[self.judges[0]]]
+        result = self.analysis(records, boards) if with_analysis else None
+        page = {
+            "bench": self.bench.name,
+            "baseline": self.baseline,
+            "judges": self.judges,
+            "controls": controls,
+            "rounds": self.rounds,
+            "seed": self.seed,
+            "questions": len(self.questions),
+            "boards": _page_boards(boards),
+            "clusters": {
+                j: _clusters(by_c[Control.NONE], self.questions) for j, by_c in boards.items()
+            },
+            "categories": [
+                {
+                    "name": c,
+                    "baseline": self.cats[c].baseline,
+                    "questions": len(members(self.questions, c)),
+                    "boards": _page_boards(by_judge),
+                    "clusters": {
+                        j: _clusters(by_c[Control.NONE], self.questions)
+                        for j, by_c in by_judge.items()
+                    },
+                }
+                for c, by_judge in by_category.items()
+            ],
+        }
+        rendered = records.finish(self.cache)
+        shard_bytes, views, questions = self._shards(records, models)
+        model_page = model_page_data(
+            boards, records.judgments, {m: {q: e.answer for q, e in by_q.items()}
+                                        for m, by_q in records.answers.items()},
+            self.questions, models, self.baseline,
+        )
+        analysis_page = None if result is None else analysis_page_data(result, models)
+        index_bytes, analysis_bytes = self._pages(page, analysis_page, model_page)
+        return ReportSummary(
+            output=output,
+            questions=len(self.questions),
+            models=len(models),
+            judges=self.judges,
+            controls=controls,
+            index_bytes=index_bytes,
+            shard_bytes=shard_bytes,
+            analysis_bytes=analysis_bytes,
+            view_bytes=views,
+            rendered=rendered + questions,
+        )
+
+    def _shards(
+        self, records: _Records, models: list[str]
+    ) -> tuple[int, tuple[int, int, int], int]:
+        """Link the browser's shards and write its index; returns the bytes of all shards,
+        the (min, median, max) download of one view and how many question shards were
+        rendered."""
+        total = rendered = 0
+        judgments = {
+            j: {(m.model, m.question_id): m for m in js} for j, js in records.judgments.items()
+        }
+        views: list[int] = []
+        for q in self.questions:
+            rel = question_shard(q)
+            key = digest("question", renderer_version(), rel, q.question_id, q.cluster,
+                         q.ko_cluster, q.turns)
+            if not self.cache.has(key):
+                self.cache.put(key, shard_text(rel, question_payload(q)).encode("utf-8"))
+                rendered += 1
+            self.writer.link("data/" + rel, key)
+            q_size = self.cache.size(key)
+            total += q_size
+            sizes = {}
+            base = self.baseline_of[q.question_id]
+            for m in [base, *models]:
+                entry = records.answers.get(m, {}).get(q.question_id)
+                if entry is not None:
+                    self.writer.link("data/" + answer_shard(m, q.question_id), entry.key)
+                    sizes[m] = self.cache.size(entry.key)
+                    total += sizes[m]
+            views.extend(q_size + sizes.get(base, 0) + sizes.get(m, 0) for m in models)
+            for judge in self.judges:
+                for m in models:
+                    jkey = records.judge_shards.get((judge, m, q.question_id))
+                    if jkey is not None:
+                        self.writer.link("data/" + judge_shard(judge, m, q.question_id), jkey)
+                        total += self.cache.size(jkey)
+        index = self._browse_index(records, models, judgments)
+        total += self.writer.emit("data/index.js", shard_text("index.js", index).encode("utf-8"))
+        views.sort()
+        spread = (views[0], int(statistics.median(views)), views[-1]) if views else (0, 0, 0)
+        return total, spread, rendered
+
+    def _browse_index(
+        self,
+        records: _Records,
+        models: list[str],
+        judgments: dict[str, dict[tuple[str, str], Judgment]],
+    ) -> dict[str, Any]:
+        problems: dict[str, dict[str, dict[str, list[str]]]] = {}
+        texts: dict[str, dict[str, str]] = {}
+        for judge in self.judges:
+            for m in models:
+                flags = []
+                for q in self.questions:
+                    j = judgments[judge].get((m, q.question_id))
+                    flags.append("1" if (judge, m, q.question_id) in records.judge_shards else "0")
+                    if j is None:
+                        continue
+                    found = [g.problem for g in GameText.of(j)]
+                    if any(found):
+                        problems.setdefault(judge, {}).setdefault(m, {})[q.question_id] = found
+                if "1" in flags:
+                    texts.setdefault(judge, {})[m] = "".join(flags)
+        return {
+            "bench": self.bench.name,
+            "baseline": self.baseline,
+            "judges": self.judges,
+            "judge_keys": {j: name_key(j) for j in self.judges},
+            "models": models,
+            "model_keys": {
+                m: name_key(m) for m in [*sorted(set(self.baseline_of.values())), *models]
+            },
+            "weight": DEFAULT_WEIGHT,
+            "questions": [
+                {
+                    "id": q.question_id,
+                    "key": name_key(q.question_id),
+                    "cluster": q.cluster,
+                    "topic": topic(q),
+                    "text": "\n".join(q.turns),
+                    "category": q.category,
+                    "baseline": self.baseline_of[q.question_id],
+                }
+                for q in self.questions
+            ],
+            "verdicts": {
+                j: {
+                    m: "".join(
+                        verdict_code(judgments[j].get((m, q.question_id))) for q in self.questions
+                    )
+                    for m in models
+                }
+                for j in self.judges
+            },
+            "problems": problems,
+            "explained": texts,
+        }
+
+    def _pages(
+        self,
+        page: dict[str, Any],
+        analysis: dict[str, Any] | None,
+        model_page: dict[str, Any],
+    ) -> tuple[int, int | None]:
+        """Write the HTML pages and assets; returns the size of index.html plus its assets
+        and that of analysis.html (None without the analysis: then no page and no link)."""
+        env = _environment()
+        common = {"bench": self.bench.name, "has_analysis": analysis is not None}
+        pages = {
+            "index.html": env.get_template("index.html").render(
+                page=page, current="index", **common),
+            "browse.html": env.get_template("browse.html").render(current="browse", **common),
+            "model.html": env.get_template("model.html").render(
+                data=model_page, current="model", **common),
+        }
+        if analysis is not None:
+            pages["analysis.html"] = env.get_template("analysis.html").render(
+                analysis=analysis, current="analysis", **common)
+        sizes = {name: self.writer.emit(name, text.encode("utf-8")) for name, text in pages.items()}
+        static = resources.files("koarena.report") / "static"
+        size = sizes["index.html"]
+        for name in ASSETS:
+            n = self.writer.emit(f"assets/{name}", (static / name).read_bytes())
+            if name in INDEX_ASSETS:
+                size += n
+        return size, sizes.get("analysis.html")
+
+
+class _Workers:
+    """The build's worker processes (none when one would do: then all runs in this one)."""
+
+    CHUNK = 50
+    """Answers per rendering task when a few changed files are spread over the workers."""
+
+    def __init__(self, workers: int | None, tasks: int) -> None:
+        self.n = min(workers or os.cpu_count() or 1, max(1, tasks))
+        self.pool = ProcessPoolExecutor(max_workers=self.n) if self.n > 1 else None
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def read(self, tasks: list[FileTask]) -> list[dict[str, Any]]:
+        """Read the files of ``tasks``, largest first so that no worker is left with a big
+        file at the end. Many files (a cold build): each worker renders the files it reads.
+        A few (a new model): rendering is left to `render`, which spreads it over all
+        workers while this process fits the leaderboards."""
+        inline = self.pool is None or len(tasks) > 2 * self.n
+        if self.pool is None:
+            return [read_file(t, inline) for t in tasks]
+        order = sorted(range(len(tasks)), key=lambda i: -tasks[i].path.stat().st_size)
+        done = self.pool.map(read_file, [tasks[i] for i in order], [inline] * len(tasks))
+        by_index = dict(zip(order, done, strict=True))
+        return [by_index[i] for i in range(len(tasks))]
+
+    def render(self, pending: list[tuple[FileTask, list[int]]]) -> list[Future[int]]:
+        """Render the pending lines of each file, in chunks over the workers."""
+        futures: list[Future[int]] = []
+        for task, lines in pending:
+            for i in range(0, len(lines), self.CHUNK):
+                chunk = lines[i : i + self.CHUNK]
+                if self.pool is None:
+                    done: Future[int] = Future()
+                    done.set_result(render_lines(task, chunk))
+                    futures.append(done)
+                else:
+                    futures.append(self.pool.submit(render_lines, task, chunk))
+        return futures
 
 def topic(q: Question) -> str:
     """The cluster a question is grouped under: its Korean cluster name, else the English one
@@ -201,38 +644,48 @@ def topic(q: Question) -> str:
     return q.ko_cluster or q.cluster
 
 
-def _prepare_output(output: Path) -> None:
-    if output.exists() and not output.is_dir():
-        raise DataError(f"--output {output} exists and is not a directory")
-    if output.is_dir() and any(output.iterdir()):
-        if not (output / MARKER).is_file():
-            raise DataError(
-                f"--output {output} is not empty and was not written by 'koarena report'; "
-                "name a new or empty directory"
+def _category_boards(
+    bench: Bench, judges: list[str], rounds: int, seed: int
+) -> dict[str, dict[str, dict[Control, Leaderboard]]]:
+    """category → judge → control → board, for a bench with categories (Arena-Hard v2.0)."""
+    out: dict[str, dict[str, dict[Control, Leaderboard]]] = {}
+    for judge in judges:
+        log.info("category leaderboards of judge %s (%d bootstrap rounds)", judge, rounds)
+        try:
+            boards = compute_category_leaderboards(
+                bench, list(STANDARD_CONTROLS), judges=[judge], rounds=rounds, seed=seed,
+                weight=DEFAULT_WEIGHT,
             )
-        for sub in ("data", "assets"):
-            shutil.rmtree(output / sub, ignore_errors=True)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / MARKER).write_text("written by koarena report; rebuilt in place\n", "utf-8")
+        except DataError as exc:
+            # as for a single baseline: without style covariates (or with too few battles for
+            # v2.0's unpenalised fit), the uncontrolled leaderboards are still worth showing
+            log.warning("judge %s: only the uncontrolled leaderboards (%s)", judge, exc)
+            boards = compute_category_leaderboards(
+                bench, [Control.NONE], judges=[judge], rounds=rounds, seed=seed,
+                weight=DEFAULT_WEIGHT,
+            )
+        for category, by_control in boards.items():
+            out.setdefault(category, {})[judge] = by_control
+    # a category some judge has no verdicts for is shown with the judges that have
+    return {c: by_judge for c, by_judge in out.items() if set(by_judge) == set(judges)}
 
 
-def _leaderboards(
-    bench: Bench, judge: str, baseline: str | None, rounds: int, seed: int
-) -> dict[Control, Leaderboard]:
-    log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, rounds)
-    try:
-        return compute_leaderboards(
-            bench, list(STANDARD_CONTROLS), judges=[judge], baseline=baseline, rounds=rounds,
-            seed=seed, weight=DEFAULT_WEIGHT,
-        )
-    except DataError as exc:
-        # Style control needs every answer's length and markdown counts; without them the
-        # uncontrolled leaderboard is still worth showing.
-        log.warning("judge %s: only the uncontrolled leaderboard (%s)", judge, exc)
-        return compute_leaderboards(
-            bench, [Control.NONE], judges=[judge], baseline=baseline, rounds=rounds, seed=seed,
-            weight=DEFAULT_WEIGHT,
-        )
+def _page_boards(boards: dict[str, dict[Control, Leaderboard]]) -> dict[str, Any]:
+    return {j: {c.value: _rows(b) for c, b in by_c.items()} for j, by_c in boards.items()}
+
+
+def _model_order_categories(
+    by_category: dict[str, dict[str, dict[Control, Leaderboard]]], judges: list[str]
+) -> list[str]:
+    """Judged models over all categories, each category's baseline left out of its own."""
+    seen: dict[str, None] = {}
+    for by_judge in by_category.values():
+        for j in judges:
+            board = by_judge[j][Control.NONE]
+            for r in board.rows:
+                if r.model != board.baseline:
+                    seen.setdefault(r.model, None)
+    return list(seen)
 
 
 def _model_order(
@@ -292,78 +745,6 @@ def _clusters(board: Leaderboard, questions: list[Question]) -> dict[str, Any]:
     }
 
 
-def _load_answers(bench: Bench, models: list[str]) -> dict[str, dict[str, Answer]]:
-    out: dict[str, dict[str, Answer]] = {}
-    for m in models:
-        if not bench.answer_file(m).is_file():
-            log.warning("model %s has verdicts but no answer file", m)
-            continue
-        report = LoadReport()
-        out[m] = bench.load_answers(m, strict=False, report=report)
-        for lineno, why in report.malformed:
-            log.warning("%s:%d skipped: %s", bench.answer_file(m), lineno, why)
-    return out
-
-
-def _load_judgments(
-    bench: Bench, judge: str, models: list[str]
-) -> dict[tuple[str, str], Judgment]:
-    out: dict[tuple[str, str], Judgment] = {}
-    for m in models:
-        if bench.judgment_file(judge, m).is_file():
-            for j in bench.load_judgments(judge, m, strict=False):
-                out[(m, j.question_id)] = j
-    return out
-
-
-def _shard_job(
-    path: Path,
-    q: Question,
-    baseline: str,
-    models: list[str],
-    answers: dict[str, dict[str, Answer]],
-    judgments: dict[str, dict[tuple[str, str], Judgment]],
-) -> ShardJob:
-    qid = q.question_id
-    shown: dict[str, AnswerText] = {}
-    for m in [baseline, *models]:
-        a = answers.get(m, {}).get(qid)
-        if a is not None:
-            shown[m] = AnswerText.of(a)
-    games: dict[str, dict[str, list[GameText]]] = {}
-    for judge, by_key in judgments.items():
-        games[judge] = {
-            m: GameText.of(by_key[(m, qid)]) for m in models if (m, qid) in by_key
-        }
-    return ShardJob(
-        path=path,
-        key=f"q:{qid}",
-        question_id=qid,
-        cluster=q.cluster,
-        ko_cluster=q.ko_cluster,
-        turns=list(q.turns),
-        baseline=baseline,
-        answers=shown,
-        games=games,
-    )
-
-
-def _chunks(jobs: list[ShardJob], n: int) -> Iterator[list[ShardJob]]:
-    size = max(1, len(jobs) // (n * 4))
-    for i in range(0, len(jobs), size):
-        yield jobs[i : i + size]
-
-
-def _render_shards(jobs: list[ShardJob], workers: int | None) -> int:
-    """Markdown rendering dominates the build, so the shards are spread over the cores."""
-    n = workers or os.cpu_count() or 1
-    log.info("rendering %d question shards with %d process(es)", len(jobs), n)
-    if n <= 1 or len(jobs) < 2:
-        return write_shards(jobs)
-    with ProcessPoolExecutor(max_workers=n) as pool:
-        return sum(pool.map(write_shards, _chunks(jobs, n)))
-
-
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("koarena.report", "templates"),
@@ -376,34 +757,3 @@ def _environment() -> jinja2.Environment:
     return env
 
 
-def _write_pages(
-    output: Path, bench_name: str, page: dict[str, Any], analysis: dict[str, Any] | None
-) -> tuple[int, int | None]:
-    """Write the HTML pages and assets; returns the size of index.html plus its assets and
-    that of analysis.html (None if there is no analysis: then no page and no link to it)."""
-    env = _environment()
-    common = {"bench": bench_name, "has_analysis": analysis is not None}
-    index = env.get_template("index.html").render(page=page, current="index", **common)
-    browse = env.get_template("browse.html").render(current="browse", **common)
-    (output / "index.html").write_text(index, "utf-8")
-    (output / "browse.html").write_text(browse, "utf-8")
-    analysis_bytes = None
-    path = output / "analysis.html"
-    if analysis is None:
-        path.unlink(missing_ok=True)
-    else:
-        text = env.get_template("analysis.html").render(
-            analysis=analysis, current="analysis", **common
-        ).encode("utf-8")
-        path.write_bytes(text)
-        analysis_bytes = len(text)
-    assets = output / "assets"
-    assets.mkdir(exist_ok=True)
-    static = resources.files("koarena.report") / "static"
-    size = len(index.encode("utf-8"))
-    for name in ASSETS:
-        data = (static / name).read_bytes()
-        (assets / name).write_bytes(data)
-        if name in INDEX_ASSETS:
-            size += len(data)
-    return size, analysis_bytes

@@ -117,7 +117,11 @@
       columns.push(
         numCol("agreement", "Agreement w/ CI %", ref("agreement_with_confidence"), pct),
         numCol("spearman", "Spearman", ref("spearman"), (x) => K.fmt(x, 3)),
-        numCol("brier", "Brier", ref("brier"), (x) => K.fmt(x, 3)),
+        numCol("kendall", "Kendall", ref("kendall"), (x) => K.fmt(x, 3)),
+        numCol("brier", "Brier", ref("brier"), (x) => K.fmt(x, 3),
+          "Bradley–Terry win probability of the reference's better model, scored against the reference's order (0 = perfect, 0.25 = coin flip)"),
+        numCol("rank-brier", "Rank Brier", ref("rank_brier"), (x) => K.fmt(x, 3),
+          "share of bootstrap rounds ranking the reference's better model higher, scored the same way"),
       );
     }
     return [

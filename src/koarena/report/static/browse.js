@@ -1,6 +1,9 @@
-/* The judgment browser. Its data arrives as <script> shards (data/index.js, data/q/NNNN.js)
-   that call koarenaShard(key, data): that works from file:// as well as over HTTP, where
-   fetch() of local files would not. Answer and explanation HTML was sanitised at build time. */
+/* The judgment browser. Its data arrives as <script> shards that call koarenaShard(key, data):
+   that works from file:// as well as over HTTP, where fetch() of local files would not.
+   data/index.js has the questions and every verdict; a view then loads the question
+   (data/q/<q>.js), the baseline's and the model's answers (data/a/<m>/<q>.js) and, only when the
+   reader opens them, the judges' explanations and reasoning (data/j/<judge>/<m>/<q>.js).
+   Answer and explanation HTML was sanitised at build time. */
 (function () {
   "use strict";
   const K = window.koarena;
@@ -13,7 +16,9 @@
     if (waiting[key]) { waiting[key].resolve(data); delete waiting[key]; }
   };
 
-  function loadShard(src, key) {
+  /* A shard's key is its path under data/. */
+  function loadShard(src) {
+    const key = src;
     if (loaded[key]) return Promise.resolve(loaded[key]);
     if (waiting[key]) return waiting[key].promise;
     const entry = {};
@@ -49,7 +54,7 @@
   }
 
   let index = null;
-  const state = { question: "", model: "", judge: "", cluster: "", verdict: "", q: "" };
+  const state = { question: "", model: "", judge: "", cluster: "", category: "", verdict: "", q: "" };
   const $ = (id) => document.getElementById(id);
 
   function readUrl() {
@@ -57,6 +62,7 @@
     state.model = index.models.includes(p.get("model")) ? p.get("model") : index.models[0];
     state.judge = index.judges.includes(p.get("judge")) ? p.get("judge") : index.judges[0];
     state.cluster = p.get("cluster") || "";
+    state.category = p.get("category") || "";
     state.verdict = p.get("verdict") || "";
     state.q = p.get("q") || "";
     state.question = p.get("question") || "";
@@ -66,13 +72,14 @@
     return K.setParams({
       question: state.question, model: state.model,
       judge: state.judge === index.judges[0] ? "" : state.judge,
-      cluster: state.cluster, verdict: state.verdict, q: state.q,
+      cluster: state.cluster, category: state.category, verdict: state.verdict, q: state.q,
     }, push);
   }
 
   function matches(i) {
     const q = index.questions[i];
     if (state.cluster && q.topic !== state.cluster) return false;
+    if (state.category && q.category !== state.category) return false;
     if (state.q) {
       const needle = state.q.toLowerCase();
       if (!q.id.toLowerCase().includes(needle) && !q.text.toLowerCase().includes(needle)) return false;
@@ -142,17 +149,64 @@
     return (baselineWins ? "baseline" : "model") + (strong ? " much better" : " better");
   }
 
-  function renderVerdicts(shard) {
+  function problemsOf(judge, q) {
+    return ((index.problems[judge] || {})[state.model] || {})[q.id] || ["", ""];
+  }
+
+  function hasText(judge, i) {
+    const flags = (index.explained[judge] || {})[state.model] || "";
+    return flags[i] === "1";
+  }
+
+  /* The judge's explanation and reasoning of both games: one shard, loaded when the reader
+     first opens either game's text; collapsed by default, since they are long. */
+  function textShard(judge, q) {
+    return "j/" + index.judge_keys[judge] + "/" + index.model_keys[state.model] + "/" + q.key + ".js";
+  }
+
+  function fillText(body, src, gi) {
+    if (body.dataset.loaded) return;
+    body.dataset.loaded = "1";
+    body.replaceChildren(el("p", { className: "muted", text: "Loading…" }));
+    loadShard(src).then((data) => {
+      const g = data.games[gi] || { html: "", reasoning: [] };
+      const parts = [];
+      if (g.html) {
+        const md = el("div", { className: "md explanation" });
+        md.innerHTML = g.html; // sanitised at build time
+        parts.push(md);
+      } else {
+        parts.push(el("p", { className: "muted", text: "no written explanation" }));
+      }
+      if (g.reasoning.length) {
+        const inner = el("div", { className: "reasoning-body" });
+        g.reasoning.forEach((h, ri) => {
+          if (g.reasoning.length > 1) inner.appendChild(el("h4", { text: "Reply " + (ri + 1) }));
+          const md = el("div", { className: "md reasoning" });
+          md.innerHTML = h; // sanitised at build time
+          inner.appendChild(md);
+        });
+        parts.push(el("details", { className: "judge-reasoning" }, [
+          el("summary", { text: "Judge's reasoning (" + g.reasoning.length + ")" }), inner]));
+      }
+      body.replaceChildren(...parts);
+    }, (err) => { body.replaceChildren(el("p", { className: "problem", text: String(err.message || err) })); });
+  }
+
+  function renderVerdicts(q, i) {
     const box = $("verdicts");
     const parts = [el("h2", { text: "Verdicts" })];
     for (const judge of index.judges) {
-      const games = (shard.games[judge] || {})[state.model];
+      const codes = (index.verdicts[judge][state.model] || "").substr(2 * i, 2);
       const section = el("section", { className: "judge", "data-judge": judge }, [el("h3", { text: judge })]);
-      if (!games) {
+      if (!codes || codes === "..") {
         section.appendChild(el("p", { className: "muted", text: "no judgment of this answer" }));
       } else {
         const row = el("div", { className: "games" });
-        games.forEach((g, gi) => {
+        const problems = problemsOf(judge, q);
+        const text = hasText(judge, i) ? textShard(judge, q) : null;
+        for (let gi = 0; gi < 2; gi++) {
+          const score = LABELS[codes[gi]] || null;
           const roles = gi === 0 ? "A = baseline, B = model" : "A = model, B = baseline";
           const card = el("div", { className: "game", "data-game": gi + 1 }, [
             el("div", { className: "game-head" }, [
@@ -160,19 +214,21 @@
               el("span", { className: "muted", text: roles }),
             ]),
             el("div", { className: "game-verdict" }, [
-              el("code", { className: "label", text: g.score || "—" }),
+              el("code", { className: "label", text: score || "—" }),
               " ",
-              el("span", { className: "who", text: who(g.score, gi) }),
+              el("span", { className: "who", text: who(score, gi) }),
             ]),
           ]);
-          if (g.problem) card.appendChild(el("p", { className: "problem", text: g.problem }));
-          if (g.html) {
-            const body = el("div", { className: "md explanation" });
-            body.innerHTML = g.html; // sanitised at build time
-            card.appendChild(el("details", {}, [el("summary", { text: "Judge's explanation" }), body]));
+          if (problems[gi]) card.appendChild(el("p", { className: "problem", text: problems[gi] }));
+          if (text) {
+            const body = el("div", { className: "judge-text" });
+            const details = el("details", { className: "explanation-box" }, [
+              el("summary", { text: "Judge's explanation" }), body]);
+            details.addEventListener("toggle", () => { if (details.open) fillText(body, text, gi); });
+            card.appendChild(details);
           }
           row.appendChild(card);
-        });
+        }
         section.appendChild(row);
       }
       parts.push(section);
@@ -215,9 +271,16 @@
     const mine = ++token;
     $("status").textContent = "Loading " + q.id + "…";
     $("status").hidden = false;
-    let shard;
+    const baseline = q.baseline || index.baseline; // on a bench with categories, its own
+    const answerShard = (m) => "a/" + index.model_keys[m] + "/" + q.key + ".js";
+    const missing = () => null; // a model without an answer to this question has no shard
+    let shard, baseAnswer, modelAnswer;
     try {
-      shard = await loadShard(q.shard, "q:" + q.id);
+      [shard, baseAnswer, modelAnswer] = await Promise.all([
+        loadShard("q/" + q.key + ".js"),
+        loadShard(answerShard(baseline)).catch(missing),
+        loadShard(answerShard(state.model)).catch(missing),
+      ]);
     } catch (err) {
       $("status").textContent = String(err.message || err);
       return;
@@ -234,9 +297,9 @@
       body.innerHTML = h; // sanitised at build time
       qt.appendChild(body);
     });
-    renderVerdicts(shard);
-    renderAnswer($("answer-baseline"), "Baseline", shard.baseline, shard.answers[shard.baseline]);
-    renderAnswer($("answer-model"), "Model", state.model, shard.answers[state.model]);
+    renderVerdicts(q, i);
+    renderAnswer($("answer-baseline"), "Baseline", baseline, baseAnswer);
+    renderAnswer($("answer-model"), "Model", state.model, modelAnswer);
     $("status").hidden = true;
     $("question").hidden = false;
     document.body.dataset.ready = "1";
@@ -262,12 +325,17 @@
     $("model-select").replaceChildren(...index.models.map((m) => el("option", { value: m, text: m })));
     const clusters = [...new Set(index.questions.map((q) => q.topic).filter(Boolean))].sort();
     $("cluster-select").append(...clusters.map((c) => el("option", { value: c, text: c })));
+    // Arena-Hard v2.0 benches: each category has its own baseline, so filter by it
+    const categories = [...new Set(index.questions.map((q) => q.category).filter(Boolean))];
+    $("category-filter").hidden = categories.length < 2;
+    $("category-select").append(...categories.map((c) => el("option", { value: c, text: c })));
     $("judge-select").replaceChildren(...index.judges.map((j) => el("option", { value: j, text: j })));
     $("judge-filter").hidden = index.judges.length < 2;
     syncControls();
     $("model-select").addEventListener("change", (e) => { state.model = e.target.value; writeUrl(true); show(); });
     $("judge-select").addEventListener("change", (e) => { state.judge = e.target.value; writeUrl(true); show(); });
     $("cluster-select").addEventListener("change", (e) => { state.cluster = e.target.value; afterFilter(); });
+    $("category-select").addEventListener("change", (e) => { state.category = e.target.value; afterFilter(); });
     $("verdict-select").addEventListener("change", (e) => { state.verdict = e.target.value; afterFilter(); });
     $("search").addEventListener("input", (e) => { state.q = e.target.value.trim(); afterFilter(); });
     $("filters").addEventListener("submit", (e) => e.preventDefault());
@@ -293,11 +361,12 @@
     $("model-select").value = state.model;
     $("judge-select").value = state.judge;
     $("cluster-select").value = state.cluster;
+    $("category-select").value = state.category;
     $("verdict-select").value = state.verdict;
     $("search").value = state.q;
   }
 
-  loadShard("index.js", "index").then((data) => {
+  loadShard("index.js").then((data) => {
     index = data;
     readUrl();
     setupControls();

@@ -8,7 +8,12 @@
   const NUMERIC_FIRST_DESC = { score: true, ci: true, avg_tokens: true, problems: true,
     rate: true, battles: true, questions: true, all: true };
   const p = K.params();
+  // A bench with categories (Arena-Hard v2.0) has one set of boards per category, each
+  // against its own baseline; the page shows one category at a time.
+  const categories = data.categories || [];
+  const names = categories.map((c) => c.name);
   const state = {
+    category: names.includes(p.get("category")) ? p.get("category") : (names[0] || ""),
     judge: data.judges.includes(p.get("judge")) ? p.get("judge") : data.judges[0],
     control: data.controls.includes(p.get("control")) ? p.get("control") : data.controls[0],
     sort: p.get("sort") || "rank",
@@ -19,8 +24,12 @@
   };
   if (!state.dir) state.dir = NUMERIC_FIRST_DESC[state.sort] ? "desc" : "asc";
 
+  function view() {
+    return categories.find((c) => c.name === state.category) || data;
+  }
+
   function board() {
-    const byJudge = data.boards[state.judge];
+    const byJudge = view().boards[state.judge];
     const rows = byJudge[state.control] || byJudge[data.controls[0]];
     return rows.map((r, i) => Object.assign({ rank: i + 1 }, r));
   }
@@ -44,6 +53,7 @@
 
   function saveState() {
     K.setParams({
+      category: state.category === (names[0] || "") ? "" : state.category,
       judge: state.judge === data.judges[0] ? "" : state.judge,
       control: state.control === data.controls[0] ? "" : state.control,
       sort: state.sort === "rank" ? "" : state.sort,
@@ -66,13 +76,14 @@
     const tbody = document.querySelector("#board tbody");
     const frag = document.createDocumentFragment();
     for (const r of rows) {
-      const isBase = r.model === data.baseline;
-      const link = K.el("a", { href: "browse.html?model=" + encodeURIComponent(r.model), text: r.model });
+      const isBase = r.model === view().baseline;
+      const link = K.el("a", { className: "model-page", href: "model.html?model=" + encodeURIComponent(r.model), text: r.model });
+      const browse = K.el("a", { className: "browse-link", href: "browse.html?model=" + encodeURIComponent(r.model), title: "browse this model's answers and verdicts", text: "answers" });
       const ci = r.lower === null ? "–"
         : "-" + K.fmt(r.score - r.lower, 2) + " / +" + K.fmt(r.upper - r.score, 2);
       frag.appendChild(K.el("tr", { className: isBase ? "baseline" : "", "data-model": r.model }, [
         K.el("td", { className: "num rank", text: r.rank }),
-        K.el("td", { className: "model" }, [isBase ? r.model : link, isBase ? K.el("span", { className: "badge badge-base", text: "baseline" }) : null]),
+        K.el("td", { className: "model" }, [isBase ? r.model : link, isBase ? K.el("span", { className: "badge badge-base", text: "baseline" }) : " ", isBase ? null : browse]),
         K.el("td", { className: "num score", text: K.fmt(r.score, 2) }),
         K.el("td", { className: "num ci", title: r.lower === null ? "" : K.fmt(r.lower, 2) + " – " + K.fmt(r.upper, 2), text: ci }),
         K.el("td", { className: "num tokens", text: r.avg_tokens }),
@@ -97,7 +108,7 @@
     }
     rows.forEach((r, i) => {
       const y = top + i * rowH + rowH / 2;
-      const g = K.svg("g", { class: r.model === data.baseline ? "row baseline" : "row" });
+      const g = K.svg("g", { class: r.model === view().baseline ? "row baseline" : "row" });
       g.appendChild(K.svg("title", {}, r.model + ": " + K.fmt(r.score, 2) +
         (r.lower === null ? "" : " (" + K.fmt(r.lower, 2) + " – " + K.fmt(r.upper, 2) + ")")));
       g.appendChild(K.svg("text", { x: left - 8, y: y + 4, class: "label", "text-anchor": "end" }, r.model));
@@ -111,7 +122,7 @@
   }
 
   function clusterRows() {
-    const c = data.clusters[state.judge];
+    const c = view().clusters[state.judge];
     const rates = c.rates[state.cmodel] || [];
     const models = Object.keys(c.rates);
     return c.names.map((name, i) => {
@@ -139,7 +150,7 @@
 
   function renderClusters() {
     const select = document.getElementById("cluster-model");
-    const models = board().map((r) => r.model).filter((m) => m in data.clusters[state.judge].rates);
+    const models = board().map((r) => r.model).filter((m) => m in view().clusters[state.judge].rates);
     if (!models.includes(state.cmodel)) state.cmodel = models[0] || "";
     select.replaceChildren(...models.map((m) => K.el("option", { value: m, text: m, selected: m === state.cmodel })));
     const rows = clusterRows().sort(compare(state.csort, state.cdir));
@@ -159,6 +170,11 @@
   }
 
   function render() {
+    if (categories.length) {
+      document.getElementById("category-select").value = state.category;
+      document.getElementById("baseline-name").textContent = view().baseline;
+      document.getElementById("question-count").textContent = view().questions;
+    }
     document.getElementById("judge-select").value = state.judge;
     for (const input of document.querySelectorAll("input[name=control]")) {
       input.checked = input.value === state.control;
@@ -168,6 +184,11 @@
     renderClusters();
   }
 
+  if (categories.length) {
+    document.getElementById("category-select").addEventListener("change", (e) => {
+      state.category = e.target.value; saveState(); render();
+    });
+  }
   document.getElementById("judge-select").addEventListener("change", (e) => {
     state.judge = e.target.value; saveState(); render();
   });
