@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -36,6 +37,10 @@ def test_csv_and_json_outputs(small_bench: SmallBench, tmp_path: Path) -> None:
     with open(out_csv, encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[:5] == ["model", "score", "rating_q025", "rating_q975", "avg_tokens"]
+    # the mean answer length, truncated to an integer as the original does
+    assert {r["model"]: r["avg_tokens"] for r in rows} == {
+        "claude-3.7-sonnet": "975", "gpt-4o-mini": "771", "o3-high": "1506"
+    }
     assert {r["model"] for r in rows} == {"claude-3.7-sonnet", "gpt-4o-mini", "o3-high"}
     scores = [float(r["score"]) for r in rows]
     assert scores == sorted(scores, reverse=True)
@@ -151,17 +156,18 @@ def test_bad_output_suffix_and_conflicting_aliases(small_bench: SmallBench, tmp_
     _assert_one_line_error(r, "contradicts")
 
 
-def test_help_on_every_command() -> None:
-    r = run_cli("--help")
-    assert r.returncode == 0
-    commands = ["data", "ensemble", "leaderboard"]
-    for c in commands:
-        assert c in r.stdout
-        h = run_cli(c, "--help")
-        assert h.returncode == 0 and "usage: koarena" in h.stdout
-    for c in ("pull", "check"):
-        h = run_cli("data", c, "--help")
-        assert h.returncode == 0 and "usage: koarena data" in h.stdout
+def test_bench_without_judgments_names_the_commands_that_make_them(small_bench) -> None:  # type: ignore[no-untyped-def]
+    data = small_bench()
+    shutil.copytree(data / BENCH, data / "kotest")
+    shutil.rmtree(data / "kotest" / "model_judgment")
+    r = run_cli("leaderboard", "--data-dir", str(data), "--bench", "kotest")
+    _assert_one_line_error(r, "")
+    assert r.stderr == (
+        f"error: bench 'kotest' has no judgments yet ({data / 'kotest' / 'model_judgment'} is "
+        "missing or empty): make them with 'koarena judge' (or 'koarena run --model M' for "
+        "answer, judge and ensemble in one go), or pick another bench with --bench "
+        f"({BENCH} here has some)\n"
+    )
 
 
 def test_all_controls_write_the_original_file_names(

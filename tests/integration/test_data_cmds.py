@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -132,7 +133,7 @@ def test_failed_pull_leaves_nothing(
     data = tmp_path / "data"
     with pytest.raises(DataError, match=message):
         pull(data, BENCH, f"{url}/{name}", sha256=sha)
-    assert not data.exists() or list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_check_finds_the_known_problems_of_the_shared_data(shared_data: Path) -> None:
@@ -170,6 +171,22 @@ def test_check_reports_torn_malformed_missing_and_duplicates(
     assert main(["data", "check", "--data-dir", str(clean), "--strict"]) == 0
 
 
+def test_pull_from_an_unreachable_host_says_how_to_point_at_the_data(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/main.zip"  # closed: the connection is refused
+    data = tmp_path / "new" / "data"
+    assert main(["data", "pull", "--data-dir", str(data), "--url", url]) == 2
+    *_, err = capsys.readouterr().err.splitlines()
+    assert err.startswith(f"error: download failed: cannot fetch {url} (")
+    assert err.endswith(
+        "; if you have the data, point at the directory that holds ko-arena-hard-v0.1/ with "
+        "--data-dir or $KOARENA_DATA_DIR"
+    )
+    assert not (tmp_path / "new").exists()
 def _add(archive: Path, rel: str, data: bytes) -> None:
     with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(ROOT + rel, data)
@@ -203,7 +220,7 @@ def test_hostile_archive_is_refused(  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
     with pytest.raises(DataError, match=re.escape(message)):
         pull(data, BENCH, f"{url}/main.zip", limits=limits)
-    assert not data.exists() or list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_invalid_judge_config_is_not_installed(shared_data: Path, served, tmp_path: Path,  # type: ignore[no-untyped-def]
@@ -217,7 +234,7 @@ def test_invalid_judge_config_is_not_installed(shared_data: Path, served, tmp_pa
     assert main(["data", "pull", "--data-dir", str(data), "--url", f"{url}/main.zip"]) == 2
     err = capsys.readouterr().err
     assert "judge_config.yaml:2:1: invalid YAML: expected ',' or ']'" in err
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_download_is_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -226,7 +243,7 @@ def test_download_is_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
                  "--max-download", "2"]) == 2
     assert ("download stopped: file:///dev/zero is larger than 2 MB (raise --max-download if "
             "the archive has really grown)") in " ".join(capsys.readouterr().err.split())
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_download_is_capped_by_content_length(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -273,7 +290,7 @@ def test_sigterm_during_pull_leaves_nothing(trickle: str, tmp_path: Path) -> Non
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "interrupted"
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_failed_forced_pull_keeps_the_installed_bench(shared_data: Path, served,  # type: ignore[no-untyped-def]
@@ -301,4 +318,4 @@ def test_archive_with_too_many_files_is_refused(shared_data: Path, served,  # ty
     with pytest.raises(DataError, match="the archive has 9 data files, more than 8: not the "
                                         "published benchmark"):
         pull(data, BENCH, f"{url}/main.zip", limits=Limits(files=8))
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory

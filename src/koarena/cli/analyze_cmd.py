@@ -17,10 +17,14 @@ from koarena.analysis.self_preference import (
     DEFAULT_SELF_PREFERENCE_ROUNDS,
     parse_family,
 )
-from koarena.cli.common import add_bench_options, bench_from_args, console
+from koarena.cli.common import (
+    add_bench_options,
+    add_bootstrap_options,
+    bench_from_args,
+    console,
+)
 from koarena.errors import ConfigError
 from koarena.korean import DEFAULT_THRESHOLD
-from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
 from koarena.outfile import atomic_open_bytes, check_writable
 
 
@@ -64,16 +68,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a judge's own model family for self-preference; repeatable; replaces the "
         "defaults: " + "; ".join(f"{r.judge}={','.join(r.models)}" for r in DEFAULT_FAMILIES),
     )
-    p.add_argument(
-        "--rounds", type=int, default=DEFAULT_ROUNDS,
-        help="bootstrap rounds of the leaderboard fits (default: %(default)s)",
-    )
+    add_bootstrap_options(p, what="bootstrap rounds of the leaderboard fits")
     p.add_argument(
         "--self-preference-rounds", type=int, default=DEFAULT_SELF_PREFERENCE_ROUNDS,
         help="bootstrap rounds of the self-preference intervals (default: %(default)s)",
     )
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                   help="bootstrap seed (default: %(default)s)")
     p.add_argument(
         "--korean-threshold", type=float, default=DEFAULT_THRESHOLD,
         help="share of Korean words below which an answer is not primarily Korean "
@@ -220,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
     result = analyze(bench_from_args(args), opts)
     if result["category"]:
         console.print(f"category {result['category']} · baseline {result['baseline']}",
-                      highlight=False)
+                      highlight=False, markup=False)
     _print_positions(result["position_consistency"])
     _print_agreement(result["judge_agreement"])
     _print_self_preference(result["self_preference"])
