@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from koarena.report.markdown import render_markdown, sanitize_html
+from koarena.report.markdown import _cmark_html, render_markdown, sanitize_html
 
 REL = 'rel="noopener noreferrer nofollow"'
 
@@ -72,3 +72,44 @@ def test_render_markdown(text: str, expected: str) -> None:
 )
 def test_sanitize_html(fragment: str, expected: str) -> None:
     assert sanitize_html(fragment) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a single tilde is the Korean range notation, only ``~~`` strikes
+        ("3~6개월, 10~15시간", "<p>3~6개월, 10~15시간</p>\n"),
+        ("~~취소~~", "<p><del>취소</del></p>\n"),
+        # a tag outside code is kept as text, not dropped
+        ("List<String> 타입", "<p>List&lt;String&gt; 타입</p>\n"),
+        ("줄<br>바꿈", "<p>줄&lt;br&gt;바꿈</p>\n"),
+        ("[x](file:///etc/passwd)", "<p>[x](file:///etc/passwd)</p>\n"),
+        (
+            '![a "b"](https://example.com/a.png "title")',
+            f'<p><a href="https://example.com/a.png" {REL}>[image: a "b"]</a></p>\n',
+        ),
+        (
+            "![](https://example.com/a.png)",
+            f'<p><a href="https://example.com/a.png" {REL}>[image]</a></p>\n',
+        ),
+    ],
+)
+def test_render_markdown_keeps_text(text: str, expected: str) -> None:
+    assert render_markdown(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("**a** `b`", "<p><strong>a</strong> <code>b</code></p>\n"),
+        (
+            "![c](https://e.example/c.png)",
+            '<p><a href="https://e.example/c.png">[image: c]</a></p>\n',
+        ),
+        ("<b>x</b>", None),
+        ("[x](javascript:alert(1))", None),
+        ("[x](vbscript:msgbox)", None),
+    ],
+)
+def test_cmark_renders_unless_it_refused_something(text: str, expected: str | None) -> None:
+    assert _cmark_html(text) == expected

@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     result = analyze(bench_from_args(args), opts)
     if result["category"]:
         console.print(f"category {result['category']} · baseline {result['baseline']}",
-                      highlight=False)
+                      highlight=False, markup=False)
     _print_positions(result["position_consistency"])
     _print_agreement(result["judge_agreement"])
     _print_self_preference(result["self_preference"])

@@ -7,9 +7,9 @@ published), and not under the data directory (often read-only or shared by sever
 
 Nothing in it can go stale, because every entry is named by a hash of everything it was made
 from: a shard by the text it renders, its model, question and judge and `renderer_version`
-(the source of the rendering modules and the versions of markdown-it-py and nh3); a file's
-record by the file's bytes; the whole site by all input files, the options and the source of
-the whole package. A changed input gets a new name, an unused entry is removed after the next
+(the source of the rendering modules and the versions of cmarkgfm, markdown-it-py and nh3); a
+file's record by the file's bytes; the whole site by all input files, the options and the source
+of the whole package. A changed input gets a new name, an unused entry is removed after the next
 successful build. Deleting the directory only makes the next build a cold one.
 """
 
@@ -34,7 +34,7 @@ from koarena.errors import DataError
 log = logging.getLogger(__name__)
 
 _RENDER_MODULES = ("markdown.py", "shards.py", "jsdata.py")
-_RENDER_PACKAGES = ("markdown-it-py", "nh3")
+_RENDER_PACKAGES = ("cmarkgfm", "markdown-it-py", "nh3")
 _SITE_PACKAGES = (*_RENDER_PACKAGES, "numpy", "jinja2")
 
 
