@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the test suite needs and run it: lint, type check, unit, integration
-# (real HTTP on 127.0.0.1) and browser tests (Debian's Chromium driven by Playwright).
-# Extra arguments go to pytest.
+# (real HTTP on 127.0.0.1) and browser tests (Debian's Chromium driven by Playwright), on all
+# cores (pytest-xdist). Extra arguments go to pytest (-n 0: one process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,4 +32,6 @@ fi
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/mypy
-exec .venv/bin/python -m pytest -q "$@"
+# Two or more workers (one per core): tests/conftest.py keeps each module's tests, and the
+# whole-data modules, together so that their fixtures are computed once.
+exec .venv/bin/python -m pytest -q -n auto "$@"

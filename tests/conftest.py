@@ -1,30 +1,157 @@
-"""Shared fixtures: where the benchmark data lives (never copied into the repo)."""
+"""Shared fixtures: where the benchmark data lives (never copied into the repo).
+
+The tests look for the data where a user's commands and the quick start do: ``$KOARENA_DATA_DIR``
+if set, else ``./data`` in the repository, else a checkout beside it (``../shared/data``). When a
+selected test needs the data and none is found, the run stops before any test with one message
+that says how to point at it.
+
+What is costly to compute on the whole data (the leaderboards, the analysis) is computed once
+per session here and shared by the modules that check it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+from koarena.bench import Bench
+from koarena.cli import main
+from koarena.controls import Control
+from koarena.leaderboard import Leaderboard, compute_leaderboards
 
 REPO = Path(__file__).resolve().parents[1]
+BENCH = "ko-arena-hard-v0.1"
+DATA_ENV = "KOARENA_DATA_DIR"
+FULL_ROUNDS = 20
+"""Bootstrap rounds of the whole-data fixtures (and of the report site the browser tests build):
+enough to exercise the intervals; the point estimates do not depend on them."""
+FULL_SEED = 42
+PUBLISHED_CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
 
 
-def shared_data_dir() -> Path:
-    """``$KOARENA_SHARED_DATA`` or ``<repo>/../shared/data``."""
-    env = os.environ.get("KOARENA_SHARED_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
+def data_candidates() -> list[Path]:
+    """Where the tests look for the data, in order (only ``$KOARENA_DATA_DIR`` when it is set:
+    a user who set it meant that directory)."""
+    env = os.environ.get(DATA_ENV)
+    if env:
+        return [Path(env)]
+    return [REPO / "data", REPO.parent / "shared" / "data"]
+
+
+def find_data_dir() -> Path | None:
+    """The first candidate that holds the benchmark, or None."""
+    return next(
+        (d for d in data_candidates() if (d / BENCH / "question.jsonl").is_file()), None
+    )
+
+
+def missing_data_message() -> str:
+    looked = ", ".join(str(d) for d in data_candidates())
+    return (
+        f"the tests need the benchmark data ({BENCH}/question.jsonl) and it is not in {looked}. "
+        f"Point at the directory that holds {BENCH}/: {DATA_ENV}=/path/to/data "
+        "./scripts/test.sh (./scripts/quickstart.sh downloads it into ./data)"
+    )
+
+
+WHOLE_DATA_FIXTURES = frozenset({"full_bench", "full_boards", "full_analysis", "full_site"})
+WHOLE_DATA_MODULES = frozenset({
+    "tests/browser/test_analysis_page.py",
+    "tests/browser/test_browse_page.py",
+    "tests/browser/test_leaderboard_page.py",
+    "tests/browser/test_new_views.py",
+    "tests/integration/test_analyze_shared.py",
+    "tests/integration/test_leaderboard_shared.py",
+})
+"""The modules whose tests use the whole-data session fixtures: under ``pytest -n 2``
+(./scripts/test.sh) they run in one worker, which computes each fixture once."""
+
+
+def _fixtures(item: pytest.Item) -> list[str]:
+    # Test functions have fixture names; other items (doctests) may not.
+    names: list[str] = getattr(item, "fixturenames", [])
+    return names
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # One clear stop instead of one error per test that needs the data.
+    if find_data_dir() is None and any("shared_data" in _fixtures(i) for i in items):
+        raise pytest.UsageError(missing_data_message())
+    # The scheduler below only sees test ids, so the list is kept by hand and checked here.
+    unlisted = sorted({
+        i.nodeid.split("::")[0] for i in items
+        if WHOLE_DATA_FIXTURES.intersection(_fixtures(i))
+        and i.nodeid.split("::")[0] not in WHOLE_DATA_MODULES
+    })
+    if unlisted:
+        raise pytest.UsageError(f"add to WHOLE_DATA_MODULES in tests/conftest.py: {unlisted}")
+
+
+class _ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no type hints
+    """xdist's ``loadscope`` (a module's tests in one worker, so its module fixtures are made
+    once), with the whole-data modules as one scope."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::")[0]
+        return "whole-data" if module in WHOLE_DATA_MODULES else module
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling:
+    return _ModuleScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    d = shared_data_dir()
-    if not (d / "ko-arena-hard-v0.1" / "question.jsonl").is_file():
-        pytest.fail(f"shared benchmark data not found at {d} (set KOARENA_SHARED_DATA)")
-    return d
+    """The data directory that holds the benchmark (found at collection, see above)."""
+    found = find_data_dir()
+    assert found is not None, missing_data_message()
+    return found
+
+
+@pytest.fixture(scope="session")
+def full_bench(shared_data: Path) -> Bench:
+    return Bench(shared_data, BENCH)
+
+
+@pytest.fixture(scope="session")
+def full_boards(full_bench: Bench) -> dict[Control, Leaderboard]:
+    """The leaderboards of the whole data under the four published controls."""
+    return compute_leaderboards(
+        full_bench, PUBLISHED_CONTROLS, rounds=FULL_ROUNDS, seed=FULL_SEED
+    )
+
+
+@dataclass(frozen=True)
+class AnalyzeRun:
+    printed: str
+    """What ``koarena analyze`` printed on stdout."""
+    result: dict[str, Any]
+    """The JSON it wrote with ``--output``."""
+
+
+@pytest.fixture(scope="session")
+def full_analysis(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> AnalyzeRun:
+    """``koarena analyze`` on the whole data, run once (FULL_ROUNDS rounds, seed FULL_SEED)."""
+    out = tmp_path_factory.mktemp("analysis") / "analysis.json"
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main([
+            "analyze", "--data-dir", str(shared_data), "--rounds", str(FULL_ROUNDS),
+            "--seed", str(FULL_SEED), "--output", str(out),
+        ])
+    assert code == 0
+    return AnalyzeRun(printed.getvalue(), orjson.loads(out.read_bytes()))
 
 
 @pytest.fixture(autouse=True)
 def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.delenv("KOARENA_DATA_DIR", raising=False)
+    monkeypatch.delenv(DATA_ENV, raising=False)

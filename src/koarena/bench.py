@@ -140,6 +140,23 @@ class Bench:
         return sorted(p.name for p in self.judgment_root.iterdir()
                       if p.is_dir() and not p.name.startswith("."))
 
+    def require_judgments(self) -> list[str]:
+        """The judges of the bench; a clear error, naming the commands that make judgments,
+        when it has none."""
+        judges = self.judges()
+        if not judges:
+            others = sorted(
+                p.name for p in self.data_dir.iterdir()
+                if p.is_dir() and p.name != self.name and (p / "model_judgment").is_dir()
+            )
+            elsewhere = f" ({', '.join(others)} here has some)" if others else ""
+            raise DataError(
+                f"bench {self.name!r} has no judgments yet ({self.judgment_root} is missing or "
+                "empty): make them with 'koarena judge' (or 'koarena run --model M' for answer, "
+                f"judge and ensemble in one go), or pick another bench with --bench{elsewhere}"
+            )
+        return judges
+
     def judged_models(self, judge: str) -> list[str]:
         d = self.judgment_dir(judge)
         if not d.is_dir():

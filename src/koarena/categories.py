@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from koarena.bench import Bench
 from koarena.errors import ConfigError, DataError
 from koarena.records import Question
+from koarena.yamlfile import load_mapping
 
 SETTINGS_FILE = "judge_settings.yaml"
 
@@ -64,11 +63,8 @@ def bench_categories(bench: Bench) -> Categories:
     path = settings_file(bench)
     if not path.is_file():
         return {}
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
-    if not isinstance(raw, Mapping) or "categories" not in raw:
+    raw = load_mapping(path, ConfigError)
+    if "categories" not in raw:
         raise ConfigError(f"{path}: expected a 'categories' mapping")
     return parse_categories(raw["categories"], str(path))
 

@@ -37,8 +37,15 @@ class Control(Enum):
         return f"{self.value.replace('+', '_')}_control"
 
 
-DEFAULT_CONTROL = Control.NONE
-"""What a leaderboard controls for unless told otherwise."""
+DEFAULT_CONTROL = Control.STYLE
+"""The control of the published leaderboard, and so of every command and the report site."""
+
+CONTROL_HELP = (
+    "none: plain Bradley–Terry; style: discount answer length and markdown (headers, lists, "
+    "bold), as the published leaderboard; length / markdown: only those; style+korean: style "
+    "plus the answers' Hangul share, i.e. the leaderboard as if writing Korean did not matter"
+)
+"""What each control means, for the commands' help."""
 
 STANDARD_CONTROLS = (Control.NONE, Control.STYLE, Control.LENGTH, Control.MARKDOWN)
 """The controls of the original tool (``style+korean`` is this tool's own)."""

@@ -14,6 +14,7 @@ file and all unpacked files together are capped (`Limits`), counted as the bytes
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from koarena.bench import Bench, check_name
+from koarena.bench import DATA_DIR_ENV, Bench, check_name
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport
@@ -200,14 +201,26 @@ def pull(
     target = Bench(data_dir, bench_name)
     if target.root.exists() and not force:
         raise DataError(f"{target.root} already exists (use --force to replace it)")
+    made = [d for d in (data_dir, *data_dir.parents) if not d.exists()]  # innermost first
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         digest, counts = _pull_into(target, url, sha256, progress, limits)
     except OSError as exc:  # a full disk, a read-only data directory, a concurrent pull
+        _remove_empty(made)
         raise output_error(data_dir, exc) from exc
+    except BaseException:
+        _remove_empty(made)
+        raise
     n_q, n_a, n_j = counts
     log.info("installed %s (sha256 of the archive %s)", target.root, digest)
     return PullSummary(target.root, n_q, n_a, n_j, digest)
+
+
+def _remove_empty(dirs: list[Path]) -> None:
+    """Remove the directories a failed pull made (innermost first), if they are empty."""
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            d.rmdir()
 
 
 def _pull_into(target: Bench, url: str, sha256: str | None, progress: ProgressFn | None,
@@ -217,7 +230,13 @@ def _pull_into(target: Bench, url: str, sha256: str | None, progress: ProgressFn
     with tempfile.TemporaryDirectory(dir=target.data_dir, prefix=".pull-") as tmp:
         tmp_dir = Path(tmp)
         archive = tmp_dir / "archive.zip"
-        digest = download(url, archive, progress, max_bytes=limits.download)
+        try:
+            digest = download(url, archive, progress, max_bytes=limits.download)
+        except DataError as exc:
+            raise DataError(
+                f"{exc}; if you have the data, point at the directory that holds "
+                f"{target.name}/ with --data-dir or ${DATA_DIR_ENV}"
+            ) from exc
         if sha256 and digest != sha256.lower():
             raise DataError(f"checksum mismatch: expected {sha256}, got {digest}")
         staged = Bench(tmp_dir / "staged", target.name)

@@ -50,8 +50,9 @@ from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_ROUNDS = 100
-"""Bootstrap rounds of the confidence intervals unless told otherwise."""
+DEFAULT_ROUNDS = 1000
+"""Bootstrap rounds of the confidence intervals unless told otherwise: the published
+leaderboard's, the default of every command."""
 DEFAULT_SEED = 42
 """Seed of every bootstrap unless told otherwise."""
 
@@ -202,6 +203,7 @@ def load_battles(
 ) -> LoadedData:
     """Load the judges' verdicts and all answers; raise `DataError` on bad input."""
     bench.require()
+    bench.require_judgments()
     base = baseline or bench.default_baseline()
     if not base:
         raise DataError("no baseline given and the bench's judge_config.yaml names none")
@@ -596,7 +598,7 @@ def write_csv(board: Leaderboard, path: Path) -> None:
         for r in board.rows:
             extra = [_fmt(r.korean_share), r.not_korean if r.not_korean is not None else ""]
             w.writerow([
-                csv_text(r.model), r.score, _fmt(r.lower), _fmt(r.upper), float(r.avg_tokens),
+                csv_text(r.model), r.score, _fmt(r.lower), _fmt(r.upper), r.avg_tokens,
                 repr(r.rating), _fmt(r.rating_lower), _fmt(r.rating_upper), r.rating_ci, r.ci,
                 board.date, *(extra if korean else []),
             ])

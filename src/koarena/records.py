@@ -177,6 +177,12 @@ def _content_text(c: Any, where: str) -> str:
     return c
 
 
+def _optional_text(v: Any, what: str, where: str) -> str | None:
+    if v is not None and not isinstance(v, str):
+        raise DataError(f"{where}: {what} must be a string or null, got {_kind(v)}")
+    return v
+
+
 def _reasoning_text(c: Any, where: str) -> str:
     if c is None:
         return ""
@@ -247,9 +253,11 @@ class Answer:
             turns = [_turn_text(t, where) for t in raw_turns]
             reasoning = [_reasoning_text(t.get("reasoning"), where)
                          for t in raw_turns if isinstance(t, dict)]
-            finish = [t.get("finish_reason") if isinstance(t, dict) else None
-                      for t in raw_turns]
-            finish_reasons = [str(f) if f is not None else None for f in finish]
+            finish_reasons = [
+                _optional_text(t.get("finish_reason"), "finish_reason", where)
+                if isinstance(t, dict) else None
+                for t in raw_turns
+            ]
             if not any(finish_reasons):
                 finish_reasons = []
             meta_raw = d.get("conv_metadata")

@@ -74,11 +74,6 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture(scope="session")
-def full_bench(shared_data: Path) -> Bench:
-    return Bench(shared_data, BENCH)
-
-
-@pytest.fixture(scope="session")
 def full_site(full_bench: Bench, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The site of the whole shared benchmark, built once (few bootstrap rounds: CIs only)."""
     site = tmp_path_factory.mktemp("full-site")

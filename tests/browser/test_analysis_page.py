@@ -12,19 +12,19 @@ import orjson
 import pytest
 from playwright.sync_api import Page
 
-from koarena.analysis import AnalyzeOptions, analyze
-from koarena.bench import Bench
-
 
 @pytest.fixture(scope="module")
-def expected(full_bench: Bench, full_site: Path) -> dict[str, Any]:
-    """The analysis the site was built with: same judges, and the bootstrap rounds and seed
-    the leaderboard page states."""
+def expected(full_analysis: Any, full_site: Path) -> dict[str, Any]:
+    """The analysis the site was built with (the session's `koarena analyze` on the same data,
+    judges, bootstrap rounds and seed as the leaderboard page states)."""
     html = full_site.joinpath("index.html").read_text("utf-8")
     m = re.search(r'<script type="application/json" id="koarena-data">(.*?)</script>', html, re.S)
     assert m is not None
     built = orjson.loads(m.group(1))
-    return analyze(full_bench, AnalyzeOptions(rounds=built["rounds"], seed=built["seed"]))
+    result: dict[str, Any] = full_analysis.result
+    assert (built["rounds"], built["seed"]) == (result["separability"]["rounds"], result["seed"])
+    assert built["judges"] == result["judges"]
+    return result
 
 
 def fixed(x: float | None, digits: int) -> str:
@@ -45,7 +45,8 @@ def _open(page: Page, url: str) -> None:
 
 
 def _rows(page: Page, table: str) -> list[str]:
-    return page.locator(f"#{table} tbody tr").evaluate_all("rs => rs.map(r => r.dataset.row)")
+    rows = page.locator(f"#{table} tbody tr").evaluate_all("rs => rs.map(r => r.dataset.row)")
+    return [str(r) for r in rows]
 
 
 def _column(page: Page, table: str, key: str) -> list[str]:

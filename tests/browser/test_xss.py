@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page
 
 from koarena.bench import Bench
-from koarena.controls import Control
+from koarena.controls import DEFAULT_CONTROL
 from koarena.leaderboard import compute_leaderboards
 from koarena.report import build_report
 from koarena.report.markdown import ALLOWED_TAGS, render_markdown
@@ -149,8 +149,8 @@ def test_leaderboard_with_hostile_names(
     # the judge switch shows each judge's own leaderboard
     for judge in JUDGES:
         page.select_option("#judge-select", judge)
-        board = compute_leaderboards(xss_bench, [Control.NONE], judges=[judge], rounds=0)
-        rows = board[Control.NONE].rows
+        board = compute_leaderboards(xss_bench, [DEFAULT_CONTROL], judges=[judge], rounds=0)
+        rows = board[DEFAULT_CONTROL].rows
         assert page.locator("#board tbody tr").evaluate_all(
             "rows => rows.map(r => r.dataset.model)"
         ) == [r.model for r in rows]

@@ -17,18 +17,24 @@ SmallBench = Callable[..., Path]
 
 @pytest.fixture
 def small_bench(shared_data: Path, tmp_path: Path) -> SmallBench:
-    """``make(models, n_questions)`` → a data dir with the first questions, those models'
-    answers and ensemble verdicts, and the bench's judge_config.yaml."""
+    """``make(models, n_questions)`` → a data dir with the first questions (or those of
+    ``question_ids``), those models' answers and ensemble verdicts, and the bench's
+    judge_config.yaml."""
 
     def make(
         models: tuple[str, ...] = ("claude-3.7-sonnet", "gpt-4o-mini", "o3-high"),
         n_questions: int = 20,
         root: Path | None = None,
+        question_ids: tuple[str, ...] | None = None,
     ) -> Path:
         src = shared_data / BENCH
         data_dir = root or tmp_path / "data"
         dst = data_dir / BENCH
-        qs = [r for _, r in iter_jsonl(src / "question.jsonl")][:n_questions]
+        qs = [r for _, r in iter_jsonl(src / "question.jsonl")]
+        if question_ids is None:
+            qs = qs[:n_questions]
+        else:
+            qs = [q for q in qs if q["question_id"] in question_ids]
         ids = {q["question_id"] for q in qs}
         write_jsonl_atomic(dst / "question.jsonl", qs)
         shutil.copy(src / "judge_config.yaml", dst / "judge_config.yaml")

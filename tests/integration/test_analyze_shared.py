@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import orjson
-import pytest
-
-from koarena.cli import main
+from typing import Any
 
 
-def test_analyze_shared_data(
-    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "analysis.json"
-    code = main([
-        "analyze", "--data-dir", str(shared_data), "--rounds", "20", "--output", str(out),
-    ])
-    assert code == 0
-    printed = capsys.readouterr().out
+def test_analyze_shared_data(full_analysis: Any) -> None:
+    """The session's one run of ``koarena analyze --rounds 20 --output …`` on the whole data."""
+    printed = full_analysis.printed
     assert "Judge agreement: not available" in printed
     assert "Self-preference: not available" in printed
-    r = orjson.loads(out.read_bytes())
+    r = full_analysis.result
     assert r["leaderboard_judges"] == ["ensemble"]
     assert r["baseline"] == "claude-3.7-sonnet"
     ensemble = r["position_consistency"]["judges"][0]

@@ -6,12 +6,14 @@ import hashlib
 import http.server
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loopback_http import serve_on_loopback
@@ -21,6 +23,11 @@ from koarena.cli import main
 from koarena.datacheck import check_bench
 from koarena.datapull import MB, Limits, pull
 from koarena.errors import DataError
+
+SmallBench = Callable[..., Path]
+"""The ``small_bench`` fixture (tests/integration/conftest.py)."""
+Served = tuple[str, Path]
+"""The ``served`` fixture: the server's URL and the directory it serves."""
 
 BENCH = "ko-arena-hard-v0.1"
 ROOT = "ko-arena-hard-auto-main/"
@@ -43,13 +50,13 @@ def build_archive(src_data: Path, dest: Path, models: tuple[str, ...]) -> Path:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def served(tmp_path: Path) -> Iterator[Served]:
     """An HTTP server on 127.0.0.1 serving ``tmp_path/www``."""
     www = tmp_path / "www"
     www.mkdir()
 
     class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):  # type: ignore[no-untyped-def]
+        def __init__(self, *a: Any, **kw: Any) -> None:
             super().__init__(*a, directory=str(www), **kw)
 
         def log_message(self, *args: object) -> None:
@@ -62,7 +69,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 MODELS = ("claude-3.7-sonnet", "gpt-4o-mini", "gemini-2.0-pro-exp-02-05")
 
 
-def test_pull_installs_and_verifies(shared_data: Path, served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pull_installs_and_verifies(shared_data: Path, served: Served, tmp_path: Path) -> None:
     url, www = served
     archive = build_archive(shared_data, www / "main.zip", MODELS)
     sha = hashlib.sha256(archive.read_bytes()).hexdigest()
@@ -82,7 +89,9 @@ def test_pull_installs_and_verifies(shared_data: Path, served, tmp_path: Path) -
     assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0"]) == 0
 
 
-def test_pull_refuses_to_overwrite_without_force(shared_data: Path, served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pull_refuses_to_overwrite_without_force(
+    shared_data: Path, served: Served, tmp_path: Path
+) -> None:
     url, www = served
     build_archive(shared_data, www / "main.zip", MODELS[:2])
     data = tmp_path / "data"
@@ -103,8 +112,8 @@ def test_pull_refuses_to_overwrite_without_force(shared_data: Path, served, tmp_
         ("no_questions", "exactly one data/ko-arena-hard-v0.1/question.jsonl"),
     ],
 )
-def test_failed_pull_leaves_nothing(  # type: ignore[no-untyped-def]
-    shared_data: Path, served, tmp_path: Path, setup: str, message: str
+def test_failed_pull_leaves_nothing(
+    shared_data: Path, served: Served, tmp_path: Path, setup: str, message: str
 ) -> None:
     url, www = served
     name = "main.zip"
@@ -124,7 +133,7 @@ def test_failed_pull_leaves_nothing(  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
     with pytest.raises(DataError, match=message):
         pull(data, BENCH, f"{url}/{name}", sha256=sha)
-    assert not data.exists() or list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_check_finds_the_known_problems_of_the_shared_data(shared_data: Path) -> None:
@@ -141,7 +150,9 @@ def test_check_finds_the_known_problems_of_the_shared_data(shared_data: Path) ->
             if r.unlabelled_games} == {"o4-mini-high": 1}
 
 
-def test_check_reports_torn_malformed_missing_and_duplicates(small_bench, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_check_reports_torn_malformed_missing_and_duplicates(
+    small_bench: SmallBench, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = small_bench(n_questions=10)
     f = data / BENCH / "model_answer" / "gpt-4o-mini.jsonl"
     lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -160,6 +171,22 @@ def test_check_reports_torn_malformed_missing_and_duplicates(small_bench, capsys
     assert main(["data", "check", "--data-dir", str(clean), "--strict"]) == 0
 
 
+def test_pull_from_an_unreachable_host_says_how_to_point_at_the_data(  # type: ignore[no-untyped-def]
+    tmp_path: Path, capsys
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/main.zip"  # closed: the connection is refused
+    data = tmp_path / "new" / "data"
+    assert main(["data", "pull", "--data-dir", str(data), "--url", url]) == 2
+    *_, err = capsys.readouterr().err.splitlines()
+    assert err.startswith(f"error: download failed: cannot fetch {url} (")
+    assert err.endswith(
+        "; if you have the data, point at the directory that holds ko-arena-hard-v0.1/ with "
+        "--data-dir or $KOARENA_DATA_DIR"
+    )
+    assert not (tmp_path / "new").exists()
 def _add(archive: Path, rel: str, data: bytes) -> None:
     with zipfile.ZipFile(archive, "a", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(ROOT + rel, data)
@@ -193,7 +220,7 @@ def test_hostile_archive_is_refused(  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
     with pytest.raises(DataError, match=re.escape(message)):
         pull(data, BENCH, f"{url}/main.zip", limits=limits)
-    assert not data.exists() or list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_invalid_judge_config_is_not_installed(shared_data: Path, served, tmp_path: Path,  # type: ignore[no-untyped-def]
@@ -207,7 +234,7 @@ def test_invalid_judge_config_is_not_installed(shared_data: Path, served, tmp_pa
     assert main(["data", "pull", "--data-dir", str(data), "--url", f"{url}/main.zip"]) == 2
     err = capsys.readouterr().err
     assert "judge_config.yaml:2:1: invalid YAML: expected ',' or ']'" in err
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_download_is_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -216,7 +243,7 @@ def test_download_is_capped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
                  "--max-download", "2"]) == 2
     assert ("download stopped: file:///dev/zero is larger than 2 MB (raise --max-download if "
             "the archive has really grown)") in " ".join(capsys.readouterr().err.split())
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_download_is_capped_by_content_length(served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -263,7 +290,7 @@ def test_sigterm_during_pull_leaves_nothing(trickle: str, tmp_path: Path) -> Non
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130
     assert err.strip().splitlines()[-1] == "interrupted"
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory
 
 
 def test_failed_forced_pull_keeps_the_installed_bench(shared_data: Path, served,  # type: ignore[no-untyped-def]
@@ -291,4 +318,4 @@ def test_archive_with_too_many_files_is_refused(shared_data: Path, served,  # ty
     with pytest.raises(DataError, match="the archive has 9 data files, more than 8: not the "
                                         "published benchmark"):
         pull(data, BENCH, f"{url}/main.zip", limits=Limits(files=8))
-    assert list(data.iterdir()) == []
+    assert not data.exists()  # not even the empty directory

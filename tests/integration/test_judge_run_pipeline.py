@@ -127,6 +127,14 @@ def test_run_end_to_end(small_bench: SmallBench, tmp_path: Path, server: FakeSer
     line = next(ln for ln in proc.stdout.splitlines() if re.search(r"\bm\b", ln))
     cells = [c.strip() for c in line.split("│") if c.strip()]
     assert cells == [f"{board.rank('m')} / 4", "m", f"{row.score:.2f}", row.ci, str(row.avg_tokens)]
+    # the fit is the published leaderboard's by default, and the output says so
+    assert proc.stdout.splitlines()[0] == (
+        f"{BENCH} · judge ensemble · baseline {protocol['baseline_model']} · style control, "
+        f"{ROUNDS} bootstrap rounds"
+    )
+    assert proc.stdout.splitlines()[-1] == (
+        "m: ensemble of j1, j2; the 3 other models: the verdicts already in the data directory"
+    )
     # The published models' verdicts were read, not rewritten.
     for model in PUBLISHED:
         assert not bench.judgment_file("j1", model).exists()

@@ -9,22 +9,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from koarena.answering import answer
 from koarena.bench import Bench
 from koarena.config import (
     AnswerSettings,
+    Endpoint,
     ModelEndpoint,
     load_judge_settings,
     parse_model_endpoint,
 )
+from koarena.controls import Control
 from koarena.datacheck import check_bench
 from koarena.finish import FinishPolicy
 from koarena.judge_protocol import JudgeProtocol, build_messages
 from koarena.judging import judge, plan_judging
+from koarena.leaderboard import compute_leaderboard
 from koarena.providers.anthropic import AnthropicProvider
-from koarena.providers.base import ChatRequest, ChatResponse, Message, TransientError
+from koarena.providers.base import (
+    ChatRequest,
+    ChatResponse,
+    Message,
+    Provider,
+    TransientError,
+)
 from koarena.providers.gemini import GeminiProvider
 from koarena.providers.openai_compat import OpenAICompatProvider
 from koarena.runner.run import StageRunner
@@ -48,7 +58,8 @@ def endpoint(srv: FakeServer, api_type: str, **extra: Any) -> ModelEndpoint:
                                 "test", env={})
 
 
-PROVIDERS = {"openai": OpenAICompatProvider, "anthropic": AnthropicProvider,
+PROVIDERS: dict[str, Callable[[ModelEndpoint, Endpoint], Provider]] = {
+    "openai": OpenAICompatProvider, "anthropic": AnthropicProvider,
              "gemini": GeminiProvider}
 
 
@@ -173,3 +184,24 @@ def test_answer_run_applies_the_finish_policy(
     assert record.finish_reasons == [finish]
     rep = check_bench(bench).answers["mdl"]
     assert (rep.truncated, rep.kept, rep.problems) == (truncated, kept, truncated)
+
+
+def test_leaderboard_counts_cut_off_and_filtered_answers(
+        small_bench: Callable[..., Path]) -> None:
+    data = small_bench(("claude-3.7-sonnet", "gpt-4o-mini", "o3-high"), 6)
+    bench = Bench(data, BENCH)
+    path = bench.answer_file("gpt-4o-mini")
+    rows = [orjson.loads(x) for x in path.read_bytes().splitlines()]
+    for rec, finish, keep in zip(rows, ["length", "SAFETY", "max_tokens", "stop"],
+                                 [False, False, True, False], strict=False):
+        rec["choices"][0]["turns"][-1]["finish_reason"] = finish
+        if keep:
+            rec["finish_policy"] = "keep"
+    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    board = compute_leaderboard(bench, Control.NONE, rounds=0)
+    row = board.row("gpt-4o-mini")
+    # The kept one is not a problem; the others are flagged.
+    assert (row.truncated_answers, row.filtered_answers) == (1, 1)
+    assert board.row("o3-high").truncated_answers == 0
+    assert board.flagged_answers == 2 + sum(r.failed_answers + r.empty_answers
+                                            for r in board.rows)

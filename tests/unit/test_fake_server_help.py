@@ -22,3 +22,4 @@ def test_help_lists_routes_defaults_and_fault_kinds(capsys: pytest.CaptureFixtur
     for kind in FAULT_KINDS:
         assert f"\n  {kind:<11} " in out
     assert len(FAULT_KINDS) == 17
+    assert "faults: [{kind, match, model, times, after, retry_after}]" in out

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -70,7 +71,9 @@ def test_ties_count_half(n_a: int, n_b: int, n_tie: int, expected: float) -> Non
     assert win_rate(fit.beta, 0)[0, 1] == pytest.approx(expected, abs=1e-12)
 
 
-def _dense_objective(d: Design, s_a: np.ndarray, s_b: np.ndarray, l2: float):  # type: ignore[no-untyped-def]
+def _dense_objective(
+    d: Design, s_a: np.ndarray, s_b: np.ndarray, l2: float
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     X = np.zeros((d.n_rows, d.n_models + d.k))
     X[np.arange(d.n_rows), d.a] += d.ca
     X[np.arange(d.n_rows), d.b] += d.cb
@@ -136,7 +139,17 @@ def test_resample_battles_draws_as_many_battles_as_there_are() -> None:
     assert sa.shape == (200, 3)
     # s_a + s_b = 2 × battles drawn, summed over rows = 2 × 9 per round
     assert np.all((sa + sb).sum(axis=1) == 18)
-    # a row only receives outcomes it has: row 1 never has an A win, so s_a − ties·1 is 0
+    # A row only receives outcomes it has (s_a = 2·A wins + ties, s_b = 2·B wins + ties):
+    # row 0 has no B win, so s_b counts only its ties and s_a − s_b = 2·A wins is even;
+    # row 1 has no A win, so s_b − s_a = 2·B wins is even; row 2 has no tie, so both are even.
+    assert np.all((sa[:, 0] - sb[:, 0]) % 2 == 0) and np.all(sa[:, 0] >= sb[:, 0])
+    assert np.all((sb[:, 1] - sa[:, 1]) % 2 == 0) and np.all(sb[:, 1] >= sa[:, 1])
+    assert np.all(sa[:, 2] % 2 == 0) and np.all(sb[:, 2] % 2 == 0)
+    # the only tie cells are rows 0 and 1: the ties drawn are s_b of row 0 plus s_a of row 1,
+    # and a round draws each of the 9 battles with probability 1/9: 2 ties expected per round
+    ties = sb[:, 0] + sa[:, 1]
+    assert ties.max() <= 9 and 1.5 < ties.mean() < 2.5
+    # seeded: the same generator state gives the same resamples
     again = resample_targets(n_a, n_b, n_t, q, 2, Resample.BATTLES, np.random.default_rng(0), 200)
     assert np.array_equal(sa, again[0]) and np.array_equal(sb, again[1])
 

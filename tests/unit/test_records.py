@@ -142,6 +142,8 @@ def _with(rec: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
          "list_count.ordered must be a whole number of 0 or more, got a number -1"),
         ("conv_metadata", [], "style metadata must be an object, got a list"),
         ("answer_id", ["x"], "answer q: answer_id must be a string, got a list"),
+        ("choices.0.turns.0.finish_reason", {"r": 1},
+         "finish_reason must be a string or null, got an object"),
     ],
 )
 def test_wrong_typed_answer_fields_name_file_line_and_problem(

@@ -106,9 +106,10 @@ def test_build_report(tmp_path: Path) -> None:
     site = tmp_path / "site"
     summary = build_report(bench, site, rounds=5, seed=1, workers=2)
     assert summary.questions == 4
-    assert summary.models == 2
+    assert summary.models == 3  # base, m1, m2: the leaderboard's rows
     assert summary.judges == ["jx"]
-    assert summary.controls == ["none", "style", "length", "markdown", "style+korean"]
+    # the default first
+    assert summary.controls == ["style", "none", "length", "markdown", "style+korean"]
     q = {qid: name_key(qid) for qid in QUESTIONS}
     m = {name: name_key(name) for name in ("base", "m1", "m2")}
     jx = name_key("jx")
@@ -245,7 +246,7 @@ def test_unchanged_rebuild_relinks_and_a_changed_answer_is_rendered_again(
         for qid in QUESTIONS
     ])
     added = build_report(bench, site, rounds=5, seed=1, workers=workers)
-    assert (added.models, added.rendered) == (3, 4)
+    assert (added.models, added.rendered) == (4, 4)  # base, m1, m2, m3; m3's 4 shards
     assert _shard(site / f"data/a/{name_key('m3')}/{name_key('q1')}.js")[1]["html"] == [
         "<p>m3 q1</p>\n"
     ]

@@ -286,9 +286,7 @@ def analyze(
     """
     opts = opts or AnalyzeOptions()
     bench.require()
-    judges = opts.judges or bench.judges()
-    if not judges:
-        raise DataError(f"no judgment directories in {bench.judgment_root}")
+    judges = opts.judges or bench.require_judgments()
     board_judges = opts.board_judges or ([ENSEMBLE_JUDGE] if ENSEMBLE_JUDGE in judges else judges)
     boards: Mapping[Control, Leaderboard] = {}
     category: str | None = None

@@ -27,13 +27,14 @@ from koarena.batch.files import BatchDeferred, FileBatch
 from koarena.batch.journal import BatchJournal, request_id
 from koarena.batch.options import BatchOptions
 from koarena.bench import Bench
-from koarena.jsonl import append_jsonl
+from koarena.jsonl import append_jsonl, sole_writer
 from koarena.providers.base import (
     ChatRequest,
     ChatResponse,
     FatalError,
     ProviderError,
     RateLimitError,
+    Redactor,
     TransientError,
 )
 from koarena.runner.pool import ProviderPool
@@ -67,6 +68,7 @@ class _Rounds:
         self.live = 0
         self.quiet = asyncio.Event()
         self.apis: dict[str, BatchApi] = {}
+        self.redactors: dict[str, Redactor] = {}
         self.batches_submitted = 0
 
     def _check(self) -> None:
@@ -106,6 +108,14 @@ class _Rounds:
             self.apis[model] = self.batch.factory(self.pool.slot(model).cfg)
         return self.apis[model]
 
+    def redactor(self, model: str) -> Redactor:
+        """Takes the key of ``model``'s batch endpoint (its first) out of what the batch API
+        returns or raises, as `ScrubbedProvider` does online."""
+        if model not in self.redactors:
+            key = self.pool.slot(model).cfg.endpoints[0].api_key
+            self.redactors[model] = Redactor(key.reveal() if key is not None else "")
+        return self.redactors[model]
+
     async def run_round(self) -> None:
         """Send the parked requests as batches and resolve them with the results.
 
@@ -143,7 +153,7 @@ class _Rounds:
             try:
                 batch_id = await api.submit([(cid, groups[cid][0][0]) for cid in chunk])
             except ProviderError as exc:
-                self._fail(groups, chunk, _no_batch_api(model, exc))
+                self._fail(groups, chunk, _no_batch_api(model, self.redactor(model).error(exc)))
                 continue
             self.batches_submitted += 1
             await asyncio.to_thread(journal.submitted, batch_id, model, self.stage,
@@ -154,12 +164,13 @@ class _Rounds:
     async def _collect(self, model: str, api: BatchApi, batch_id: str, cids: list[str],
                        groups: dict[str, list[_Waiter]]) -> None:
         started = time.monotonic()
+        redactor = self.redactor(model)
         try:
             while True:
                 try:
                     state = await api.poll(batch_id)
                 except (RateLimitError, TransientError) as exc:
-                    log.debug("%s: polling %s: %s", model, batch_id, exc)
+                    log.debug("%s: polling %s: %s", model, batch_id, redactor.error(exc))
                 else:
                     if self.batch.on_status is not None:
                         self.batch.on_status(model, batch_id, state,
@@ -169,7 +180,7 @@ class _Rounds:
                 await asyncio.sleep(self.batch.poll_interval)
             results = await api.results(batch_id)
         except ProviderError as exc:
-            self._fail(groups, cids, exc)
+            self._fail(groups, cids, redactor.error(exc))
             return
         if isinstance(api, FileBatch) and api.deferred(batch_id):
             for cid in cids:
@@ -184,12 +195,13 @@ class _Rounds:
                 f"{model}: batch {batch_id} has no result for {cid} (expired)")
             if isinstance(result, ChatResponse):
                 slot.usage.add(result.usage, slot.cfg.price, batch=True)
+                clean = redactor.response(result)
                 for _, fut in groups[cid]:
                     if not fut.done():
-                        fut.set_result(result)
+                        fut.set_result(clean)
             else:
                 failed.append(cid)
-                self._fail(groups, [cid], result)
+                self._fail(groups, [cid], redactor.error(result))
         await asyncio.to_thread(self.journal.failed, batch_id, failed)
 
     @staticmethod
@@ -257,7 +269,14 @@ async def run_stage(tasks: Sequence[Task], pool: ProviderPool, options: RunOptio
 async def run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions,
                       batch: BatchOptions, journal: BatchJournal) -> RunResult:
     """Run the tasks not yet done through batch APIs; append their records, log failures,
-    return the summary (as `koarena.runner.run.run_tasks` does online)."""
+    return the summary (as `koarena.runner.run.run_tasks` does online, holding the one-writer
+    lock of every output file for the whole run)."""
+    with sole_writer(t.output for t in tasks):
+        return await _run_batched(tasks, pool, options, batch, journal)
+
+
+async def _run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions,
+                       batch: BatchOptions, journal: BatchJournal) -> RunResult:
     result = RunResult(stage=options.stage, total=len(tasks), started=time.time())
     todo, result.skipped = pending_tasks(tasks)
     for model in {t.model for t in todo}:
@@ -308,6 +327,10 @@ async def run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOpt
             while rounds.live > 0:
                 await rounds.quiet.wait()
                 rounds.quiet.clear()
+                if writer_task.done():
+                    # The writer failed (disk full): submit nothing more that could not be
+                    # written.
+                    writer_task.result()
                 if rounds.parked:
                     await rounds.run_round()
             await asyncio.gather(*runners)

@@ -1,16 +1,20 @@
-"""Options shared by several commands."""
+"""Options shared by several commands, and where all command output goes (the consoles)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import IO, Any, TextIO, cast
 
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -25,11 +29,107 @@ from koarena.batch.files import FileBatch
 from koarena.batch.options import BatchOptions
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.config import ModelEndpoint
+from koarena.controls import CONTROL_HELP, DEFAULT_CONTROL, Control
+from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
 from koarena.runner.pool import RetryPolicy
 
-# Piped output is read by people too (CI logs, files): do not squeeze tables to 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+PLAIN_WIDTH = 100_000
+"""Console width when the output is not a terminal: wider than any line, so nothing wraps."""
+
+
+class OutputClosed(Exception):
+    """The reader of our output went away (``koarena leaderboard | head -1``)."""
+
+
+class _TrimmedLines:
+    """A text stream that drops the spaces rich pads lines with (tables, titles) at line ends.
+
+    It looks up ``sys.stdout``/``sys.stderr`` at each write, so that output captured by a caller
+    that swaps them (pytest's capsys) is still caught.
+    """
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._held = ""  # trailing spaces of an unfinished line: dropped if a newline follows
+
+    @property
+    def _stream(self) -> TextIO:
+        return sys.stderr if self._stderr else sys.stdout
+
+    def write(self, text: str) -> int:
+        *lines, last = (self._held + text).split("\n")
+        body = "".join(line.rstrip(" ") + "\n" for line in lines)
+        kept = last.rstrip(" ")
+        self._held = last[len(kept):]
+        self._stream.write(body + kept)
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich's own handler exits with 1; a closed pipe is the reader's choice, not an error.
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, self.file.fileno())
+        raise OutputClosed
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console for stdout (or stderr): rich as usual on a terminal; otherwise (pipe, file, CI
+    log) plain lines without colour, wrapping or trailing spaces."""
+    if (sys.stderr if stderr else sys.stdout).isatty():
+        return _Console(stderr=stderr)
+    plain = cast(IO[str], _TrimmedLines(stderr))  # the part of a text stream rich uses
+    return _Console(file=plain, width=PLAIN_WIDTH, soft_wrap=True)
+
+
+console = make_console()
+err_console = make_console(stderr=True)
+
+
+class _PlainFormatter(logging.Formatter):
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.INFO:
+            return record.message
+        return f"{record.levelname.lower()}: {record.message}"
+
+
+def setup_logging(verbose: bool) -> None:
+    """Log to stderr: rich's handler on a terminal, else one plain line per message."""
+    handler: logging.Handler
+    if err_console.is_terminal:
+        handler = RichHandler(console=err_console, show_path=False, show_time=False)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(_PlainFormatter())
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, unwrapped when it does not go to a terminal (like all our output)."""
+
+    def __init__(self, prog: str, **kwargs: Any) -> None:
+        if not sys.stdout.isatty():
+            kwargs["width"] = PLAIN_WIDTH
+        super().__init__(prog, **kwargs)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """A parser (and subparsers) with `HelpFormatter`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def add_data_dir_option(p: argparse.ArgumentParser) -> None:
@@ -68,6 +168,35 @@ def add_retry_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_control_option(p: argparse.ArgumentParser, *, more: str = "") -> None:
+    """``--control`` with the choices of `Control` (``more`` is one extra choice, explained in
+    its own words at the end of the help); its default is the published leaderboard's."""
+    p.add_argument(
+        "--control",
+        choices=[*(c.value for c in Control), *([more.split(":")[0]] if more else [])],
+        default=None if more else DEFAULT_CONTROL.value,
+        help=f"what the fit controls for (default: {DEFAULT_CONTROL.value}, as the published "
+        f"leaderboard). {CONTROL_HELP}" + (f"; {more}" if more else ""),
+    )
+
+
+def add_bootstrap_options(
+    p: argparse.ArgumentParser, *, what: str = "bootstrap rounds", aliases: tuple[str, ...] = ()
+) -> None:
+    """``--rounds`` (and ``aliases``) and ``--seed``, defaulting to the published leaderboard's."""
+    p.add_argument(
+        "--rounds", *aliases, dest="rounds", type=int, default=DEFAULT_ROUNDS,
+        help=f"{what} (default: {DEFAULT_ROUNDS}; 0 skips the confidence intervals)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help=f"bootstrap seed (default: {DEFAULT_SEED})"
+    )
+
+
+def fit_description(control: Control, rounds: int) -> str:
+    """How a leaderboard was fitted, in words: ``style control, 1000 bootstrap rounds``."""
+    how = "no control" if control is Control.NONE else f"{control.value} control"
+    return f"{how}, {rounds} bootstrap rounds" if rounds else f"{how}, no bootstrap"
 def add_batch_options(p: argparse.ArgumentParser) -> None:
     """``--batch``, ``--poll-interval`` and ``--batch-retry`` of the commands that call APIs."""
     p.add_argument(

@@ -18,8 +18,9 @@ def _epilog() -> str:
              f"  port {DEFAULT_PORT}, latency {defaults.latency:g} s, "
              f"answer_tokens {defaults.answer_tokens} (words per fake answer), no faults",
              "",
-             "fault kinds (--script: faults: [{kind, match, model, times, retry_after}]; a rule",
-             "hits the first `times` requests whose last user message contains `match`):",
+             "fault kinds (--script: faults: [{kind, match, model, times, after, retry_after}];",
+             "a rule hits `times` requests whose last user message contains `match`, after",
+             "letting the first `after` of them through):",
              *(f"  {kind:<11} {what}" for kind, what in FAULTS.items()), "",
              "Models named *-think put <think> reasoning in the content, *-reasoner in",
              "reasoning_content."]
@@ -45,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="seconds before each response (overrides the script's; default 0)")
     p.add_argument("--script", type=Path,
                    help="YAML script: latency, answer_tokens, faults: [{kind, match, model, "
-                        "times, retry_after}]")
+                        "times, after, retry_after}]")
     p.add_argument("--port-file", type=Path, help="write the bound port here")
     p.add_argument("--request-log", type=Path, help="append one JSON line per request here")
     p.set_defaults(func=run)

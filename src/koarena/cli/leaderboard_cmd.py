@@ -13,17 +13,18 @@ from koarena.bench import Bench
 from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_bench_options,
+    add_bootstrap_options,
+    add_control_option,
     bench_from_args,
     console,
     err_console,
+    fit_description,
     progress_bar,
 )
 from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import ConfigError
 from koarena.leaderboard import (
-    DEFAULT_ROUNDS,
-    DEFAULT_SEED,
     Leaderboard,
     compute_category_leaderboards,
     compute_leaderboards,
@@ -73,13 +74,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--baseline",
         help="baseline model (default: the bench's judge_config.yaml baseline_model)",
     )
-    p.add_argument(
-        "--control",
-        choices=[*(c.value for c in Control), "all"],
-        default=None,
-        help=f"what the fit controls for (default: {DEFAULT_CONTROL.value}); 'all' computes "
-        f"{', '.join(c.value for c in STANDARD_CONTROLS)} in one run, like the original "
-        "gen_result.py",
+    add_control_option(
+        p, more=f"all: {', '.join(c.value for c in STANDARD_CONTROLS)} in one run, like the "
+        "original gen_result.py"
     )
     p.add_argument(
         "--style-control", dest="alias_control", action="store_const",
@@ -93,12 +90,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--markdown-control-only", dest="alias_control", action="store_const",
         const=Control.MARKDOWN.value, help="alias of --control markdown",
     )
-    p.add_argument(
-        "--rounds", "--num-rounds", dest="rounds", type=int, default=DEFAULT_ROUNDS,
-        help="bootstrap rounds (default: %(default)s; 0 skips the confidence intervals)",
-    )
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                   help="bootstrap seed (default: %(default)s)")
+    add_bootstrap_options(p, aliases=("--num-rounds",))
     p.add_argument(
         "--resample",
         choices=[r.value for r in Resample],
@@ -236,14 +228,17 @@ def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Contr
 
 
 def print_board(board: Leaderboard) -> None:
-    """The leaderboard as a terminal table, with a line on dropped and flagged data."""
+    """The leaderboard as a table under a line saying how it was fitted, and a line on dropped
+    and flagged data."""
     category = f" · category {board.category}" if board.category else ""
-    # Names come from file names: escaped so that "[link=...]x" is shown, not obeyed.
-    title = escape(
+    resampled = f" ({board.resample.value} resampled)" if board.rounds else ""
+    console.print(
         f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-        f"control {board.control.value} · {board.rounds} rounds ({board.resample.value})"
+        f"{fit_description(board.control, board.rounds)}{resampled}",
+        highlight=False,
+        markup=False,
     )
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column("#", justify="right")
     table.add_column("model")
     table.add_column("score", justify="right")

@@ -7,9 +7,8 @@ import logging
 from pathlib import Path
 
 from koarena.analysis.separability import read_reference
-from koarena.cli.common import add_bench_options, bench_from_args
+from koarena.cli.common import add_bench_options, add_bootstrap_options, bench_from_args
 from koarena.errors import ConfigError
-from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
 from koarena.report import build_report
 
 log = logging.getLogger(__name__)
@@ -46,12 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--baseline",
         help="baseline model (default: the bench's judge_config.yaml baseline_model)",
     )
-    p.add_argument(
-        "--rounds", type=int, default=DEFAULT_ROUNDS,
-        help="bootstrap rounds of the CIs (default: %(default)s)"
-    )
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                   help="bootstrap seed (default: %(default)s)")
+    add_bootstrap_options(p, what="bootstrap rounds of the CIs")
     p.add_argument(
         "--workers",
         type=int,

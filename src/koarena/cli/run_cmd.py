@@ -12,20 +12,23 @@ from koarena.bench import Bench, resolve_data_dir
 from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_batch_options,
+    add_bootstrap_options,
+    add_control_option,
     add_data_dir_option,
     add_retry_options,
     batch_options,
     console,
     err_console,
+    fit_description,
     retry_policy,
 )
 from koarena.cli.judge_cmd import report_missing_baselines
 from koarena.cli.runs import ConsoleObserver
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
-from koarena.controls import DEFAULT_CONTROL, Control
+from koarena.controls import Control
 from koarena.errors import ConfigError
 from koarena.judging import select_judges
-from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard
+from koarena.leaderboard import Leaderboard
 from koarena.pipeline import run_pipeline
 from koarena.runner.run import StageRunner
 
@@ -70,16 +73,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="judges (endpoint-file names; default: the judge settings' judge_model)",
     )
     add_data_dir_option(p)
-    p.add_argument(
-        "--control",
-        choices=[c.value for c in Control],
-        default=DEFAULT_CONTROL.value,
-        help="what the leaderboard fit controls for (default: %(default)s)",
-    )
-    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
-                   help="bootstrap rounds (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED,
-                   help="bootstrap seed (default: %(default)s)")
+    add_control_option(p)
+    add_bootstrap_options(p)
     add_retry_options(p)
     add_batch_options(p)
     p.set_defaults(func=run)
@@ -136,18 +131,13 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     row = board.row(model)
     others = len(board.rows) - 1
     category = f" · category {board.category}" if board.category else ""
-    table = Table(
-        title=escape(
-            f"{board.bench}{category} · judge {'+'.join(board.judges)} · "
-            f"baseline {board.baseline} · control {board.control.value}"
-        ),
-        title_justify="left",
-        caption=escape(
-            f"{model}: ensemble of {', '.join(judges)}; the {others} other "
-            "models: the verdicts already in the data directory"
-        ),
-        caption_justify="left",
+    console.print(
+        f"{board.bench}{category} · judge {'+'.join(board.judges)} · "
+        f"baseline {board.baseline} · {fit_description(board.control, board.rounds)}",
+        highlight=False,
+        markup=False,
     )
+    table = Table()
     for col in ("rank", "model", "score", "95% CI", "avg tokens"):
         table.add_column(col, justify="left" if col == "model" else "right")
     table.add_row(
@@ -158,3 +148,9 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
         str(row.avg_tokens),
     )
     console.print(table)
+    console.print(
+        f"{model}: ensemble of {', '.join(judges)}; the {others} other models: the verdicts "
+        "already in the data directory",
+        highlight=False,
+        markup=False,
+    )

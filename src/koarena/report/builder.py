@@ -39,7 +39,7 @@ from koarena.analysis import AnalyzeOptions, Preloaded, analyze
 from koarena.bench import Bench
 from koarena.categories import Categories, bench_categories, members
 from koarena.clusters import cluster_win_rates
-from koarena.controls import STANDARD_CONTROLS, Control
+from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
 from koarena.errors import DataError
 from koarena.leaderboard import (
     DEFAULT_ROUNDS,
@@ -89,9 +89,13 @@ __all__ = ["MARKER", "ReportSummary", "build_report", "topic"]
 ASSETS = ("report.css", "common.js", "leaderboard.js", "browse.js", "analysis.js", "model.js")
 INDEX_ASSETS = ("report.css", "common.js", "leaderboard.js")
 """The assets index.html loads: with index.html itself, what the ≤ 2 MB budget counts."""
-CONTROLS = (*STANDARD_CONTROLS, Control.STYLE_KOREAN)
+CONTROLS = (
+    DEFAULT_CONTROL,
+    *(c for c in (*STANDARD_CONTROLS, Control.STYLE_KOREAN) if c is not DEFAULT_CONTROL),
+)
 """The leaderboards the site offers: without control, the three published style controls and
-style control with each answer's Hangul share as a fifth covariate."""
+style control with each answer's Hangul share as a fifth covariate; the default first (the page
+shows the first one until another is chosen)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class ReportSummary:
     output: Path
     questions: int
     models: int
+    """Models on the leaderboard, the baseline included (as `koarena leaderboard` counts)."""
     judges: list[str]
     controls: list[str]
     index_bytes: int
@@ -138,9 +143,7 @@ def build_report(
     """
     bench.require()
     questions = bench.load_questions()
-    judges = judges or bench.judges()
-    if not judges:
-        raise DataError(f"no judgments found in {bench.judgment_root}")
+    judges = judges or bench.require_judgments()
     cats = bench_categories(bench)
     baselines = sorted({c.baseline for c in cats.values()})
     base = baseline or bench.default_baseline() or (baselines[0] if baselines else None)
@@ -456,7 +459,7 @@ class _Build:
         return ReportSummary(
             output=output,
             questions=len(self.questions),
-            models=len(models),
+            models=len({*models, *self.baseline_of.values()}),  # the baselines too
             judges=self.judges,
             controls=controls,
             index_bytes=index_bytes,

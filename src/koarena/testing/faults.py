@@ -1,7 +1,10 @@
 """Fault rules of the fake server: which requests get which injected failure.
 
 A rule gives its fault to the first ``times`` requests whose last user message contains
-``match`` (and whose model equals ``model``, if given); the others are answered normally.
+``match`` (and whose model equals ``model``, if given), after letting the first ``after`` such
+requests through; the others are answered normally. ``after`` scripts a point in a run without
+timing: ``{kind: hang, after: 10, times: 1000}`` answers ten requests and then holds every
+further one, so a test can kill the client at exactly that point.
 """
 
 from __future__ import annotations
@@ -43,14 +46,16 @@ TRANSLATION_FAULTS = frozenset({"drop_mask", "answer", "english", "refuse"})
 
 @dataclass
 class FaultRule:
-    """Inject ``kind`` into the first ``times`` matching requests."""
+    """Inject ``kind`` into ``times`` matching requests, after the first ``after`` of them."""
 
     kind: str
     match: str = ""
     model: str | None = None
     times: int = 1
     retry_after: float | None = None
+    after: int = 0
     used: int = 0
+    seen: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -58,11 +63,12 @@ class FaultRule:
 
     def take(self, model: str, text: str) -> bool:
         """Whether this request gets the fault (and count it if so)."""
-        if self.used >= self.times:
-            return False
         if self.model is not None and self.model != model:
             return False
         if self.match not in text:
+            return False
+        self.seen += 1
+        if self.seen <= self.after or self.used >= self.times:
             return False
         self.used += 1
         return True
