@@ -75,21 +75,27 @@ WHOLE_DATA_MODULES = frozenset({
 (./scripts/test.sh) they run in one worker, which computes each fixture once."""
 
 
+def _fixtures(item: pytest.Item) -> list[str]:
+    # Test functions have fixture names; other items (doctests) may not.
+    names: list[str] = getattr(item, "fixturenames", [])
+    return names
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # One clear stop instead of one error per test that needs the data.
-    if find_data_dir() is None and any("shared_data" in i.fixturenames for i in items):
+    if find_data_dir() is None and any("shared_data" in _fixtures(i) for i in items):
         raise pytest.UsageError(missing_data_message())
     # The scheduler below only sees test ids, so the list is kept by hand and checked here.
     unlisted = sorted({
         i.nodeid.split("::")[0] for i in items
-        if WHOLE_DATA_FIXTURES.intersection(i.fixturenames)
+        if WHOLE_DATA_FIXTURES.intersection(_fixtures(i))
         and i.nodeid.split("::")[0] not in WHOLE_DATA_MODULES
     })
     if unlisted:
         raise pytest.UsageError(f"add to WHOLE_DATA_MODULES in tests/conftest.py: {unlisted}")
 
 
-class _ModuleScheduling(LoadScopeScheduling):
+class _ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no type hints
     """xdist's ``loadscope`` (a module's tests in one worker, so its module fixtures are made
     once), with the whole-data modules as one scope."""
 

@@ -82,7 +82,8 @@ def write_bench(
         rows = []
         for q in questions:
             base = settings[q["category"]][0]
-            g1, g2 = rng.choice(LABELS), rng.choice(LABELS)
+            g1: str | None = rng.choice(LABELS)
+            g2 = rng.choice(LABELS)
             if rng.random() < 1 / 12:
                 g1 = None
             rows.append(judgment(q, m, base, g1, g2))

@@ -22,7 +22,7 @@ from koarena.providers.base import ChatRequest, Message
 from koarena.records import Answer, Question
 from koarena.runner.estimate import Estimate, estimate
 from koarena.runner.run import RunResult, StageRunner
-from koarena.runner.tasks import Chat, Task
+from koarena.runner.tasks import Chat, QuestionTask, Task
 from koarena.style import conv_metadata
 
 # Likely answer length for a dry run when the bench has no baseline answers to average.
@@ -39,7 +39,7 @@ def answer_id(model: str, question_id: str, turns: list[str]) -> str:
 
 
 @dataclass(frozen=True)
-class AnswerTask:
+class AnswerTask(QuestionTask):
     """Ask ``model`` one question (all its turns)."""
 
     question: Question
@@ -48,10 +48,6 @@ class AnswerTask:
     temperature: float
     max_tokens: int
     finish_policy: FinishPolicy = FinishPolicy.FLAG
-
-    @property
-    def key(self) -> str:
-        return self.question.question_id
 
     def _request(self, messages: list[Message], max_tokens: int | None = None) -> ChatRequest:
         return ChatRequest(model=self.model, messages=list(messages),

@@ -31,7 +31,7 @@ from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Judgment, Question
 from koarena.runner.estimate import Estimate, estimate
 from koarena.runner.run import RunResult, StageRunner
-from koarena.runner.tasks import Chat
+from koarena.runner.tasks import Chat, QuestionTask
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class JudgeIdentity:
 
 
 @dataclass(frozen=True)
-class JudgeTask:
+class JudgeTask(QuestionTask):
     """Both games of one question for one judge and model: a `koarena.runner.tasks.Task`.
 
     The task holds the question and the two answers, and builds the conversations only when
@@ -82,10 +82,6 @@ class JudgeTask:
     output: Path
     games_together: bool = False
     """Play both games at once (batch mode: both go in the same round of batches)."""
-
-    @property
-    def key(self) -> str:
-        return self.question.question_id
 
     @property
     def model(self) -> str:

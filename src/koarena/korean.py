@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from koarena.records import Answer
@@ -354,22 +354,7 @@ class ModelFidelity:
     not_korean_questions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "answers": self.answers,
-            "scored": self.scored,
-            "failed": self.failed,
-            "empty": self.empty,
-            "mean_hangul_share": self.mean_hangul_share,
-            "mean_raw_hangul_share": self.mean_raw_hangul_share,
-            "min_hangul_share": self.min_hangul_share,
-            "not_korean": self.not_korean,
-            "not_korean_where_baseline_korean": self.not_korean_where_baseline_korean,
-            "intrusions": self.intrusions,
-            "answers_with_intrusions": self.answers_with_intrusions,
-            "intrusions_by_script": dict(self.intrusions_by_script),
-            "not_korean_questions": list(self.not_korean_questions),
-        }
+        return asdict(self)
 
 
 def model_fidelity(

@@ -45,7 +45,8 @@ def _open(page: Page, url: str) -> None:
 
 
 def _rows(page: Page, table: str) -> list[str]:
-    return page.locator(f"#{table} tbody tr").evaluate_all("rs => rs.map(r => r.dataset.row)")
+    rows = page.locator(f"#{table} tbody tr").evaluate_all("rs => rs.map(r => r.dataset.row)")
+    return [str(r) for r in rows]
 
 
 def _column(page: Page, table: str, key: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from playwright.sync_api import Page
 from koarena.bench import Bench
 from koarena.records import Answer, Judgment, Question
 from koarena.report.markdown import render_markdown
-from koarena.verdicts import Winner, game_outcome
+from koarena.verdicts import DEFAULT_WEIGHT, Winner, game_outcome
 
 BASELINE = "claude-3.7-sonnet"
 MODEL = "gpt-4o-mini"
@@ -37,9 +38,10 @@ def _wait(page: Page, question: str, model: str) -> None:
 
 
 def _listed(page: Page) -> list[str]:
-    return page.locator("#question-list a").evaluate_all(
+    ids = page.locator("#question-list a").evaluate_all(
         "links => links.map(a => a.dataset.question)"
     )
+    return [str(i) for i in ids]
 
 
 def _check_view(
@@ -136,13 +138,12 @@ def test_search(page: Page, full_site_url: str, questions: list[Question]) -> No
 def _model_net(j: Judgment) -> tuple[int, list[int]]:
     points = []
     for gi in range(2):
-        game = j.games[gi] if gi < len(j.games) else None
-        out = game_outcome(game.score if game is not None else None, gi)
+        out = game_outcome(j.label(gi), gi)
         if out is None:
             continue
         winner, strong = out
         sign = {Winner.A: -1, Winner.B: 1, Winner.TIE: 0}[winner]
-        points.append(sign * (3 if strong else 1))
+        points.append(sign * (DEFAULT_WEIGHT if strong else 1))
     return sum(points), points
 
 
@@ -167,12 +168,13 @@ def test_filters(
     assert page.inner_text("#tally") == (
         f"model better {wins} · tie {ties} · baseline better {losses}"
     )
-    for verdict, keep in {
+    filters: dict[str, Callable[[int, list[int]], bool]] = {
         "win": lambda n, p: bool(p) and n > 0,
         "loss": lambda n, p: bool(p) and n < 0,
         "tie": lambda n, p: bool(p) and n == 0,
         "split": lambda n, p: len(p) == 2 and (p[0] > 0) - (p[0] < 0) != (p[1] > 0) - (p[1] < 0),
-    }.items():
+    }
+    for verdict, keep in filters.items():
         page.select_option("#verdict-select", verdict)
         expected = [qid for qid, (n, p) in nets.items() if keep(n, p)]
         page.wait_for_function(

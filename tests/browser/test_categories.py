@@ -86,8 +86,9 @@ def test_browser_category_filter(page: Page, site: Path) -> None:
     assert page.is_visible("#category-filter")
 
     def listed() -> list[str]:
-        return page.locator("#question-list a").evaluate_all(
+        ids = page.locator("#question-list a").evaluate_all(
             "links => links.map(a => a.dataset.question)")
+        return [str(i) for i in ids]
 
     assert len(listed()) == 40
     page.select_option("#category-select", "creative_writing")

@@ -42,7 +42,8 @@ def _column(page: Page, cls: str) -> list[str]:
 
 
 def _models(page: Page) -> list[str]:
-    return page.locator("#board tbody tr").evaluate_all("rows => rows.map(r => r.dataset.model)")
+    models = page.locator("#board tbody tr").evaluate_all("rows => rows.map(r => r.dataset.model)")
+    return [str(m) for m in models]
 
 
 def test_rows_and_order(

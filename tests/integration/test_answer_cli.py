@@ -234,7 +234,7 @@ def test_torn_tail_is_cut_off_and_not_duplicated(server: FakeServer, tmp_path: P
 
 def test_second_run_on_the_same_file_exits_at_once(server: FakeServer, tmp_path: Path,
                                                    questions: list[dict[str, Any]]) -> None:
-    server.state.config.latency = 0.2
+    server.state.config.latency = 1.0  # the first run lasts ~10 s: the second starts within it
     ws = make_workspace(tmp_path, server, questions, parallel=2)
     out = ws["data"] / BENCH / "model_answer" / "m.jsonl"
     lock = out.with_name(".m.jsonl.lock")

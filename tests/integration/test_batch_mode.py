@@ -211,7 +211,7 @@ def test_kill_during_polling_resumes_without_resubmitting(
 def vllm_run_batch(server: FakeServer, infile: Path, outfile: Path) -> None:
     """What ``vllm run-batch -i infile -o outfile`` does, against the fake server: each line's
     body to /v1/chat/completions, the replies in the OpenAI batch output format."""
-    lines = []
+    lines: list[dict[str, Any]] = []
     for raw in infile.read_bytes().splitlines():
         item = orjson.loads(raw)
         req = urllib.request.Request(f"{server.base_url}/chat/completions",

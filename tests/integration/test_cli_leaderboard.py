@@ -7,11 +7,15 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from koarena.cli import main
+
+SmallBench = Callable[..., Path]
+"""The ``small_bench`` fixture (tests/integration/conftest.py)."""
 
 BENCH = "ko-arena-hard-v0.1"
 
@@ -22,7 +26,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_csv_and_json_outputs(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_csv_and_json_outputs(small_bench: SmallBench, tmp_path: Path) -> None:
     data = small_bench()
     out_csv = tmp_path / "lb.csv"
     out_json = tmp_path / "lb.json"
@@ -51,7 +55,7 @@ def test_csv_and_json_outputs(small_bench, tmp_path: Path) -> None:  # type: ign
     assert by_model == {r["model"]: float(r["score"]) for r in rows}
 
 
-def test_table_on_stdout(small_bench) -> None:  # type: ignore[no-untyped-def]
+def test_table_on_stdout(small_bench: SmallBench) -> None:
     data = small_bench()
     r = run_cli("leaderboard", "--data-dir", str(data), "--rounds", "5")
     assert r.returncode == 0, r.stderr
@@ -69,7 +73,7 @@ def _assert_one_line_error(r: subprocess.CompletedProcess[str], needle: str) -> 
     assert "Traceback" not in r.stderr
 
 
-def test_malformed_json_line(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_malformed_json_line(small_bench: SmallBench, tmp_path: Path) -> None:
     data = small_bench()
     f = data / BENCH / "model_judgment" / "ensemble" / "gpt-4o-mini.jsonl"
     lines = f.read_text(encoding="utf-8").splitlines(keepends=True)
@@ -81,7 +85,7 @@ def test_malformed_json_line(small_bench, tmp_path: Path) -> None:  # type: igno
     assert not out.exists()
 
 
-def test_torn_last_line_is_tolerated(small_bench) -> None:  # type: ignore[no-untyped-def]
+def test_torn_last_line_is_tolerated(small_bench: SmallBench) -> None:
     data = small_bench()
     f = data / BENCH / "model_judgment" / "ensemble" / "gpt-4o-mini.jsonl"
     with open(f, "a", encoding="utf-8") as fh:
@@ -91,7 +95,7 @@ def test_torn_last_line_is_tolerated(small_bench) -> None:  # type: ignore[no-un
     assert "torn" in r.stderr
 
 
-def test_record_without_question_id(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_record_without_question_id(small_bench: SmallBench, tmp_path: Path) -> None:
     data = small_bench()
     f = data / BENCH / "model_judgment" / "ensemble" / "o3-high.jsonl"
     with open(f, "a", encoding="utf-8") as fh:
@@ -102,7 +106,7 @@ def test_record_without_question_id(small_bench, tmp_path: Path) -> None:  # typ
     assert not out.exists()
 
 
-def test_baseline_without_answers(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_baseline_without_answers(small_bench: SmallBench, tmp_path: Path) -> None:
     data = small_bench()
     out = tmp_path / "out.csv"
     r = run_cli("leaderboard", "--data-dir", str(data), "--baseline", "gpt-4.5-preview",
@@ -111,14 +115,16 @@ def test_baseline_without_answers(small_bench, tmp_path: Path) -> None:  # type:
     assert not out.exists()
 
 
-def test_unknown_judge(small_bench) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_judge(small_bench: SmallBench) -> None:
     data = small_bench()
     r = run_cli("leaderboard", "--data-dir", str(data), "--judge", "gpt-5-judge")
     _assert_one_line_error(r, "unknown judge 'gpt-5-judge'")
 
 
 @pytest.mark.parametrize("name", ["../../../../etc/passwd", "a/b", ".."])
-def test_model_name_escaping_the_data_dir(small_bench, tmp_path: Path, name: str) -> None:  # type: ignore[no-untyped-def]
+def test_model_name_escaping_the_data_dir(
+    small_bench: SmallBench, tmp_path: Path, name: str
+) -> None:
     data = small_bench()
     out = tmp_path / "out.csv"
     r = run_cli("leaderboard", "--data-dir", str(data), "--baseline", name, "--output", str(out))
@@ -126,7 +132,7 @@ def test_model_name_escaping_the_data_dir(small_bench, tmp_path: Path, name: str
     assert not out.exists()
 
 
-def test_model_name_inside_a_record_escaping(small_bench) -> None:  # type: ignore[no-untyped-def]
+def test_model_name_inside_a_record_escaping(small_bench: SmallBench) -> None:
     data = small_bench()
     f = data / BENCH / "model_judgment" / "ensemble" / "o3-high.jsonl"
     with open(f, "a", encoding="utf-8") as fh:
@@ -142,7 +148,7 @@ def test_missing_data_dir(tmp_path: Path) -> None:
     _assert_one_line_error(r, "koarena data pull")
 
 
-def test_bad_output_suffix_and_conflicting_aliases(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_bad_output_suffix_and_conflicting_aliases(small_bench: SmallBench, tmp_path: Path) -> None:
     data = small_bench()
     r = run_cli("leaderboard", "--data-dir", str(data), "--output", str(tmp_path / "x.txt"))
     _assert_one_line_error(r, "must end in .csv or .json")
@@ -164,7 +170,9 @@ def test_bench_without_judgments_names_the_commands_that_make_them(small_bench) 
     )
 
 
-def test_all_controls_write_the_original_file_names(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_all_controls_write_the_original_file_names(
+    small_bench: SmallBench, tmp_path: Path
+) -> None:
     data = small_bench()
     out = tmp_path / "lb"
     assert main(["leaderboard", "--data-dir", str(data), "--control", "all", "--rounds", "3",
@@ -177,7 +185,7 @@ def test_all_controls_write_the_original_file_names(small_bench, tmp_path: Path)
     _assert_one_line_error(r, "--output takes one control")
 
 
-def test_korean_fidelity_columns(small_bench, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_korean_fidelity_columns(small_bench: SmallBench, tmp_path: Path) -> None:
     data = small_bench()
     out = tmp_path / "lb.csv"
     r = run_cli("leaderboard", "--data-dir", str(data), "--rounds", "0", "--korean",

@@ -43,8 +43,8 @@ def test_piped_leaderboard_is_plain_unwrapped_lines(small_bench) -> None:  # typ
     # one line however long (the footer is over 160 characters), no padding, no colour codes
     assert lines[-1] == (
         "200 battles from 3 models · games dropped (missing or unknown verdict): 0 · judgments "
-        "with a single game: 0 · flagged answers: 0 (0 failed-call markers, 0 empty; see "
-        "'koarena data check')"
+        "with a single game: 0 · flagged answers: 0 (0 failed-call markers, 0 empty, 0 cut off "
+        "at the token limit, 0 filtered; see 'koarena data check')"
     )
     assert [ln for ln in lines if ln != ln.rstrip()] == []
     assert "\x1b" not in r.stdout + r.stderr
@@ -92,16 +92,17 @@ def test_help_lists_the_commands_in_pipeline_order(capsys: pytest.CaptureFixture
         main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    listed = [ln.split()[0] for ln in out.split("COMMAND\n", 1)[1].split("\n\n")[0].splitlines()]
-    assert listed == ["data", "answer", "judge", "ensemble", "leaderboard", "run", "report",
-                      "serve", "analyze", "fake-server"]
+    block = out.split("COMMAND\n", 1)[1].split("\n\n")[0].splitlines()
+    listed = [ln.split()[0] for ln in block if not ln[4].isspace()]  # not a help continuation
+    assert listed == ["data", "translate", "answer", "judge", "import-batch", "ensemble",
+                      "leaderboard", "run", "report", "serve", "analyze", "fake-server"]
     assert [c[0] for c in _commands(build_parser()) if len(c) == 1] == listed
 
 
 def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
     commands = _commands(build_parser())
     assert ("data", "pull") in commands and ("data", "check") in commands
-    assert len(commands) == 12  # 10 commands, and data's pull and check
+    assert len(commands) == 14  # 12 commands, and data's pull and check
     for command in commands:
         with pytest.raises(SystemExit) as exc:
             main([*command, "--help"])

@@ -11,8 +11,9 @@ import subprocess
 import sys
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loopback_http import serve_on_loopback
@@ -22,6 +23,11 @@ from koarena.cli import main
 from koarena.datacheck import check_bench
 from koarena.datapull import MB, Limits, pull
 from koarena.errors import DataError
+
+SmallBench = Callable[..., Path]
+"""The ``small_bench`` fixture (tests/integration/conftest.py)."""
+Served = tuple[str, Path]
+"""The ``served`` fixture: the server's URL and the directory it serves."""
 
 BENCH = "ko-arena-hard-v0.1"
 ROOT = "ko-arena-hard-auto-main/"
@@ -44,13 +50,13 @@ def build_archive(src_data: Path, dest: Path, models: tuple[str, ...]) -> Path:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def served(tmp_path: Path) -> Iterator[Served]:
     """An HTTP server on 127.0.0.1 serving ``tmp_path/www``."""
     www = tmp_path / "www"
     www.mkdir()
 
     class Handler(http.server.SimpleHTTPRequestHandler):
-        def __init__(self, *a, **kw):  # type: ignore[no-untyped-def]
+        def __init__(self, *a: Any, **kw: Any) -> None:
             super().__init__(*a, directory=str(www), **kw)
 
         def log_message(self, *args: object) -> None:
@@ -63,7 +69,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 MODELS = ("claude-3.7-sonnet", "gpt-4o-mini", "gemini-2.0-pro-exp-02-05")
 
 
-def test_pull_installs_and_verifies(shared_data: Path, served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pull_installs_and_verifies(shared_data: Path, served: Served, tmp_path: Path) -> None:
     url, www = served
     archive = build_archive(shared_data, www / "main.zip", MODELS)
     sha = hashlib.sha256(archive.read_bytes()).hexdigest()
@@ -83,7 +89,9 @@ def test_pull_installs_and_verifies(shared_data: Path, served, tmp_path: Path) -
     assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0"]) == 0
 
 
-def test_pull_refuses_to_overwrite_without_force(shared_data: Path, served, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_pull_refuses_to_overwrite_without_force(
+    shared_data: Path, served: Served, tmp_path: Path
+) -> None:
     url, www = served
     build_archive(shared_data, www / "main.zip", MODELS[:2])
     data = tmp_path / "data"
@@ -104,8 +112,8 @@ def test_pull_refuses_to_overwrite_without_force(shared_data: Path, served, tmp_
         ("no_questions", "exactly one data/ko-arena-hard-v0.1/question.jsonl"),
     ],
 )
-def test_failed_pull_leaves_nothing(  # type: ignore[no-untyped-def]
-    shared_data: Path, served, tmp_path: Path, setup: str, message: str
+def test_failed_pull_leaves_nothing(
+    shared_data: Path, served: Served, tmp_path: Path, setup: str, message: str
 ) -> None:
     url, www = served
     name = "main.zip"
@@ -142,7 +150,9 @@ def test_check_finds_the_known_problems_of_the_shared_data(shared_data: Path) ->
             if r.unlabelled_games} == {"o4-mini-high": 1}
 
 
-def test_check_reports_torn_malformed_missing_and_duplicates(small_bench, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_check_reports_torn_malformed_missing_and_duplicates(
+    small_bench: SmallBench, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = small_bench(n_questions=10)
     f = data / BENCH / "model_answer" / "gpt-4o-mini.jsonl"
     lines = f.read_text(encoding="utf-8").splitlines(keepends=True)

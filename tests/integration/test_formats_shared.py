@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 from koarena.bench import Bench
 from koarena.cli import main
 from koarena.controls import Control
 from koarena.leaderboard import compute_leaderboard
+
+SmallBench = Callable[..., Path]
+"""The ``small_bench`` fixture (tests/integration/conftest.py)."""
 
 
 def test_v20_questions_and_answers(shared_data: Path) -> None:
@@ -43,7 +47,7 @@ def test_korean_v01(shared_data: Path) -> None:
     assert len(b.answer_models()) == 76
 
 
-def test_pooling_two_judges(small_bench) -> None:  # type: ignore[no-untyped-def]
+def test_pooling_two_judges(small_bench: SmallBench) -> None:
     data = small_bench()
     root = data / "ko-arena-hard-v0.1" / "model_judgment"
     shutil.copytree(root / "ensemble", root / "copy")

@@ -259,7 +259,7 @@ def test_engine_picks_the_provider_by_api_type_and_retries(server: FakeServer) -
 def test_koarena_answer_with_a_gemini_endpoint(server: FakeServer, tmp_path: Path) -> None:
     server.state.config.require_key = KEY
     server.state.config.faults = [FaultRule("429", match="둘째", retry_after=0)]
-    questions = [{"question_id": f"g{i}", "category": "t", "cluster": "c",
+    questions: list[dict[str, Any]] = [{"question_id": f"g{i}", "category": "t", "cluster": "c",
                   "turns": [{"content": text}]}
                  for i, text in enumerate(["첫째 질문", "둘째 질문", "셋째 질문"])]
     bench = tmp_path / "data" / "gbench"

@@ -74,8 +74,8 @@ def test_v2_demo_as_documented(
     answers = {m: {r["question_id"]: r for r in load(data / V2 / "model_answer" / f"{m}.jsonl")}
                for m in ("gemini-2.0-flash-001", "new-model")}
     judgments = load(data / V2 / "model_judgment" / "gpt-4.1" / "new-model.jsonl")
-    category = {q["uid"]: q["category"] for q in questions}
-    assert sorted(j["question_id"] for j in judgments) == sorted(category)
+    category = {str(q["uid"]): q["category"] for q in questions}
+    assert sorted(str(j["question_id"]) for j in judgments) == sorted(category)
     for j in judgments:
         cat = category[j["question_id"]]
         assert j["category"] == cat

@@ -70,6 +70,7 @@ class Hostile(http.server.BaseHTTPRequestHandler):
         body = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
         mode = body["model"]
         auth = self.headers.get("Authorization", "")
+        payload: dict[str, Any]
         if mode == "noise-401":
             status, payload = 401, {"error": {"message": "n" * 469 + f" bad key {KEY}"}}
         elif mode == "b64-401":

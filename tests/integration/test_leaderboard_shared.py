@@ -11,8 +11,10 @@ from scipy.optimize import minimize
 
 from koarena.bench import Bench
 from koarena.controls import Control, style_covariates, style_metas
-from koarena.leaderboard import LoadedData, fit_control, load_battles
+from koarena.leaderboard import Leaderboard, LoadedData, fit_control, load_battles
 from koarena.rating import LN10, design_from_battles, targets, win_rate
+
+Boards = dict[Control, Leaderboard]
 
 TEST_DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -23,7 +25,7 @@ def published(control: str) -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
-def boards(full_boards):  # type: ignore[no-untyped-def]
+def boards(full_boards: Boards) -> Boards:
     return full_boards
 
 
@@ -33,7 +35,7 @@ def data(shared_data: Path) -> LoadedData:
     return load_battles(Bench(shared_data), judges=["ensemble"])
 
 
-def test_no_control_matches_published_leaderboard_for_all_76_models(boards) -> None:  # type: ignore[no-untyped-def]
+def test_no_control_matches_published_leaderboard_for_all_76_models(boards: Boards) -> None:
     expected = published("no_control")
     got = {r.model: r.score for r in boards[Control.NONE].rows}
     assert len(expected) == 76
@@ -45,7 +47,7 @@ def test_no_control_matches_published_leaderboard_for_all_76_models(boards) -> N
     ]
 
 
-def test_sanity_values_of_the_data_readme(boards) -> None:  # type: ignore[no-untyped-def]
+def test_sanity_values_of_the_data_readme(boards: Boards) -> None:
     b = boards[Control.NONE]
     assert b.row("o3-high").score == 87.29
     assert b.row("gemma-3-27b-it").score == 45.14
@@ -54,7 +56,7 @@ def test_sanity_values_of_the_data_readme(boards) -> None:  # type: ignore[no-un
     assert b.row("claude-3.7-sonnet").score == 50.0
 
 
-def test_style_control_anchor_values(boards) -> None:  # type: ignore[no-untyped-def]
+def test_style_control_anchor_values(boards: Boards) -> None:
     b = boards[Control.STYLE]
     # the exact optimum: 87.4257, 11.4316, 19.7860 before rounding, far from a rounding edge
     assert b.row("o3-high").score == 87.43
@@ -65,7 +67,7 @@ def test_style_control_anchor_values(boards) -> None:  # type: ignore[no-untyped
 
 @pytest.mark.parametrize("control", [Control.STYLE, Control.LENGTH, Control.MARKDOWN])
 def test_controlled_fits_are_the_optimum_of_the_published_objective(
-    data: LoadedData, boards, control: Control  # type: ignore[no-untyped-def]
+    data: LoadedData, boards: Boards, control: Control
 ) -> None:
     """Check every model's score against an independent optimiser on the dense objective:
     L2-penalised (C = 1) logistic regression on the original's duplicated battle rows."""
@@ -95,7 +97,7 @@ def test_controlled_fits_are_the_optimum_of_the_published_objective(
     assert max(diffs.values()) <= 0.011
 
 
-def test_confidence_intervals_contain_the_score(boards) -> None:  # type: ignore[no-untyped-def]
+def test_confidence_intervals_contain_the_score(boards: Boards) -> None:
     for control, b in boards.items():
         for r in b.rows:
             assert r.lower is not None and r.upper is not None
@@ -114,7 +116,7 @@ def test_bootstrap_is_reproducible_and_seed_dependent(data: LoadedData) -> None:
     assert not np.array_equal(a, c)
 
 
-def test_dropped_and_flagged_counts(boards) -> None:  # type: ignore[no-untyped-def]
+def test_dropped_and_flagged_counts(boards: Boards) -> None:
     b = boards[Control.NONE]
     # 143,617 labelled games' battles plus the lone game read twice, as the original does
     assert b.n_battles == 143618

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,8 @@ def report(*args: str) -> subprocess.CompletedProcess[str]:
     ],
 )
 def test_bad_reference(
-    small_bench, tmp_path: Path, content: str | None, extra: list[str], needle: str  # type: ignore[no-untyped-def]
+    small_bench: Callable[..., Path], tmp_path: Path, content: str | None, extra: list[str],
+    needle: str,
 ) -> None:
     ref = tmp_path / "ref.csv"
     if content is not None:

@@ -81,7 +81,7 @@ class CaptureServer:
                 "stop_sequence": None, "usage": usage})
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await resp.prepare(req)
-        events = [
+        events: list[dict[str, Any]] = [
             {"type": "message_start", "message": {
                 "id": "m", "type": "message", "role": "assistant", "model": body["model"],
                 "content": [], "stop_reason": None, "stop_sequence": None,
@@ -234,7 +234,10 @@ def test_gemini_thinking_level_matches_the_sdk(capture: CaptureServer) -> None:
         model="gemini-3-pro", contents=USER,
         config=types.GenerateContentConfig(
             system_instruction=SYSTEM, temperature=0.0, max_output_tokens=2048,
-            thinking_config=types.ThinkingConfig(thinking_level="high", include_thoughts=True)))
+            thinking_config=types.ThinkingConfig(
+                # the string users write; the SDK types it as its ThinkingLevel enum
+                thinking_level="high",  # type: ignore[arg-type]
+                include_thoughts=True)))
     cfg = endpoint("gemini-3-pro", f"{base}/v1beta", api_type="gemini",
                    reasoning={"thinking_level": "high"})
     resp = koarena_call(cfg, GeminiProvider, 2048)

@@ -211,7 +211,7 @@ def test_multi_turn_records_are_translated_turn_by_turn(
         tmp_path: Path, shared_data: Path,
         fake_server: Callable[[FakeConfig], FakeServer]) -> None:
     data = make_data(shared_data, tmp_path, [])
-    records = [
+    records: list[dict[str, Any]] = [
         {"question_id": "v01", "category": "arena-hard-v0.1", "cluster": "c",
          "turns": [{"content": "Write `ls -l` output as a Python list."},
                    {"content": "Now sort it by size, please."}]},

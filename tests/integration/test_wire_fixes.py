@@ -16,6 +16,7 @@ from koarena.answering import answer
 from koarena.bench import Bench
 from koarena.config import (
     AnswerSettings,
+    Endpoint,
     ModelEndpoint,
     load_judge_settings,
     parse_model_endpoint,
@@ -27,7 +28,13 @@ from koarena.judge_protocol import JudgeProtocol, build_messages
 from koarena.judging import judge, plan_judging
 from koarena.leaderboard import compute_leaderboard
 from koarena.providers.anthropic import AnthropicProvider
-from koarena.providers.base import ChatRequest, ChatResponse, Message, TransientError
+from koarena.providers.base import (
+    ChatRequest,
+    ChatResponse,
+    Message,
+    Provider,
+    TransientError,
+)
 from koarena.providers.gemini import GeminiProvider
 from koarena.providers.openai_compat import OpenAICompatProvider
 from koarena.runner.run import StageRunner
@@ -51,7 +58,8 @@ def endpoint(srv: FakeServer, api_type: str, **extra: Any) -> ModelEndpoint:
                                 "test", env={})
 
 
-PROVIDERS = {"openai": OpenAICompatProvider, "anthropic": AnthropicProvider,
+PROVIDERS: dict[str, Callable[[ModelEndpoint, Endpoint], Provider]] = {
+    "openai": OpenAICompatProvider, "anthropic": AnthropicProvider,
              "gemini": GeminiProvider}
 
 

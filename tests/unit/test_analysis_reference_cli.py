@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from analysis_synthetic import write_bench
@@ -11,11 +12,12 @@ from analysis_synthetic import write_bench
 from koarena.cli import main
 
 
-def _analyze(data: Path, ref: Path, out: Path) -> dict:  # type: ignore[type-arg]
+def _analyze(data: Path, ref: Path, out: Path) -> dict[str, Any]:
     assert main(["analyze", "--data-dir", str(data), "--bench", "synthetic", "--rounds", "20",
                  "--self-preference-rounds", "20", "--reference", str(ref),
                  "--output", str(out)]) == 0
-    return json.loads(out.read_text(encoding="utf-8"))["separability"]["controls"]["none"]
+    result: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return dict(result["separability"]["controls"]["none"])
 
 
 def test_reference_in_koarena_order_and_reversed(

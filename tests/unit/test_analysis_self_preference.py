@@ -10,12 +10,12 @@ from koarena.analysis.self_preference import (
     parse_family,
     self_preference,
 )
-from koarena.battles import build_battles
+from koarena.battles import Battles, build_battles
 from koarena.errors import ConfigError
 from koarena.records import Game, Judgment
 
 
-def _battles() -> dict[str, object]:
+def _battles() -> dict[str, Battles]:
     return {j: build_battles(judgments(j), "base", judges=[j]) for j in (BIASED, *HONEST)}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,20 +20,24 @@ from v2_original import exploded, mean_scores, style_win_rates
 MODELS = ("m-one", "m-two", "m-three")
 
 
+Synthetic = tuple[Bench, dict[str, Any]]
+"""The ``synthetic`` fixture: the bench and what `write_bench` wrote."""
+
+
 def unrounded(board: Leaderboard, model: str) -> float:
     """The win rate (%) behind a row's rounded score, from its unrounded Elo-scale rating."""
     base = board.row(board.baseline).rating
-    return 100.0 / (1.0 + 10.0 ** ((base - board.row(model).rating) / 400.0))
+    return float(100.0 / (1.0 + 10.0 ** ((base - board.row(model).rating) / 400.0)))
 
 
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Bench, dict[str, object]]:
+def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Synthetic:
     data = tmp_path_factory.mktemp("v2") / "data"
     written = write_bench(data / "syn-v2", synthetic_questions(), MODELS, seed=3)
     return Bench(data, "syn-v2"), written
 
 
-def test_no_control_equals_original_mean_score(synthetic: tuple[Bench, dict]) -> None:
+def test_no_control_equals_original_mean_score(synthetic: Synthetic) -> None:
     bench, written = synthetic
     boards = compute_category_leaderboards(bench, [Control.NONE], judges=["jx"], rounds=0)
     assert list(boards) == ["hard_prompt", "creative_writing"]
@@ -48,7 +53,7 @@ def test_no_control_equals_original_mean_score(synthetic: tuple[Bench, dict]) ->
         assert board.row(baseline).score == 50.0
 
 
-def test_subcategory_board_uses_its_questions(synthetic: tuple[Bench, dict]) -> None:
+def test_subcategory_board_uses_its_questions(synthetic: Synthetic) -> None:
     bench, written = synthetic
     boards = compute_category_leaderboards(
         bench, [Control.NONE], categories=["coding"], judges=["jx"], rounds=0
@@ -60,7 +65,7 @@ def test_subcategory_board_uses_its_questions(synthetic: tuple[Bench, dict]) -> 
         assert unrounded(board, model) == pytest.approx(100 * score, abs=1e-9)
 
 
-def test_style_control_equals_original_definition(synthetic: tuple[Bench, dict]) -> None:
+def test_style_control_equals_original_definition(synthetic: Synthetic) -> None:
     bench, written = synthetic
     boards = compute_category_leaderboards(
         bench, [Control.STYLE], categories=["creative_writing", "hard_prompt"],
@@ -104,7 +109,7 @@ def test_hand_computed_scores(tmp_path: Path) -> None:
                                       judges=["jx"], rounds=0)
 
 
-def test_unknown_category_is_named(synthetic: tuple[Bench, dict]) -> None:
+def test_unknown_category_is_named(synthetic: Synthetic) -> None:
     bench, _ = synthetic
     with pytest.raises(DataError, match=r"category 'poetry' is not in this bench \(categories: "
                        r"hard_prompt, coding, math, creative_writing\)"):
@@ -124,7 +129,7 @@ def test_unpenalised_style_fit_on_too_few_battles_is_bad_input(tmp_path: Path) -
 
 
 def test_analyze_one_category_against_its_baseline(
-    synthetic: tuple[Bench, dict], tmp_path: Path
+    synthetic: Synthetic, tmp_path: Path
 ) -> None:
     bench, written = synthetic
     ref = tmp_path / "ref.csv"

@@ -9,7 +9,8 @@ import pytest
 
 from koarena.config import parse_model_endpoint
 from koarena.providers.base import ChatRequest, Message, RateLimitError, TransientError
-from koarena.providers.openai_compat import parse_retry_after, split_think
+from koarena.providers.http import parse_retry_after
+from koarena.providers.openai_compat import split_think
 from koarena.runner.pool import RateLimiter, RetryPolicy
 
 

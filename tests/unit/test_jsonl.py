@@ -72,7 +72,7 @@ def test_short_writes_are_completed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     def two_bytes_at_a_time(fd: int, data: bytes) -> int:
         return real_write(fd, bytes(data[:2]))
 
-    monkeypatch.setattr(jsonl.os, "write", two_bytes_at_a_time)
+    monkeypatch.setattr(os, "write", two_bytes_at_a_time)
     p = tmp_path / "a.jsonl"
     append_jsonl(p, [{"x": 1}, {"t": "안녕"}])
     assert p.read_bytes() == '{"x":1}\n{"t":"안녕"}\n'.encode()
@@ -119,7 +119,7 @@ def test_no_space_left_is_one_line_and_rolled_back(
 
     p = tmp_path / "a.jsonl"
     p.write_bytes(b'{"x": 1}\n')
-    monkeypatch.setattr(jsonl.os, "write", disk_fills)
+    monkeypatch.setattr(os, "write", disk_fills)
     with pytest.raises(OutputError, match=r"^cannot write .*a\.jsonl: No space left on device$"):
         append_jsonl(p, [{"x": 2}])
     assert p.read_bytes() == b'{"x": 1}\n'
@@ -134,7 +134,7 @@ def test_atomic_write_failure_keeps_the_old_file(
     def no_space(*_a: object) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(jsonl.os, "fsync", no_space)
+    monkeypatch.setattr(os, "fsync", no_space)
     with pytest.raises(OutputError, match="No space left on device"):
         write_jsonl_atomic(p, [{"a": 2}])
     assert [r for _, r in iter_jsonl(p)] == [{"a": 1}]

@@ -4,7 +4,9 @@ answers left out and reported; judgments of another protocol reported."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,15 +103,15 @@ def test_template_mismatch_fails_before_any_request(tmp_path: Path) -> None:
         plan_judging(bench, bad, {"j1": "j1"}, ["m"], "base")
 
 
-def settings(**overrides: object) -> JudgeSettings:
-    base: dict[str, object] = {
-        "bench_name": "tiny",
-        "judge_models": ["j1"],
-        "baseline_model": "base",
-        "system_prompt": "S",
-        "prompt_template": ["{question_1}|{answer_1}|{answer_2}"],
-    }
-    return JudgeSettings(**{**base, **overrides})  # type: ignore[arg-type]
+def settings(**overrides: Any) -> JudgeSettings:
+    base = JudgeSettings(
+        bench_name="tiny",
+        judge_models=["j1"],
+        baseline_model="base",
+        system_prompt="S",
+        prompt_template=["{question_1}|{answer_1}|{answer_2}"],
+    )
+    return replace(base, **overrides)
 
 
 def test_protocol_from_settings() -> None:
@@ -133,11 +135,11 @@ def test_protocol_from_settings() -> None:
 def test_expected_reply_tokens_from_earlier_judgments(tmp_path: Path) -> None:
     bench = make_bench(tmp_path)
     assert expected_reply_tokens(bench, ["j1"]) is None
-    games = [
+    games: list[Game | None] = [
         Game("A>B", {"usage": {"input_tokens": 5, "output_tokens": 300}, "attempts": 1}),
         Game(None, {"usage": {"input_tokens": 9, "output_tokens": 500}, "attempts": 2}),
     ]
-    published = [Game("A>B"), Game("B>A")]  # no usage: not counted
+    published: list[Game | None] = [Game("A>B"), Game("B>A")]  # no usage: not counted
     append_jsonl(
         bench.judgment_file("j1", "base"),
         [

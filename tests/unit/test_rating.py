@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -70,7 +71,9 @@ def test_ties_count_half(n_a: int, n_b: int, n_tie: int, expected: float) -> Non
     assert win_rate(fit.beta, 0)[0, 1] == pytest.approx(expected, abs=1e-12)
 
 
-def _dense_objective(d: Design, s_a: np.ndarray, s_b: np.ndarray, l2: float):  # type: ignore[no-untyped-def]
+def _dense_objective(
+    d: Design, s_a: np.ndarray, s_b: np.ndarray, l2: float
+) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
     X = np.zeros((d.n_rows, d.n_models + d.k))
     X[np.arange(d.n_rows), d.a] += d.ca
     X[np.arange(d.n_rows), d.b] += d.cb

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -17,7 +18,7 @@ from koarena.translation.judge_prompts import (
 
 
 @pytest.fixture(scope="module")
-def prompts(shared_data: Path) -> tuple[dict[str, object], str]:
+def prompts(shared_data: Path) -> tuple[dict[str, Any], str]:
     settings = yaml.safe_load(
         (shared_data / "arena-hard-v2.0" / "judge_settings.yaml").read_text("utf-8"))
     korean = yaml.safe_load(
@@ -26,9 +27,9 @@ def prompts(shared_data: Path) -> tuple[dict[str, object], str]:
 
 
 def test_the_seed_edits_are_one_paragraph_added_and_one_changed(
-        prompts: tuple[dict[str, object], str]) -> None:
+        prompts: tuple[dict[str, Any], str]) -> None:
     settings, korean = prompts
-    english = settings["categories"]["arena-hard-v0.1"]["system_prompt"]  # type: ignore[index]
+    english = settings["categories"]["arena-hard-v0.1"]["system_prompt"]
     edits = korean_edits(english, korean)
     assert len(edits) == 1
     (edit,) = edits
@@ -39,12 +40,12 @@ def test_the_seed_edits_are_one_paragraph_added_and_one_changed(
 
 
 def test_every_v2_category_gets_the_korean_instructions_and_keeps_its_own(
-        prompts: tuple[dict[str, object], str]) -> None:
+        prompts: tuple[dict[str, Any], str]) -> None:
     settings, korean = prompts
-    cats = settings["categories"]  # type: ignore[index]
+    cats = settings["categories"]
     edits = korean_edits(cats["arena-hard-v0.1"]["system_prompt"], korean)
-    out = korean_judge_settings(settings, edits)  # type: ignore[arg-type]
-    assert settings["categories"]["math"]["system_prompt"] == (  # type: ignore[index]
+    out = korean_judge_settings(settings, edits)
+    assert settings["categories"]["math"]["system_prompt"] == (
         cats["math"]["system_prompt"])  # the input is not changed
     for name, cat in out["categories"].items():
         src = cats[name]["system_prompt"]

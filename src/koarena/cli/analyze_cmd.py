@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,11 +98,18 @@ def _note(title: str, section: dict[str, Any]) -> bool:
     return False
 
 
+def _table(title: str, columns: Sequence[str], left: Collection[str]) -> Table:
+    """A table whose columns are right-aligned (numbers) except those named in ``left``."""
+    t = Table(title=title)
+    for col in columns:
+        t.add_column(col, justify="left" if col in left else "right")
+    return t
+
+
 def _print_positions(section: dict[str, Any]) -> None:
-    t = Table(title="Position consistency and bias")
-    for col in ("judge", "judgments", "consistent %", "exactly consistent %",
-                "first shown wins %", "first shown, of decisive %"):
-        t.add_column(col, justify="left" if col == "judge" else "right")
+    t = _table("Position consistency and bias",
+               ("judge", "judgments", "consistent %", "exactly consistent %",
+                "first shown wins %", "first shown, of decisive %"), left=("judge",))
     for r in section["judges"]:
         t.add_row(escape(r["judge"]), str(r["judgments"]), _pct(r["consistency"]),
                   _pct(r["exact_consistency"]), _pct(r["first_win_share"]),
@@ -112,9 +120,9 @@ def _print_positions(section: dict[str, Any]) -> None:
 def _print_agreement(section: dict[str, Any]) -> None:
     if not _note("Judge agreement", section):
         return
-    t = Table(title="Judge agreement (games both labelled)")
-    for col in ("judge A", "judge B", "games", "exact %", "winner %", "kappa", "winner kappa"):
-        t.add_column(col, justify="left" if col.startswith("judge") else "right")
+    t = _table("Judge agreement (games both labelled)",
+               ("judge A", "judge B", "games", "exact %", "winner %", "kappa", "winner kappa"),
+               left=("judge A", "judge B"))
     for r in section["pairs"]:
         t.add_row(escape(r["judge_a"]), escape(r["judge_b"]), str(r["games"]), _pct(r["exact"]),
                   _pct(r["winner"]), _num(r["kappa"], 3), _num(r["winner_kappa"], 3))
@@ -124,9 +132,9 @@ def _print_agreement(section: dict[str, Any]) -> None:
 def _print_self_preference(section: dict[str, Any]) -> None:
     if not _note("Self-preference", section):
         return
-    t = Table(title="Self-preference (win rate under the judge − under the other judges, pp)")
-    for col in ("judge", "model", "questions", "own judge %", "others %", "difference", "95% CI"):
-        t.add_column(col, justify="left" if col in ("judge", "model") else "right")
+    t = _table("Self-preference (win rate under the judge − under the other judges, pp)",
+               ("judge", "model", "questions", "own judge %", "others %", "difference", "95% CI"),
+               left=("judge", "model"))
     for r in section["rows"]:
         t.add_row(escape(r["judge"]), escape(r["model"]), str(r["questions"]),
                   _num(r["win_rate_self"]),
@@ -138,14 +146,12 @@ def _print_self_preference(section: dict[str, Any]) -> None:
 def _print_separability(section: dict[str, Any]) -> None:
     if not _note("Separability", section):
         return
-    t = Table(title=escape(f"Separability (judges: {', '.join(section['judges'])}, "
-                           f"{section['rounds']} bootstrap rounds)"))
     cols = ["control", "models", "pairs", "separated", "separability %"]
     with_ref = any("reference" in e for e in section["controls"].values())
     if with_ref:
         cols += ["agreement w/ CI %", "Spearman", "Kendall", "Brier", "rank Brier"]
-    for col in cols:
-        t.add_column(col, justify="left" if col == "control" else "right")
+    t = _table(escape(f"Separability (judges: {', '.join(section['judges'])}, "
+                      f"{section['rounds']} bootstrap rounds)"), cols, left=("control",))
     for name, e in section["controls"].items():
         row = [name, str(e["models"]), str(e["pairs"]), str(e["separated_pairs"]),
                _pct(e["separability"])]
@@ -174,10 +180,10 @@ def _print_clusters(section: dict[str, Any]) -> None:
 def _print_korean(section: dict[str, Any]) -> None:
     if not _note("Korean fidelity", section):
         return
-    t = Table(title="Korean fidelity (prose outside code, URLs and math; lowest share first)")
-    for col in ("model", "answers", "Hangul share %", "raw share %", "not Korean",
-                "…baseline Korean", "intrusions", "answers w/ intr.", "by script"):
-        t.add_column(col, justify="left" if col in ("model", "by script") else "right")
+    t = _table("Korean fidelity (prose outside code, URLs and math; lowest share first)",
+               ("model", "answers", "Hangul share %", "raw share %", "not Korean",
+                "…baseline Korean", "intrusions", "answers w/ intr.", "by script"),
+               left=("model", "by script"))
     for r in section["models"]:
         drift = r["not_korean_where_baseline_korean"]
         t.add_row(

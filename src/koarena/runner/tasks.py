@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from koarena.errors import DataError
 from koarena.jsonl import iter_jsonl
 from koarena.providers.base import ChatRequest, ChatResponse
+from koarena.records import Question
 
 Chat = Callable[[ChatRequest], Awaitable[ChatResponse]]
 
@@ -51,6 +52,16 @@ class Task(Protocol):
     def planned_requests(self) -> list[ChatRequest]: ...
 
     async def run(self, chat: Chat) -> dict[str, Any]: ...
+
+
+class QuestionTask:
+    """Base of the tasks that make one record per question: the question is the key."""
+
+    question: Question
+
+    @property
+    def key(self) -> str:
+        return self.question.question_id
 
 
 def record_key(record: dict[str, Any]) -> str | None:

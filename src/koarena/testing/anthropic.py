@@ -19,12 +19,13 @@ import orjson
 from koarena.testing.faults import FILTER_FAULTS
 from koarena.testing.http import Connection, retry_after_header
 from koarena.testing.model import Reply, block_text, usage
+from koarena.testing.routes import ApiRoutes
 
 _ERROR_TYPES = {429: "rate_limit_error", 401: "authentication_error",
                 400: "invalid_request_error", 529: "overloaded_error"}
 
 
-class AnthropicRoutes:
+class AnthropicRoutes(ApiRoutes):
     """The Messages route."""
 
     routes: tuple[tuple[str, str], ...] = (
@@ -35,12 +36,6 @@ class AnthropicRoutes:
 
     def auth(self, headers: dict[str, str]) -> str:
         return f"Bearer {headers.get('x-api-key', '')}"
-
-    def rejection(self, target: str) -> bytes | None:
-        return None
-
-    def chat_body(self, path: str, req: dict[str, Any]) -> dict[str, Any]:
-        return req
 
     def resets_on_cut(self, path: str) -> bool:
         # Decided in `respond`, which knows whether the reply is streamed.

@@ -19,6 +19,7 @@ import orjson
 
 from koarena.testing.http import Connection
 from koarena.testing.model import Reply, usage
+from koarena.testing.routes import ApiRoutes
 
 _GENERATE = ":generateContent"
 _STREAM = ":streamGenerateContent"
@@ -36,7 +37,7 @@ def error_body(status: int, message: str, retry_after: float | None = None) -> b
     return orjson.dumps({"error": err})
 
 
-class GeminiRoutes:
+class GeminiRoutes(ApiRoutes):
     """The generateContent routes (Google's ``api_base`` is ``…/v1beta``)."""
 
     routes: tuple[tuple[str, str], ...] = (

@@ -12,6 +12,7 @@ import orjson
 from koarena.testing.faults import FILTER_FAULTS
 from koarena.testing.http import Connection, retry_after_header
 from koarena.testing.model import Reply, usage
+from koarena.testing.routes import ApiRoutes
 
 
 def error_body(status: int, message: str) -> bytes:
@@ -20,7 +21,7 @@ def error_body(status: int, message: str) -> bytes:
     return orjson.dumps({"error": {"message": message, "type": kind, "code": status}})
 
 
-class OpenAIRoutes:
+class OpenAIRoutes(ApiRoutes):
     """The OpenAI-compatible route; the key comes in ``Authorization: Bearer``."""
 
     routes: tuple[tuple[str, str], ...] = (
@@ -31,12 +32,6 @@ class OpenAIRoutes:
 
     def auth(self, headers: dict[str, str]) -> str:
         return headers.get("authorization", "")
-
-    def rejection(self, target: str) -> bytes | None:
-        return None
-
-    def chat_body(self, path: str, req: dict[str, Any]) -> dict[str, Any]:
-        return req
 
     def resets_on_cut(self, path: str) -> bool:
         # A non-streamed reply has nothing to cut: it comes whole.

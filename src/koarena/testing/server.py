@@ -11,7 +11,6 @@ import asyncio
 import logging
 import threading
 from pathlib import Path
-from typing import Any, Protocol
 
 import orjson
 
@@ -19,35 +18,11 @@ from koarena.testing.anthropic import AnthropicRoutes
 from koarena.testing.batches import BatchRoutes
 from koarena.testing.gemini import GeminiRoutes
 from koarena.testing.http import Connection
-from koarena.testing.model import FakeConfig, FakeState, Reply
+from koarena.testing.model import FakeConfig, FakeState
 from koarena.testing.openai import OpenAIRoutes, error_body
+from koarena.testing.routes import ApiRoutes
 
 log = logging.getLogger(__name__)
-
-
-class ApiRoutes(Protocol):
-    """What the server needs from one API family's routes."""
-
-    routes: tuple[tuple[str, str], ...]
-
-    def matches(self, path: str) -> bool:
-        """Whether a POST to ``path`` is this API's."""
-
-    def auth(self, headers: dict[str, str]) -> str:
-        """The request's key as an ``Authorization`` value (``Bearer <key>``)."""
-
-    def rejection(self, target: str) -> bytes | None:
-        """A 400 body for a request this API refuses before reading it, or None."""
-
-    def chat_body(self, path: str, req: dict[str, Any]) -> dict[str, Any]:
-        """The request as the chat body `FakeState.reply` reads."""
-
-    def resets_on_cut(self, path: str) -> bool:
-        """Whether a ``cut`` fault is a plain reset here (the reply is not streamed)."""
-
-    async def respond(self, conn: Connection, path: str, headers: dict[str, str],
-                      req: dict[str, Any], reply: Reply) -> None:
-        """Send ``reply`` in this API's shape."""
 
 
 APIS: tuple[ApiRoutes, ...] = (OpenAIRoutes(), AnthropicRoutes(), GeminiRoutes())
