@@ -47,7 +47,7 @@ def test_original_flags(data_dir: Path, tmp_path: Path) -> None:
                 "--output-dir", str(tmp_path))
     assert r.returncode == 0, r.stderr
     assert "category coding" in r.stdout and "category math" in r.stdout
-    assert "control style" in r.stdout
+    assert "style control" in r.stdout
     for category in ("coding", "math"):
         with open(tmp_path / category / "style_control.csv", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
