@@ -181,8 +181,8 @@ def test_judged_model_without_answers_is_warned(small_bench: Any,
     data = small_bench(MODELS, 10)
     gone = data / BENCH / "model_answer" / "o3-high.jsonl"
     gone.unlink()
-    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0",
-                 "--control", "none"]) == 0
+    # style control (the default) needs every judged answer's counts: without control only
+    assert main(["leaderboard", "--data-dir", str(data), "--rounds", "0", "--control", "none"]) == 0
     assert (f"o3-high is judged but has no answer file ({gone}): its average tokens show 0"
             in caplog.text)
 
