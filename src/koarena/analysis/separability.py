@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import kendalltau, spearmanr
 
 from koarena.errors import DataError
 from koarena.rating import FloatArray
@@ -87,6 +86,10 @@ def _correlation(kind: str, x: Sequence[float], y: Sequence[float]) -> float | N
         raise ValueError("x and y must have the same length")
     if len(x) < 2 or len(set(x)) < 2 or len(set(y)) < 2:
         return None
+    # Imported here: scipy.stats takes half a second to import, which every koarena command
+    # would pay (the CLI imports this module to register `analyze`).
+    from scipy.stats import kendalltau, spearmanr
+
     stat = spearmanr(x, y).statistic if kind == "spearman" else kendalltau(x, y).statistic
     return round(float(stat), 12)
 
