@@ -41,14 +41,27 @@ def check_target(output: Path) -> None:
             f"--output {output} is not empty and was not written by 'koarena report'; "
             "name a new or empty directory"
         )
-    for root, dirs, files in os.walk(output):
-        for name in [*dirs, *files]:
-            path = Path(root) / name
-            if path.is_symlink():
-                raise DataError(
-                    f"--output {output} contains a symbolic link ({path}); a rebuild replaces "
-                    "the whole directory and never follows links: remove it"
-                )
+    link = _first_link(output)
+    if link is not None:
+        raise DataError(
+            f"--output {output} contains a symbolic link ({link}); a rebuild replaces "
+            "the whole directory and never follows links: remove it"
+        )
+
+
+def _first_link(top: Path) -> Path | None:
+    """A symbolic link anywhere under ``top``, or None. A site holds tens of thousands of files:
+    the directory entries' own types (no stat per file, unlike `os.walk` + `Path.is_symlink`)
+    answer it in a fraction of the time."""
+    pending = [str(top)]
+    while pending:
+        with os.scandir(pending.pop()) as entries:
+            for entry in entries:
+                if entry.is_symlink():
+                    return Path(entry.path)
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(entry.path)
+    return None
 
 
 @contextmanager
