@@ -189,7 +189,6 @@ def build_report(
                 build = _Build(bench, questions, judges, base, rounds, seed, writer)
                 build.cats, build.reference = cats, reference
                 with _Workers(workers, len(tasks)) as pool:
-                    build.pool = pool.pool
                     judged = {m for (_, m) in judgment_files} | set(baselines)
                     records = build.read_inputs(tasks, judged, pool)
                     summary = build.write(records, output, analysis)
@@ -320,8 +319,6 @@ class _Build:
         self.reference: Path | None = None
         self.baseline_of: dict[str, str] = {}
         """Each question's baseline: one for all but on a bench with categories."""
-        self.pool: ProcessPoolExecutor | None = None
-        """Worker processes to share the leaderboard fits with (None: all fitted here)."""
 
     def read_inputs(
         self, tasks: list[FileTask], judged: set[str], workers: _Workers
@@ -382,19 +379,10 @@ class _Build:
         return boards
 
     def _fit(self, data: Any, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
-        wanted = list(controls)
-        options: dict[str, Any] = {
-            "bench": self.bench.name, "rounds": self.rounds, "seed": self.seed,
-            "weight": DEFAULT_WEIGHT,
-        }
-        if self.pool is None or len(wanted) < 2:
-            return fit_leaderboards(data, wanted, **options)
-        # Every control's bootstrap is seeded on its own, so half of them fitted in a worker
-        # give the same boards while this process fits the other half: two cores, not one.
-        away = self.pool.submit(fit_leaderboards, data, wanted[1::2], **options)
-        here = fit_leaderboards(data, wanted[0::2], **options)
-        boards = {**here, **away.result()}
-        return {c: boards[c] for c in wanted}
+        return fit_leaderboards(
+            data, controls, bench=self.bench.name, rounds=self.rounds, seed=self.seed,
+            weight=DEFAULT_WEIGHT,
+        )
 
     def analysis(
         self, records: _Records, boards: dict[str, dict[Control, Leaderboard]]
