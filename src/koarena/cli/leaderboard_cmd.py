@@ -17,9 +17,9 @@ from koarena.cli.common import (
     add_bootstrap_options,
     add_control_option,
     bench_from_args,
+    board_heading,
     console,
     err_console,
-    fit_description,
     progress_bar,
 )
 from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
@@ -239,11 +239,9 @@ def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Contr
 def print_board(board: Leaderboard) -> None:
     """The leaderboard as a table under a line saying how it was fitted, and a line on dropped
     and flagged data."""
-    category = f" · category {board.category}" if board.category else ""
     resampled = f" ({board.resample.value} resampled)" if board.rounds else ""
     console.print(
-        f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-        f"{fit_description(board.control, board.rounds)}{resampled}",
+        f"{board_heading(board)}{resampled}",
         highlight=False,
         markup=False,
     )

@@ -17,9 +17,9 @@ from koarena.cli.common import (
     add_data_dir_option,
     add_retry_options,
     batch_options,
+    board_heading,
     console,
     err_console,
-    fit_description,
     retry_policy,
 )
 from koarena.cli.judge_cmd import report_missing_baselines
@@ -130,10 +130,8 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     """The model's leaderboard row and its rank among all models of the board."""
     row = board.row(model)
     others = len(board.rows) - 1
-    category = f" · category {board.category}" if board.category else ""
     console.print(
-        f"{board.bench}{category} · judge {'+'.join(board.judges)} · "
-        f"baseline {board.baseline} · {fit_description(board.control, board.rounds)}",
+        board_heading(board),
         highlight=False,
         markup=False,
     )
