@@ -10,6 +10,7 @@ from koarena.bench import Bench, resolve_data_dir
 from koarena.cli.common import (
     add_batch_options,
     add_data_dir_option,
+    add_endpoint_file_option,
     add_retry_options,
     batch_options,
     err_console,
@@ -34,8 +35,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--setting-file", required=True, type=Path,
                    help="answer settings (gen_answer_config.yaml: bench_name, temperature, "
                         "max_tokens, num_choices, model_list)")
-    p.add_argument("--endpoint-file", required=True, type=Path,
-                   help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references")
+    add_endpoint_file_option(p)
     p.add_argument("--model", dest="models", nargs="+", metavar="MODEL",
                    help="models to answer (default: the setting file's model_list)")
     add_data_dir_option(p)

@@ -139,6 +139,15 @@ def add_data_dir_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_endpoint_file_option(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument(
+        "--endpoint-file",
+        required=required,
+        type=Path,
+        help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references",
+    )
+
+
 def add_bench_options(p: argparse.ArgumentParser, *aliases: str) -> None:
     """``--data-dir`` and ``--bench`` (alias ``--bench-name`` and any ``aliases``)."""
     add_data_dir_option(p)

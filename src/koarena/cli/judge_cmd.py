@@ -10,6 +10,7 @@ from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_batch_options,
     add_data_dir_option,
+    add_endpoint_file_option,
     add_retry_options,
     batch_options,
     err_console,
@@ -54,12 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="judge settings (judge_config.yaml keys); missing keys come from the bench's own "
         "judge_config.yaml",
     )
-    p.add_argument(
-        "--endpoint-file",
-        required=True,
-        type=Path,
-        help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references",
-    )
+    add_endpoint_file_option(p)
     p.add_argument(
         "--judge",
         dest="judges",
