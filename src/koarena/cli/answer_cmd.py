@@ -12,13 +12,10 @@ from koarena.cli.common import (
     add_data_dir_option,
     add_endpoint_file_option,
     add_retry_options,
-    batch_options,
     err_console,
-    retry_policy,
 )
-from koarena.cli.runs import ConsoleObserver, report_estimate
+from koarena.cli.runs import report_estimate, stage_runner
 from koarena.config import load_answer_settings, load_endpoints
-from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +52,4 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         report_estimate(dry_run(bench, models, settings), endpoints, err_console)
         return 0
-    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
-                         observer=ConsoleObserver(err_console))
-    return answer(bench, models, settings, runner).exit_code
+    return answer(bench, models, settings, stage_runner(args, endpoints)).exit_code
