@@ -17,8 +17,10 @@ install time, about 5 minutes on 2 cores), and never in CI (``CI`` set): there, 
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -103,6 +105,13 @@ class LlamaServer:
     log: Path
 
 
+def _die_with_parent() -> None:
+    # A pytest stopped by a signal runs no teardown; without this the server outlives it and
+    # keeps a core busy (seen: an orphan spinning for an hour). PR_SET_PDEATHSIG = 1.
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -125,7 +134,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX),
                "--n_threads", str(N_THREADS), "--model_alias", MODEL]
         with log.open("ab") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                    preexec_fn=_die_with_parent)
         base = f"http://127.0.0.1:{port}/v1"
         deadline = time.monotonic() + READY_TIMEOUT
         while proc.poll() is None and time.monotonic() < deadline:
