@@ -10,14 +10,12 @@ from koarena.bench import Bench, resolve_data_dir
 from koarena.cli.common import (
     add_batch_options,
     add_data_dir_option,
+    add_endpoint_file_option,
     add_retry_options,
-    batch_options,
     err_console,
-    retry_policy,
 )
-from koarena.cli.runs import ConsoleObserver, report_estimate
+from koarena.cli.runs import report_estimate, stage_runner
 from koarena.config import load_answer_settings, load_endpoints
-from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,8 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--setting-file", required=True, type=Path,
                    help="answer settings (gen_answer_config.yaml: bench_name, temperature, "
                         "max_tokens, num_choices, model_list)")
-    p.add_argument("--endpoint-file", required=True, type=Path,
-                   help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references")
+    add_endpoint_file_option(p)
     p.add_argument("--model", dest="models", nargs="+", metavar="MODEL",
                    help="models to answer (default: the setting file's model_list)")
     add_data_dir_option(p)
@@ -55,6 +52,4 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         report_estimate(dry_run(bench, models, settings), endpoints, err_console)
         return 0
-    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
-                         observer=ConsoleObserver(err_console))
-    return answer(bench, models, settings, runner).exit_code
+    return answer(bench, models, settings, stage_runner(args, endpoints)).exit_code

@@ -30,7 +30,7 @@ from koarena.batch.options import BatchOptions
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.config import ModelEndpoint
 from koarena.controls import CONTROL_HELP, DEFAULT_CONTROL, Control
-from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED
+from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard
 from koarena.runner.pool import RetryPolicy
 
 PLAIN_WIDTH = 100_000
@@ -139,6 +139,15 @@ def add_data_dir_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_endpoint_file_option(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    p.add_argument(
+        "--endpoint-file",
+        required=required,
+        type=Path,
+        help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references",
+    )
+
+
 def add_bench_options(p: argparse.ArgumentParser, *aliases: str) -> None:
     """``--data-dir`` and ``--bench`` (alias ``--bench-name`` and any ``aliases``)."""
     add_data_dir_option(p)
@@ -197,6 +206,16 @@ def fit_description(control: Control, rounds: int) -> str:
     """How a leaderboard was fitted, in words: ``style control, 1000 bootstrap rounds``."""
     how = "no control" if control is Control.NONE else f"{control.value} control"
     return f"{how}, {rounds} bootstrap rounds" if rounds else f"{how}, no bootstrap"
+
+
+def board_heading(board: Leaderboard) -> str:
+    """The line above a leaderboard table: bench, category, judges, baseline and how it was
+    fitted."""
+    category = f" · category {board.category}" if board.category else ""
+    return (
+        f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
+        f"{fit_description(board.control, board.rounds)}"
+    )
 def add_batch_options(p: argparse.ArgumentParser) -> None:
     """``--batch``, ``--poll-interval`` and ``--batch-retry`` of the commands that call APIs."""
     p.add_argument(

@@ -10,12 +10,11 @@ from koarena.categories import bench_categories
 from koarena.cli.common import (
     add_batch_options,
     add_data_dir_option,
+    add_endpoint_file_option,
     add_retry_options,
-    batch_options,
     err_console,
-    retry_policy,
 )
-from koarena.cli.runs import ConsoleObserver, report_estimate
+from koarena.cli.runs import report_estimate, stage_runner
 from koarena.config import JudgeSettings, ModelEndpoint, load_endpoints, load_judge_settings
 from koarena.errors import ConfigError
 from koarena.judge_protocol import JudgeProtocol
@@ -29,7 +28,6 @@ from koarena.judging import (
     select_models,
     unparsed_games,
 )
-from koarena.runner.run import StageRunner
 from koarena.yamlfile import load_mapping
 
 
@@ -54,12 +52,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="judge settings (judge_config.yaml keys); missing keys come from the bench's own "
         "judge_config.yaml",
     )
-    p.add_argument(
-        "--endpoint-file",
-        required=True,
-        type=Path,
-        help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references",
-    )
+    add_endpoint_file_option(p)
     p.add_argument(
         "--judge",
         dest="judges",
@@ -152,9 +145,7 @@ def run(args: argparse.Namespace) -> int:
         report_dry_run(bench, plan, judges, endpoints)
         report_plan(plan)
         return 0
-    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
-                         observer=ConsoleObserver(err_console))
-    result = judge(bench, plan, runner)
+    result = judge(bench, plan, stage_runner(args, endpoints))
     report_plan(plan)
     for (judge_name, model), n in sorted(unparsed_games(bench, judges, models).items()):
         err_console.print(

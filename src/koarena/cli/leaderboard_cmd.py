@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from contextlib import ExitStack
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from rich.markup import escape
 from rich.table import Table
@@ -16,9 +17,9 @@ from koarena.cli.common import (
     add_bootstrap_options,
     add_control_option,
     bench_from_args,
+    board_heading,
     console,
     err_console,
-    fit_description,
     progress_bar,
 )
 from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
@@ -34,6 +35,8 @@ from koarena.leaderboard import (
 from koarena.outfile import check_writable
 from koarena.rating import Resample
 from koarena.verdicts import DEFAULT_WEIGHT
+
+T = TypeVar("T")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -161,23 +164,40 @@ def run(args: argparse.Namespace) -> int:
     bench = bench_from_args(args)
     if args.categories or bench_categories(bench):
         return _run_categories(args, bench, controls)
-    with ExitStack() as stack:
-        update = stack.enter_context(progress_bar("bootstrap"))
-        boards = compute_leaderboards(
+    boards = _bootstrap(
+        args,
+        compute_leaderboards,
+        bench,
+        controls,
+        baseline=args.baseline,
+        first_game_only=args.first_game_only,
+        reuse_lone_game=not args.drop_lone_games,
+    )
+    return _emit(args, [(board, Path(f"{c.csv_name}.csv")) for c, board in boards.items()])
+
+
+def _bootstrap(
+    args: argparse.Namespace,
+    compute: Callable[..., T],
+    bench: Bench,
+    controls: list[Control],
+    **options: Any,
+) -> T:
+    """``compute(bench, controls, ...)`` under the bootstrap progress bar, given the bootstrap
+    options both kinds of board take from the command line, plus ``options``."""
+    with progress_bar("bootstrap") as update:
+        return compute(
             bench,
             controls,
             judges=args.judges,
-            baseline=args.baseline,
             rounds=args.rounds,
             seed=args.seed,
             weight=args.weight,
-            first_game_only=args.first_game_only,
-            reuse_lone_game=not args.drop_lone_games,
             resample=Resample(args.resample),
             korean=args.korean,
             progress=lambda _c: update,
+            **options,
         )
-    return _emit(args, [(board, Path(f"{c.csv_name}.csv")) for c, board in boards.items()])
 
 
 def _emit(args: argparse.Namespace, boards: list[tuple[Leaderboard, Path]]) -> int:
@@ -206,20 +226,9 @@ def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Contr
                           "with categories (v2.0 counts a judgment only with both games)")
     if args.output is not None and (args.categories is None or len(args.categories) != 1):
         raise ConfigError("--output takes one category; use --output-dir for several")
-    with ExitStack() as stack:
-        update = stack.enter_context(progress_bar("bootstrap"))
-        boards = compute_category_leaderboards(
-            bench,
-            controls,
-            categories=args.categories,
-            judges=args.judges,
-            rounds=args.rounds,
-            seed=args.seed,
-            weight=args.weight,
-            resample=Resample(args.resample),
-            korean=args.korean,
-            progress=lambda _c: update,
-        )
+    boards = _bootstrap(
+        args, compute_category_leaderboards, bench, controls, categories=args.categories
+    )
     return _emit(args, [
         (board, Path(category) / f"{control.csv_name}.csv")
         for category, by_control in boards.items()
@@ -230,11 +239,9 @@ def _run_categories(args: argparse.Namespace, bench: Bench, controls: list[Contr
 def print_board(board: Leaderboard) -> None:
     """The leaderboard as a table under a line saying how it was fitted, and a line on dropped
     and flagged data."""
-    category = f" · category {board.category}" if board.category else ""
     resampled = f" ({board.resample.value} resampled)" if board.rounds else ""
     console.print(
-        f"{board.bench}{category} · judge {'+'.join(board.judges)} · baseline {board.baseline} · "
-        f"{fit_description(board.control, board.rounds)}{resampled}",
+        f"{board_heading(board)}{resampled}",
         highlight=False,
         markup=False,
     )

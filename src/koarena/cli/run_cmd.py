@@ -16,21 +16,18 @@ from koarena.cli.common import (
     add_control_option,
     add_data_dir_option,
     add_retry_options,
-    batch_options,
+    board_heading,
     console,
     err_console,
-    fit_description,
-    retry_policy,
 )
 from koarena.cli.judge_cmd import report_missing_baselines
-from koarena.cli.runs import ConsoleObserver
+from koarena.cli.runs import stage_runner
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
 from koarena.controls import Control
 from koarena.errors import ConfigError
 from koarena.judging import select_judges
 from koarena.leaderboard import Leaderboard
 from koarena.pipeline import run_pipeline
-from koarena.runner.run import StageRunner
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -104,8 +101,7 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         answer_settings,
         judge_settings,
-        StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
-                    observer=ConsoleObserver(err_console)),
+        stage_runner(args, endpoints),
         judges,
         control=Control(args.control),
         rounds=args.rounds,
@@ -130,10 +126,8 @@ def print_rank(board: Leaderboard, model: str, judges: list[str]) -> None:
     """The model's leaderboard row and its rank among all models of the board."""
     row = board.row(model)
     others = len(board.rows) - 1
-    category = f" · category {board.category}" if board.category else ""
     console.print(
-        f"{board.bench}{category} · judge {'+'.join(board.judges)} · "
-        f"baseline {board.baseline} · {fit_description(board.control, board.rounds)}",
+        board_heading(board),
         highlight=False,
         markup=False,
     )

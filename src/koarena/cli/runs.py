@@ -3,6 +3,8 @@ dry-run table (the runner itself only reports through `RunObserver`)."""
 
 from __future__ import annotations
 
+import argparse
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -16,9 +18,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from koarena.cli.common import batch_options, err_console, retry_policy
 from koarena.config import ModelEndpoint
 from koarena.runner.estimate import Estimate
-from koarena.runner.run import RunResult, RunStatus
+from koarena.runner.run import RunResult, RunStatus, StageRunner
+
+
+def stage_runner(args: argparse.Namespace, endpoints: dict[str, ModelEndpoint]) -> StageRunner:
+    """A runner with the command line's retry and batch options, showing progress on stderr."""
+    return StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
+                       observer=ConsoleObserver(err_console))
 
 
 class ConsoleObserver:

@@ -9,7 +9,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
-from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.cli.common import (
+    add_data_dir_option,
+    add_endpoint_file_option,
+    add_retry_options,
+    err_console,
+    retry_policy,
+)
 from koarena.cli.runs import ConsoleObserver, report_estimate
 from koarena.config import load_endpoints
 from koarena.errors import ConfigError
@@ -52,8 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="bench to write (e.g. ko-arena-hard-v2.0)")
     p.add_argument("--model", help="translator model, a name in the endpoint file (not "
                                    "needed with --review alone)")
-    p.add_argument("--endpoint-file", type=Path,
-                   help="endpoint file (api_config.yaml); API keys as ${ENV_VAR} references")
+    add_endpoint_file_option(p, required=False)
     add_data_dir_option(p)
     p.add_argument("--temperature", type=float, default=0.0, help="default: 0")
     p.add_argument("--max-tokens", type=int, default=DEFAULT_MAX_TOKENS,
