@@ -45,6 +45,7 @@ from koarena.leaderboard import (
     DEFAULT_ROUNDS,
     DEFAULT_SEED,
     Leaderboard,
+    LoadedData,
     compute_category_leaderboards,
     fit_leaderboards,
     loaded_data,
@@ -375,7 +376,7 @@ class _Build:
                 boards[judge] = self._fit(data, [Control.NONE])
         return boards
 
-    def _fit(self, data: Any, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
+    def _fit(self, data: LoadedData, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
         return fit_leaderboards(
             data, controls, bench=self.bench.name, rounds=self.rounds, seed=self.seed,
             weight=DEFAULT_WEIGHT,
