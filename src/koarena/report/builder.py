@@ -80,7 +80,7 @@ from koarena.report.shards import (
     question_shard,
     verdict_code,
 )
-from koarena.report.staging import MARKER, check_target, staged_output
+from koarena.report.staging import MARKER, check_target, remove_leftovers, staged_output
 from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,7 @@ def build_report(
     ]
     with cache.lock(output):
         check_target(output)
+        remove_leftovers(output)
         current = SiteWriter.current(cache, site_key, output)
         if current is not None:
             return current
