@@ -17,6 +17,7 @@ from typing import Any
 from koarena.bench import Bench
 from koarena.config import AnswerSettings, ModelEndpoint
 from koarena.errors import ConfigError, DataError
+from koarena.finish import TRUNCATED, FinishPolicy, finish_problem
 from koarena.providers.base import ChatRequest, Message
 from koarena.records import Answer, Question
 from koarena.runner.estimate import Estimate, estimate
@@ -46,14 +47,16 @@ class AnswerTask:
     output: Path
     temperature: float
     max_tokens: int
+    finish_policy: FinishPolicy = FinishPolicy.FLAG
 
     @property
     def key(self) -> str:
         return self.question.question_id
 
-    def _request(self, messages: list[Message]) -> ChatRequest:
+    def _request(self, messages: list[Message], max_tokens: int | None = None) -> ChatRequest:
         return ChatRequest(model=self.model, messages=list(messages),
-                           temperature=self.temperature, max_tokens=self.max_tokens)
+                           temperature=self.temperature,
+                           max_tokens=max_tokens or self.max_tokens)
 
     def planned_requests(self) -> list[ChatRequest]:
         # Later turns also carry the earlier answers, unknown before the run: counted without.
@@ -68,12 +71,19 @@ class AnswerTask:
         messages: list[Message] = []
         turns: list[str] = []
         reasoning: list[str] = []
+        finish: list[str | None] = []
         for turn in self.question.turns:
             messages.append(Message("user", turn))
             resp = await chat(self._request(messages))
+            if (self.finish_policy is FinishPolicy.RETRY
+                    and finish_problem(resp.finish_reason) == TRUNCATED):
+                resp = await chat(self._request(messages, 2 * self.max_tokens))
             messages.append(Message("assistant", resp.content))
             turns.append(resp.content)
             reasoning.append(resp.reasoning)
+            finish.append(resp.finish_reason)
+        kept = (self.finish_policy is FinishPolicy.KEEP
+                and any(finish_problem(f) is not None for f in finish))
         answer = Answer(
             question_id=self.question.question_id,
             model=self.model,
@@ -82,6 +92,8 @@ class AnswerTask:
             tstamp=time.time(),
             meta=conv_metadata(turns[-1]),
             reasoning=reasoning if any(reasoning) else [],
+            finish_reasons=finish if any(finish) else [],
+            extra={"finish_policy": "keep"} if kept else {},
         )
         return answer.to_dict()
 
@@ -92,7 +104,8 @@ def build_tasks(bench: Bench, models: list[str], settings: AnswerSettings) -> li
     tasks: list[Task] = []
     for model in models:
         out = bench.answer_file(model)
-        tasks.extend(AnswerTask(q, model, out, settings.temperature, settings.max_tokens)
+        tasks.extend(AnswerTask(q, model, out, settings.temperature, settings.max_tokens,
+                                settings.finish_policy)
                      for q in questions)
     return tasks
 

@@ -5,11 +5,17 @@
   ``google`` for Google's Gemini API, else any OpenAI-compatible type; each family's defaults
   and rules are in `koarena.providers.apis`) plus optional keys:
   ``reasoning_effort``, ``reasoning`` (a mapping sent as provider reasoning settings),
-  ``extra_body``, ``rpm``/``tpm`` (requests/tokens per minute), ``price: {input, output}``
-  (dollars per million tokens), ``timeout`` (seconds), ``stream``, ``split_think``
-  (split a leading ``<think>`` block off the content; default true).
+  ``extra_body``, ``rpm``/``tpm`` (requests/tokens per minute), ``price: {input, output,
+  cached_input, cache_write, batch_input, batch_output, date}`` (dollars per million tokens),
+  ``timeout`` (seconds), ``stream`` (Anthropic: default streams long requests only),
+  ``split_think`` (split a leading ``<think>`` block off the content; default true),
+  ``reasoning_model`` (force OpenAI's reasoning-model request shape on or off),
+  ``anthropic_version``, ``prompt_cache`` (mark cacheable prefixes; default true), ``batch``
+  (use the provider's batch API; default false).
 - Answer settings (``gen_answer_config.yaml``): ``bench_name``, ``temperature``, ``max_tokens``,
-  ``num_choices``, ``model_list``.
+  ``num_choices``, ``model_list``, and ``finish_policy`` (``keep``, ``flag`` or ``retry``: what
+  to do with an answer cut off by ``max_tokens`` or a filter; `koarena.finish`). Judge settings
+  take ``finish_policy`` too.
 - Judge settings (``judge_config.yaml``): the keys of the bench's own ``judge_config.yaml``,
   which is also the default protocol; a setting file overrides it key by key. The verdict regex
   is ``regex_pattern`` (arena-hard v0.1) or a list ``regex_patterns`` (arena-hard 2.0), tried in
@@ -32,14 +38,19 @@ from typing import Any
 from koarena.bench import check_name
 from koarena.categories import Categories, parse_categories
 from koarena.errors import ConfigError, UnsafeNameError
-from koarena.providers.apis import api_family, positive
+from koarena.finish import FinishPolicy
+from koarena.providers.apis import OPENAI, api_family, positive
 from koarena.yamlfile import load_mapping
 
 log = logging.getLogger(__name__)
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-# o1, o3, o4-mini, … take max_completion_tokens and reasoning_effort and reject temperature.
-_O_SERIES = re.compile(r"(^|/)o\d")
+# OpenAI's reasoning models take max_completion_tokens and reasoning_effort on Chat Completions
+# and reject temperature and max_tokens: the o-series (o1, o3-mini, o4-mini…), GPT-5 and its
+# minor versions except the non-reasoning chat snapshots (gpt-5-chat-latest), also behind a
+# provider prefix (openai/gpt-5) or as fine-tunes (ft:o4-mini-2025-04-16:org::id). Keep in step
+# with https://platform.openai.com/docs/models; ``reasoning_model: true|false`` overrides it.
+REASONING_MODEL_NAME = re.compile(r"(^|[/:])(o\d|gpt-5(?!(\.\d+)?-chat))")
 DEFAULT_VERDICT_REGEX = r"\[\[([AB<>=]+)\]\]"
 _REGEX_KEYS = ("regex_pattern", "regex_patterns")
 
@@ -111,15 +122,47 @@ class Endpoint:
     api_key: Secret | None = None
 
 
+_PRICE_KEYS = ("input", "output", "cached_input", "cache_write", "batch_input", "batch_output")
+
+
 @dataclass(frozen=True)
 class Price:
-    """Dollars per million input and output tokens."""
+    """Dollars per million tokens: uncached input, output, input read from the prompt cache
+    (default: the input rate), input written to it (Anthropic charges 1.25x; default: the input
+    rate), and the batch API's input and output rates (default: half, as OpenAI, Anthropic and
+    Google charge). ``date`` says when the rates were read off the provider's price page."""
 
     input: float = 0.0
     output: float = 0.0
+    cached_input: float | None = None
+    cache_write: float | None = None
+    batch_input: float | None = None
+    batch_output: float | None = None
+    date: str | None = None
 
-    def cost(self, input_tokens: int, output_tokens: int) -> float:
-        return (input_tokens * self.input + output_tokens * self.output) / 1_000_000
+    def cost(self, input_tokens: int, output_tokens: int, *, cached: int = 0,
+             cache_write: int = 0, batch: bool = False) -> float:
+        """Dollars for one request's usage. ``input_tokens`` includes the ``cached`` and
+        ``cache_write`` tokens. In a batch, cache rates get the batch discount of the input
+        rate (the providers' discounts stack).
+
+        >>> p = Price(input=3.0, output=15.0, cached_input=0.3, cache_write=3.75)
+        >>> round(p.cost(1_000_000, 100_000), 6), round(p.cost(1_000_000, 100_000, batch=True), 6)
+        (4.5, 2.25)
+        >>> round(p.cost(1_000_000, 0, cached=800_000, cache_write=100_000), 6)
+        0.915
+        """
+        in_rate, out_rate = self.input, self.output
+        scale = 1.0
+        if batch:
+            in_rate = self.batch_input if self.batch_input is not None else self.input / 2
+            out_rate = self.batch_output if self.batch_output is not None else self.output / 2
+            scale = in_rate / self.input if self.input else 0.5
+        cached_rate = (self.cached_input if self.cached_input is not None else self.input) * scale
+        write_rate = (self.cache_write if self.cache_write is not None else self.input) * scale
+        plain = max(0, input_tokens - cached - cache_write)
+        return (plain * in_rate + cached * cached_rate + cache_write * write_rate
+                + output_tokens * out_rate) / 1_000_000
 
 
 @dataclass(frozen=True)
@@ -137,13 +180,30 @@ class ModelEndpoint:
     reasoning: dict[str, Any] = field(default_factory=dict)
     extra_body: dict[str, Any] = field(default_factory=dict)
     timeout: float = 600.0
-    stream: bool = False
+    stream: bool | None = None
+    """Stream the reply; None lets the provider decide (Anthropic streams long requests)."""
     split_think: bool = True
+    reasoning_model: bool | None = None
+    """OpenAI reasoning-model request shape; None decides from the name and settings."""
+    anthropic_version: str | None = None
+    prompt_cache: bool = True
+    """Mark the shared prompt prefix for providers whose cache needs explicit breakpoints."""
+    batch: bool = False
+    """Send this model's requests through its provider's batch API (also ``--batch``)."""
 
     @property
     def o_series(self) -> bool:
-        """o-series shape: ``max_completion_tokens``, ``reasoning_effort``, no temperature."""
-        return bool(_O_SERIES.search(self.model_name)) or self.api_type == "openai_thinking"
+        """OpenAI reasoning shape (o-series, GPT-5): ``max_completion_tokens``,
+        ``reasoning_effort``, no temperature. From ``reasoning_model`` when set, else from the
+        model name, ``api_type: openai_thinking``, or a reasoning effort sent to OpenAI's own
+        API (where ``reasoning: {effort}`` is a Responses-API key that Chat Completions
+        rejects)."""
+        if self.reasoning_model is not None:
+            return self.reasoning_model
+        if self.api_type == "openai_thinking" or REASONING_MODEL_NAME.search(self.model_name):
+            return True
+        return "effort" in self.reasoning and any(
+            ep.api_base == OPENAI.api_base for ep in self.endpoints)
 
 
 def _mapping(raw: Any, where: str) -> dict[str, Any]:
@@ -190,17 +250,7 @@ def parse_model_endpoint(
     if d.get("reasoning_effort") is not None:
         reasoning["effort"] = str(d["reasoning_effort"])
     family.check(d, reasoning, here)
-    price = None
-    if d.get("price") is not None:
-        p = _mapping(d["price"], f"{here} price")
-        unknown = set(p) - {"input", "output"}
-        if unknown:
-            raise ConfigError(f"{here}: price has unknown keys {sorted(unknown)} "
-                              "(use input and output, dollars per million tokens)")
-        try:
-            price = Price(float(p.get("input", 0.0)), float(p.get("output", 0.0)))
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{here}: price values must be numbers") from exc
+    price = None if d.get("price") is None else _price(d["price"], here)
     parallel = positive(d.get("parallel", 8), here, "parallel", integer=True)
     return ModelEndpoint(
         name=name,
@@ -214,9 +264,34 @@ def parse_model_endpoint(
         reasoning=reasoning,
         extra_body=dict(_mapping(d.get("extra_body") or {}, f"{here} extra_body")),
         timeout=positive(d.get("timeout", 600.0), here, "timeout"),
-        stream=bool(d.get("stream", False)),
+        stream=None if d.get("stream") is None else bool(d["stream"]),
         split_think=bool(d.get("split_think", True)),
+        reasoning_model=(None if d.get("reasoning_model") is None
+                         else bool(d["reasoning_model"])),
+        anthropic_version=(None if d.get("anthropic_version") is None
+                           else str(d["anthropic_version"])),
+        prompt_cache=bool(d.get("prompt_cache", True)),
+        batch=bool(d.get("batch", False)),
     )
+
+
+def _price(raw: Any, here: str) -> Price:
+    p = _mapping(raw, f"{here} price")
+    unknown = set(p) - {*_PRICE_KEYS, "date"}
+    if unknown:
+        raise ConfigError(f"{here}: price has unknown keys {sorted(unknown)} (use "
+                          f"{', '.join(_PRICE_KEYS)}: dollars per million tokens; and date)")
+    rates: dict[str, float | None] = {}
+    for k in _PRICE_KEYS:
+        v = p.get(k)
+        try:
+            rates[k] = None if v is None else float(v)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{here}: price values must be numbers") from exc
+    return Price(input=rates["input"] or 0.0, output=rates["output"] or 0.0,
+                 cached_input=rates["cached_input"], cache_write=rates["cache_write"],
+                 batch_input=rates["batch_input"], batch_output=rates["batch_output"],
+                 date=None if p.get("date") is None else str(p["date"]))
 
 
 def load_endpoints(path: Path, env: dict[str, str] | None = None) -> dict[str, ModelEndpoint]:
@@ -235,6 +310,7 @@ class AnswerSettings:
     temperature: float = 0.0
     max_tokens: int = 4096
     num_choices: int = 1
+    finish_policy: FinishPolicy = FinishPolicy.FLAG
 
 
 def load_answer_settings(path: Path) -> AnswerSettings:
@@ -260,6 +336,7 @@ def load_answer_settings(path: Path) -> AnswerSettings:
         temperature=temperature,
         max_tokens=positive(raw.get("max_tokens", 4096), where, "max_tokens", integer=True),
         num_choices=num_choices,
+        finish_policy=FinishPolicy.parse(raw.get("finish_policy"), where),
     )
 
 
@@ -286,6 +363,7 @@ class JudgeSettings:
     baseline: bool = True
     pairwise: bool = True
     reference: bool = False
+    finish_policy: FinishPolicy = FinishPolicy.FLAG
 
 
 def load_judge_settings(
@@ -359,6 +437,7 @@ def load_judge_settings(
         baseline=bool(merged.get("baseline", True)),
         pairwise=bool(merged.get("pairwise", True)),
         reference=bool(merged.get("reference", False)),
+        finish_policy=FinishPolicy.parse(merged.get("finish_policy"), where),
     )
 
 

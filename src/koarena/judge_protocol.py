@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import string
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +27,7 @@ import orjson
 
 from koarena.config import DEFAULT_VERDICT_REGEX, JudgeSettings, compile_regex
 from koarena.errors import ConfigError
+from koarena.finish import TRUNCATED, FinishPolicy, finish_problem
 from koarena.providers.base import ChatResponse, Message
 from koarena.records import Answer, Game, Question
 from koarena.verdicts import is_label
@@ -36,8 +37,9 @@ FOLLOW_UP_PROMPT = "continue your judgment and finish by outputting a final verd
 
 DEFAULT_REGEX = DEFAULT_VERDICT_REGEX
 
-ChatFn = Callable[[list[Message]], Awaitable[ChatResponse]]
-"""Sends one conversation to the judge and returns its reply (retries are the caller's job)."""
+ChatFn = Callable[[list[Message], int], Awaitable[ChatResponse]]
+"""Sends one conversation to the judge with a token limit and returns its reply (retries are
+the caller's job)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class JudgeProtocol:
     attempts: int = 2
     temperature: float = 0.0
     max_tokens: int = 16384
+    finish_policy: FinishPolicy = FinishPolicy.FLAG
 
     def __post_init__(self) -> None:
         if not self.prompt_template:
@@ -84,6 +87,7 @@ class JudgeProtocol:
             attempts=settings.number_of_judgment_attempts,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
+            finish_policy=settings.finish_policy,
         )
 
     @property
@@ -136,10 +140,40 @@ def _fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
+def _own_fields(side: str, n_turns: int) -> frozenset[str]:
+    """The template arguments that show the judged model's answer when it is assistant
+    ``side``."""
+    first = 1 if side == "A" else n_turns + 1
+    return frozenset({f"ANSWER_{side}", *(f"answer_{first + i}" for i in range(n_turns))})
+
+
+def shared_prefix(template: str, args: Mapping[str, str], own: frozenset[str]) -> int:
+    """How many leading characters of ``template.format(**args)`` come before the first
+    argument in ``own``: the part every judged model's prompt repeats (the question, and in
+    game 1 the baseline's answer), which a prompt cache can serve.
+
+    >>> shared_prefix("Q: {q}\\nA: {a}\\nB: {b}", {"q": "hi", "a": "x", "b": "y"}, frozenset({"b"}))
+    14
+    """
+    length = 0
+    for literal, name, spec, conversion in string.Formatter().parse(template):
+        length += len(literal)
+        if name is None:
+            continue
+        if name in own or spec or conversion:
+            break
+        length += len(args[name])
+    return length
+
+
 def build_messages(
-    protocol: JudgeProtocol, question: Question, first: Answer, second: Answer
+    protocol: JudgeProtocol, question: Question, first: Answer, second: Answer,
+    model_side: str | None = None,
 ) -> list[Message]:
     """The judge conversation showing ``first`` as assistant A and ``second`` as B.
+
+    With ``model_side`` (``A`` or ``B``: where the judged model's answer is), the first user
+    turn says how much of it other models' prompts share (`Message.shared_prefix`).
 
     Raises `ConfigError` when a template needs an argument this question cannot supply, or
     when no template shows B's last turn (arena-hard's single-turn template on a multi-turn
@@ -163,10 +197,12 @@ def build_messages(
             f"{len(question.turns)}-turn questions"
         )
     messages = [Message(role="system", content=protocol.system_prompt)]
-    messages += [
-        Message(role="user", content=template.format(**args))
-        for template in protocol.prompt_template
-    ]
+    for i, template in enumerate(protocol.prompt_template):
+        prefix = 0
+        if i == 0 and model_side is not None:
+            prefix = shared_prefix(template, args, _own_fields(model_side, len(first.turns)))
+        messages.append(Message(role="user", content=template.format(**args),
+                                shared_prefix=prefix))
     return messages
 
 
@@ -175,8 +211,8 @@ def game_messages(
 ) -> tuple[list[Message], list[Message]]:
     """Game 1 (baseline as A, model as B) and game 2 (positions swapped)."""
     return (
-        build_messages(protocol, question, baseline, model),
-        build_messages(protocol, question, model, baseline),
+        build_messages(protocol, question, baseline, model, model_side="B"),
+        build_messages(protocol, question, model, baseline, model_side="A"),
     )
 
 
@@ -224,10 +260,19 @@ class GameResult:
     messages: list[Message]
     replies: list[str] = field(default_factory=list)
     reasoning: list[str] = field(default_factory=list)
+    finish_reasons: list[str | None] = field(default_factory=list)
     score: str | None = None
     reason: str | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_input_tokens: int = 0
+    kept: bool = False
+
+    def add_usage(self, response: ChatResponse) -> None:
+        """Count a reply's tokens (a reply asked again with more tokens is counted too)."""
+        self.input_tokens += response.usage.input_tokens
+        self.output_tokens += response.usage.output_tokens
+        self.cached_input_tokens += response.usage.cached_input_tokens
 
     def to_game(self) -> Game:
         """The stored game: v0.1 fields (``score``, ``user_prompt``, ``judgment``) and more."""
@@ -238,8 +283,12 @@ class GameResult:
             "judgment": "".join("\n" + r for r in self.replies),
             "messages": [{"role": m.role, "content": m.content} for m in self.messages],
             "attempts": len(self.replies),
-            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens},
+            "usage": {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                      "cached_input_tokens": self.cached_input_tokens},
+            "finish_reasons": list(self.finish_reasons),
         }
+        if self.kept:
+            extra["finish_policy"] = "keep"
         if any(self.reasoning):
             extra["judge_reasoning"] = list(self.reasoning)
         if self.score is None:
@@ -255,12 +304,19 @@ async def judge_game(chat: ChatFn, protocol: JudgeProtocol, messages: list[Messa
     for attempt in range(protocol.attempts):
         if attempt:
             conversation.append(Message(role="user", content=FOLLOW_UP_PROMPT))
-        response = await chat(list(conversation))
+        response = await chat(list(conversation), protocol.max_tokens)
+        if (protocol.finish_policy is FinishPolicy.RETRY
+                and finish_problem(response.finish_reason) == TRUNCATED):
+            result.add_usage(response)
+            response = await chat(list(conversation), 2 * protocol.max_tokens)
         conversation.append(Message(role="assistant", content=response.content))
         result.replies.append(response.content)
         result.reasoning.append(response.reasoning)
-        result.input_tokens += response.usage.input_tokens
-        result.output_tokens += response.usage.output_tokens
+        result.finish_reasons.append(response.finish_reason)
+        result.add_usage(response)
+        if (protocol.finish_policy is FinishPolicy.KEEP
+                and finish_problem(response.finish_reason) is not None):
+            result.kept = True
         # Only the newest reply is parsed: after a conflict, the follow-up's single label is
         # the judge's final word, while the earlier reply would still conflict with it.
         verdict = parse_verdict(response.content, protocol.regex_patterns)

@@ -7,9 +7,10 @@ resume and the failure log.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,13 @@ from koarena.categories import Categories, check_questions
 from koarena.config import JudgeSettings, ModelEndpoint
 from koarena.errors import ConfigError, DataError
 from koarena.jsonl import LoadReport
-from koarena.judge_protocol import JudgeProtocol, answer_problem, game_messages, judge_game
+from koarena.judge_protocol import (
+    GameResult,
+    JudgeProtocol,
+    answer_problem,
+    game_messages,
+    judge_game,
+)
 from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.records import FAILURE_MARKER, Answer, Judgment, Question
 from koarena.runner.estimate import Estimate, estimate
@@ -73,6 +80,8 @@ class JudgeTask:
     protocol: JudgeProtocol
     identity: JudgeIdentity
     output: Path
+    games_together: bool = False
+    """Play both games at once (batch mode: both go in the same round of batches)."""
 
     @property
     def key(self) -> str:
@@ -87,12 +96,12 @@ class JudgeTask:
         return game_messages(self.protocol, self.question, self.baseline_answer,
                              self.model_answer)
 
-    def _request(self, messages: list[Message]) -> ChatRequest:
+    def _request(self, messages: list[Message], max_tokens: int | None = None) -> ChatRequest:
         return ChatRequest(
             model=self.identity.judge,
             messages=messages,
             temperature=self.protocol.temperature,
-            max_tokens=self.protocol.max_tokens,
+            max_tokens=max_tokens or self.protocol.max_tokens,
         )
 
     def planned_requests(self) -> list[ChatRequest]:
@@ -105,10 +114,15 @@ class JudgeTask:
         A request the runner gives up on propagates, so a failed judgment is never written.
         """
 
-        async def ask(messages: list[Message]) -> ChatResponse:
-            return await chat(self._request(messages))
+        async def ask(messages: list[Message], max_tokens: int) -> ChatResponse:
+            return await chat(self._request(messages, max_tokens))
 
-        results = [await judge_game(ask, self.protocol, messages) for messages in self.games()]
+        games = [judge_game(ask, self.protocol, messages) for messages in self.games()]
+        if self.games_together:
+            results = await _together(games)
+        else:
+            # One after the other online: a game 1 that fails costs no game 2 request.
+            results = [await game for game in games]
         return Judgment(
             question_id=self.key,
             model=self.judged_model,
@@ -116,6 +130,17 @@ class JudgeTask:
             games=[r.to_game() for r in results],
             extra={**self.identity.record_fields(self.protocol), "tstamp": time.time()},
         ).to_dict()
+
+
+async def _together(games: list[Coroutine[Any, Any, GameResult]]) -> list[GameResult]:
+    """Await the games concurrently; when one fails, cancel the other and raise."""
+    running = [asyncio.ensure_future(g) for g in games]
+    try:
+        return list(await asyncio.gather(*running))
+    except BaseException:
+        for r in running:
+            r.cancel()
+        raise
 
 
 def unjudgeable(
@@ -375,8 +400,11 @@ def dry_run(plan: JudgePlan, expected_output_tokens: int | None = None) -> Estim
 
 
 def judge(bench: Bench, plan: JudgePlan, runner: StageRunner) -> RunResult:
-    """Request every judgment of the plan not yet on disk; return the run summary."""
-    return runner.run(bench, "judge", plan.tasks)
+    """Request every judgment of the plan not yet on disk; return the run summary. A judge in
+    batch mode plays both games of a question in the same round of batches."""
+    tasks = [replace(t, games_together=True) if runner.batched(t.model) else t
+             for t in plan.tasks]
+    return runner.run(bench, "judge", tasks)
 
 
 def unparsed_games(

@@ -31,6 +31,7 @@ from koarena.controls import (
 )
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
+from koarena.finish import FILTERED, TRUNCATED
 from koarena.korean import korean_fidelity
 from koarena.outfile import atomic_open, atomic_open_bytes
 from koarena.rating import (
@@ -80,6 +81,10 @@ class LeaderboardRow:
     dropped_games: int = 0
     failed_answers: int = 0
     empty_answers: int = 0
+    truncated_answers: int = 0
+    """Answers cut off by the token limit and not kept on purpose (`koarena.finish`)."""
+    filtered_answers: int = 0
+    """Answers stopped by a content filter and not kept on purpose."""
     korean_share: float | None = None
     """Mean Hangul share (%) of the model's answers, with ``korean=True``."""
     not_korean: int | None = None
@@ -127,6 +132,11 @@ class Leaderboard:
     @property
     def dropped_games(self) -> int:
         return sum(self.battles.dropped.values())
+
+    @property
+    def flagged_answers(self) -> int:
+        return sum(r.failed_answers + r.empty_answers + r.truncated_answers
+                   + r.filtered_answers for r in self.rows)
 
     def row(self, model: str) -> LeaderboardRow:
         for r in self.rows:
@@ -308,6 +318,10 @@ def fit_control(
     return point.beta[0], np.concatenate(betas), point.gamma[0]
 
 
+def _finish_count(answers: Iterable[Answer], problem: str) -> int:
+    return sum(a.finish_problem == problem and not a.finish_accepted for a in answers)
+
+
 def build_rows(
     data: LoadedData, control: Control, beta: FloatArray, boot: FloatArray | None
 ) -> list[LeaderboardRow]:
@@ -342,6 +356,8 @@ def build_rows(
                 dropped_games=battles.dropped.get(model, 0),
                 failed_answers=sum(a.is_failure_marker for a in answers.values()),
                 empty_answers=sum(a.is_empty for a in answers.values()),
+                truncated_answers=_finish_count(answers.values(), TRUNCATED),
+                filtered_answers=_finish_count(answers.values(), FILTERED),
             )
         )
     rows.sort(key=lambda r: (-r.score, r.model))

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from koarena.errors import DataError
+from koarena.finish import finish_problem
 
 FAILURE_MARKER = "$ERROR$"
 """What the original tool wrote as the answer text of a failed API call."""
@@ -189,7 +190,8 @@ class Answer:
     """A model's successful answer to one question (first choice).
 
     ``reasoning`` holds a reasoning model's thinking per turn; it is stored but never judged
-    and never counted in ``meta``.
+    and never counted in ``meta``. ``finish_reasons`` holds the provider's finish reason per
+    turn (``choices[0].turns[i].finish_reason``), where it was recorded.
     """
 
     question_id: str
@@ -199,7 +201,19 @@ class Answer:
     tstamp: float = 0.0
     meta: StyleMeta | None = None
     reasoning: list[str] = field(default_factory=list)
+    finish_reasons: list[str | None] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finish_problem(self) -> str | None:
+        """``truncated`` or ``filtered`` when a turn did not end on its own, else None."""
+        problems = [finish_problem(r) for r in self.finish_reasons]
+        return next((p for p in problems if p is not None), None)
+
+    @property
+    def finish_accepted(self) -> bool:
+        """The run kept a cut-off or filtered answer on purpose (``finish_policy: keep``)."""
+        return self.extra.get("finish_policy") == "keep"
 
     @property
     def text(self) -> str:
@@ -233,8 +247,14 @@ class Answer:
             turns = [_turn_text(t, where) for t in raw_turns]
             reasoning = [_reasoning_text(t.get("reasoning"), where)
                          for t in raw_turns if isinstance(t, dict)]
+            finish = [t.get("finish_reason") if isinstance(t, dict) else None
+                      for t in raw_turns]
+            finish_reasons = [str(f) if f is not None else None for f in finish]
+            if not any(finish_reasons):
+                finish_reasons = []
             meta_raw = d.get("conv_metadata")
         elif "messages" in d:
+            finish_reasons = []
             messages = d["messages"]
             if not isinstance(messages, list):
                 raise DataError(f"{where}: answer {qid}: messages must be a list, "
@@ -275,6 +295,7 @@ class Answer:
             tstamp=float(tstamp or 0.0),
             meta=meta,
             reasoning=reasoning,
+            finish_reasons=finish_reasons,
             extra={k: v for k, v in d.items() if k not in known},
         )
 
@@ -285,6 +306,8 @@ class Answer:
             turn: dict[str, Any] = {"content": t}
             if i < len(self.reasoning) and self.reasoning[i]:
                 turn["reasoning"] = self.reasoning[i]
+            if i < len(self.finish_reasons) and self.finish_reasons[i] is not None:
+                turn["finish_reason"] = self.finish_reasons[i]
             turns.append(turn)
         out: dict[str, Any] = {
             "question_id": self.question_id,
@@ -305,6 +328,21 @@ class Game:
 
     score: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def finish_problem(self) -> str | None:
+        """``truncated`` or ``filtered`` when the judge's last reply (the one the verdict is
+        read from) did not end on its own; earlier replies get arena-hard's follow-up turn."""
+        reasons = self.extra.get("finish_reasons")
+        if not isinstance(reasons, list) or not reasons:
+            return None
+        last = reasons[-1]
+        return finish_problem(last if isinstance(last, str) else None)
+
+    @property
+    def finish_accepted(self) -> bool:
+        """The run kept a cut-off or filtered reply on purpose (``finish_policy: keep``)."""
+        return self.extra.get("finish_policy") == "keep"
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.extra, "score": self.score}

@@ -95,7 +95,7 @@ def test_answers_in_v01_format(server: FakeServer, tmp_path: Path,
     r0 = next(r for r in recs if r["question_id"] == q0["question_id"])
     text = answer_for("m", q0["turns"][0]["content"], 20)
     assert r0["model_id"] == "m"
-    assert r0["choices"] == [{"index": 0, "turns": [{"content": text}]}]
+    assert r0["choices"] == [{"index": 0, "turns": [{"content": text, "finish_reason": "stop"}]}]
     assert r0["conv_metadata"] == conv_metadata(text).to_dict()
     assert "40 done, 0 skipped" in proc.stderr
     again = run_cli(ws)
@@ -112,7 +112,8 @@ def test_multi_turn_sends_previous_answers(server: FakeServer, tmp_path: Path,
     (rec,) = records(ws["data"] / BENCH / "model_answer" / "m.jsonl")
     first = answer_for("m", "첫 질문", 20)
     second = answer_for("m", "\x01".join(["첫 질문", first, "둘째 질문"]), 20)
-    assert rec["choices"][0]["turns"] == [{"content": first}, {"content": second}]
+    assert rec["choices"][0]["turns"] == [{"content": first, "finish_reason": "stop"},
+                                          {"content": second, "finish_reason": "stop"}]
     assert rec["conv_metadata"] == conv_metadata(second).to_dict()
 
 

@@ -66,13 +66,15 @@ def body(cfg: ModelEndpoint) -> dict[str, Any]:
 
 
 def test_request_shape(server: FakeServer) -> None:
-    assert body(claude(server, extra_body={"top_k": 5})) == {
+    assert body(claude(server, extra_body={"top_k": 5}, prompt_cache=False)) == {
         "model": "claude", "system": SYSTEM, "max_tokens": 64, "temperature": 0.0,
         "messages": [{"role": "user", "content": "질문"}], "top_k": 5,
     }  # fmt: skip
     # A thinking budget comes on top of the answer's max_tokens; no temperature with thinking.
+    # The system prompt is marked for Anthropic's prompt cache.
+    cached_system = [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}]
     assert body(claude(server, reasoning={"budget_tokens": 1024})) == {
-        "model": "claude", "system": SYSTEM, "max_tokens": 64 + 1024,
+        "model": "claude", "system": cached_system, "max_tokens": 64 + 1024,
         "thinking": {"type": "enabled", "budget_tokens": 1024},
         "messages": [{"role": "user", "content": "질문"}],
     }  # fmt: skip

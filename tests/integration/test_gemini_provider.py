@@ -110,7 +110,7 @@ def test_request_shape(server: FakeServer) -> None:
     _, body = provider_view(gem(server, reasoning_effort="low"))
     assert body["generationConfig"] == {
         "temperature": 0.0, "maxOutputTokens": 64,
-        "thinkingConfig": {"thinkingLevel": "low", "includeThoughts": True}}
+        "thinkingConfig": {"thinkingLevel": "LOW", "includeThoughts": True}}
 
 
 def test_docstring_examples() -> None:

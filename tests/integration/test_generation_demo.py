@@ -110,3 +110,25 @@ def test_offline_demo_as_documented(server: FakeServer, tmp_path: Path) -> None:
     summaries = load(bench / "logs" / "run_summary.jsonl")
     assert [s["stage"] for s in summaries] == ["answer", "judge", "answer", "answer", "judge"]
     assert summaries[-1]["usage"]["demo-judge"]["cost_usd"] > 0
+
+
+def test_batch_demo_as_documented(fake_server: Callable[[FakeConfig], FakeServer],
+                                  tmp_path: Path) -> None:
+    server = fake_server(FakeConfig.from_file(EXAMPLES / "fake_server.yaml"))
+    doc = DOC.read_text(encoding="utf-8")
+    endpoints = tmp_path / "api_config.yaml"
+    endpoints.write_text((EXAMPLES / "api_config.yaml").read_text(encoding="utf-8")
+                         .replace(DEMO_URL, server.base_url), encoding="utf-8")
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLES / "demo-bench", data / "demo-bench")
+    common = ["--endpoint-file", str(endpoints), "--data-dir", str(data), "--batch",
+              "--poll-interval", "0"]
+    answered = koarena("answer", "--setting-file", "examples/gen_answer_config.yaml", *common)
+    assert answered.returncode == 0, answered.stderr
+    shown_in_doc(answered, doc)
+    judged = koarena("judge", "--setting-file", "examples/judge_config.yaml", *common)
+    assert judged.returncode == 0, judged.stderr
+    shown_in_doc(judged, doc)
+    # Answers: round 1 per model, then the 429 and the 503 retried in a batch each; judging:
+    # round 1 per judge, then the follow-up turn.
+    assert server.state.batches_created == 7

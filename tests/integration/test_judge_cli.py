@@ -348,4 +348,10 @@ def test_kill_9_then_resume_equals_an_uninterrupted_run(
 
 
 def comparable(recs: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {qid: {k: v for k, v in r.items() if k != "tstamp"} for qid, r in recs.items()}
+    """Records without their time stamps and prompt-cache hits (which depend on what the
+    server's cache held when each request came, not on the judging)."""
+    out = {qid: {k: v for k, v in r.items() if k != "tstamp"} for qid, r in recs.items()}
+    for r in out.values():
+        r["games"] = [{**g, "usage": {k: v for k, v in g["usage"].items()
+                                      if k != "cached_input_tokens"}} for g in r["games"]]
+    return out

@@ -91,7 +91,8 @@ def test_run_end_to_end(small_bench: SmallBench, tmp_path: Path, server: FakeSer
     assert sorted(answers) == sorted(q["question_id"] for q in questions)
     for q in questions:
         text = answer_for("m", q["turns"][0]["content"], 30)
-        assert answers[q["question_id"]]["choices"][0]["turns"] == [{"content": text}]
+        assert answers[q["question_id"]]["choices"][0]["turns"] == [
+            {"content": text, "finish_reason": "stop"}]
 
     labels: dict[str, dict[str, list[str]]] = {}
     for judge, api in JUDGES.items():

@@ -278,6 +278,9 @@ def test_review_alone_and_bad_input(subset: Path, tmp_path: Path,
     assert main(["translate", "--from", SRC, "--to", DST, "--model", "nope", "--endpoint-file",
                  str(endpoints), "--data-dir", str(subset)]) == 2
     assert "not in the endpoint file" in capsys.readouterr().err
+    assert main(["translate", "--from", SRC, "--to", DST, "--model", "tr", "--endpoint-file",
+                 str(endpoints), "--data-dir", str(subset), "--max-tokens", "0"]) == 2
+    assert "--max-tokens and --mask-attempts must be at least 1" in capsys.readouterr().err
     assert not (subset / DST).exists()
     out = tmp_path / "review.html"
     assert main(["translate", "--from", SRC, "--to", DST, "--data-dir", str(subset),
@@ -317,9 +320,8 @@ def test_all_750_v2_prompts_offline(shared_data: Path, tmp_path: Path,
 
 def test_translated_bench_is_answered_and_judged(
         subset: Path, tmp_path: Path, fake_server: Callable[[FakeConfig], FakeServer]) -> None:
-    """End to end on the Korean bench: answer with two models, judge one against the other
-    with the Korean hard-prompt judge prompt (one baseline and system prompt for all
-    categories: per-category judging is the v2 protocol's), then check the files."""
+    """End to end on the Korean bench with a setting file that names one baseline and one
+    system prompt (the Korean hard-prompt one) for all categories, then check the files."""
     srv = fake_server(FakeConfig(answer_tokens=20))
     endpoints = endpoint_file(tmp_path, srv, ("tr", "m", "base", "j"))
     assert translate_cli(subset, endpoints) == 0
@@ -346,7 +348,6 @@ def test_translated_v2_bench_is_judged_per_category_with_korean_prompts(
         subset: Path, tmp_path: Path, fake_server: Callable[[FakeConfig], FakeServer]) -> None:
     """The v2.0 protocol on the Korean bench: each question against its category's baseline,
     under its category's Korean judge prompt (from the translated judge_settings.yaml)."""
-    pytest.importorskip("koarena.categories", reason="per-category judging is not merged yet")
     ko = yaml.safe_load((subset / SRC / "judge_settings.yaml").read_text("utf-8"))
     cats = {"hard_prompt", "creative_writing"}
     baselines = sorted({ko["categories"][c]["baseline"] for c in cats})

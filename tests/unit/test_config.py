@@ -81,7 +81,7 @@ def test_missing_env_var_names_the_variable_only(tmp_path: Path) -> None:
         ({"api_type": "bedrock"}, "api_type 'bedrock' is not supported"),
         ({"api_type": "anthropic", "reasoning_effort": "high"}, "unknown keys \\['effort'\\]"),
         ({"api_type": "anthropic", "reasoning": {"budget_tokens": 0}}, "must be positive"),
-        ({"api_type": "anthropic", "stream": True}, "stream is not supported"),
+        ({"price": {"input": 1, "cached_input": "cheap"}}, "price values must be numbers"),
         ({"parallel": 0}, "parallel must be positive"),
         ({"parallel": "many"}, "parallel must be a number"),
         ({"endpoints": []}, "endpoints must be a non-empty list"),

@@ -21,4 +21,4 @@ def test_help_lists_routes_defaults_and_fault_kinds(capsys: pytest.CaptureFixtur
     assert "port 8000, latency 0 s, answer_tokens 60" in out
     for kind in FAULT_KINDS:
         assert f"\n  {kind:<11} " in out
-    assert len(FAULT_KINDS) == 16
+    assert len(FAULT_KINDS) == 17

@@ -45,13 +45,13 @@ class ScriptedJudge:
         return None
 
     def chat_fn(self, protocol: JudgeProtocol) -> ChatFn:
-        async def call(messages: list[Message]) -> ChatResponse:
+        async def call(messages: list[Message], max_tokens: int) -> ChatResponse:
             return await self.chat(
                 ChatRequest(
                     model="judge-x",
                     messages=messages,
                     temperature=protocol.temperature,
-                    max_tokens=protocol.max_tokens,
+                    max_tokens=max_tokens,
                 )
             )
 
@@ -220,7 +220,7 @@ def test_follow_up_after_missing_verdict() -> None:
     assert game["judgment"] == "\nLong analysis without a label.\nFinal: [[A>B]]"
     assert game["user_prompt"] == "질문?|기준 답변|모델 답변"
     assert game["attempts"] == 2
-    assert game["usage"] == {"input_tokens": 20, "output_tokens": 6}
+    assert game["usage"] == {"input_tokens": 20, "output_tokens": 6, "cached_input_tokens": 0}
     assert "unparsed_reason" not in game
     assert game["messages"][-1] == {"role": "assistant", "content": "Final: [[A>B]]"}
 
@@ -336,4 +336,4 @@ def test_protocol_doctests() -> None:
     from koarena import judge_protocol
 
     result = doctest.testmod(judge_protocol)
-    assert (result.attempted, result.failed) == (4, 0)
+    assert (result.attempted, result.failed) == (5, 0)

@@ -7,7 +7,14 @@ from pathlib import Path
 
 from koarena.answering import answer, dry_run, select_models
 from koarena.bench import Bench, resolve_data_dir
-from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.cli.common import (
+    add_batch_options,
+    add_data_dir_option,
+    add_retry_options,
+    batch_options,
+    err_console,
+    retry_policy,
+)
 from koarena.cli.runs import ConsoleObserver, report_estimate
 from koarena.config import load_answer_settings, load_endpoints
 from koarena.runner.run import StageRunner
@@ -35,6 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="print requests, tokens and dollars the run would take; send nothing")
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -47,6 +55,6 @@ def run(args: argparse.Namespace) -> int:
     if args.dry_run:
         report_estimate(dry_run(bench, models, settings), endpoints, err_console)
         return 0
-    runner = StageRunner(endpoints, retry=retry_policy(args),
+    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
                          observer=ConsoleObserver(err_console))
     return answer(bench, models, settings, runner).exit_code

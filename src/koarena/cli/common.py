@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
@@ -19,7 +20,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from koarena.batch.apis import BatchApi, BatchState
+from koarena.batch.files import FileBatch
+from koarena.batch.options import BatchOptions
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
+from koarena.config import ModelEndpoint
 from koarena.runner.pool import RetryPolicy
 
 # Piped output is read by people too (CI logs, files): do not squeeze tables to 80 columns.
@@ -61,6 +66,49 @@ def add_retry_options(p: argparse.ArgumentParser) -> None:
         default=1.0,
         help="first backoff delay in seconds, doubled per retry (default: 1)",
     )
+
+
+def add_batch_options(p: argparse.ArgumentParser) -> None:
+    """``--batch``, ``--poll-interval`` and ``--batch-retry`` of the commands that call APIs."""
+    p.add_argument(
+        "--batch",
+        action="store_true",
+        help="send every model's requests through its provider's batch API (half price, "
+             "results within 24 h; endpoints with 'batch: true' use it anyway); a killed run "
+             "resumes polling its batches",
+    )
+    p.add_argument("--poll-interval", type=float, default=30.0,
+                   help="seconds between batch status polls (default: 30)")
+    p.add_argument("--batch-retry", choices=["batch", "online"], default="batch",
+                   help="where failed and expired batch items are retried (default: batch)")
+    p.add_argument("--batch-file", type=Path, metavar="IN.jsonl",
+                   help="write the requests as an OpenAI batch input file instead of sending "
+                        "them (e.g. for 'vllm run-batch -i IN.jsonl -o OUT.jsonl'); their "
+                        "tasks wait for --import-batch")
+    p.add_argument("--import-batch", dest="import_batch", type=Path, nargs="+",
+                   metavar="OUT.jsonl",
+                   help="read the results of batch files written with --batch-file and write "
+                        "their records (with --batch-file, the next round's requests go there)")
+
+
+def batch_options(args: argparse.Namespace) -> BatchOptions:
+    """The batch settings of the command line; batch status goes to stderr."""
+
+    def status(model: str, batch_id: str, state: BatchState, elapsed: float) -> None:
+        minutes, seconds = divmod(int(elapsed), 60)
+        err_console.print(f"batch {batch_id} ({model}): {state.status} {state.done}/"
+                          f"{state.total}, {minutes // 60}:{minutes % 60:02d}:{seconds:02d}",
+                          highlight=False, markup=False)
+
+    if args.batch_file is not None or args.import_batch:
+        write_to, imported = args.batch_file, list(args.import_batch or [])
+
+        def files(cfg: ModelEndpoint) -> BatchApi:
+            return FileBatch(cfg, write_to, imported)
+
+        return BatchOptions(all_models=True, poll_interval=0.0, factory=files)
+    return BatchOptions(all_models=args.batch, poll_interval=max(0.0, args.poll_interval),
+                        retry_online=args.batch_retry == "online", on_status=status)
 
 
 def retry_policy(args: argparse.Namespace) -> RetryPolicy:

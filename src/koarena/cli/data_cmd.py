@@ -91,7 +91,8 @@ def run_pull(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMON = ["records", "missing", "dup", "unknown", "malformed", "torn"]
+_COMMON = ["truncated", "filtered", "kept", "records", "missing", "dup", "unknown",
+           "malformed", "torn"]
 ANSWER_COLUMNS = ["model", "$ERROR$", "empty", *_COMMON]
 JUDGMENT_COLUMNS = ["model", "no verdict", *_COMMON]
 
@@ -99,8 +100,9 @@ JUDGMENT_COLUMNS = ["model", "no verdict", *_COMMON]
 def _row(name: str, r: FileReport, answers: bool) -> list[str]:
     specific = [str(r.failure_markers), str(r.empty)] if answers else [str(r.unlabelled_games)]
     return [
-        escape(name), *specific, str(r.records), str(r.missing_ids), str(r.duplicate_ids),
-        str(r.unknown_ids), str(len(r.malformed_lines)), "yes" if r.torn_tail else "",
+        escape(name), *specific, str(r.truncated), str(r.filtered), str(r.kept), str(r.records),
+        str(r.missing_ids), str(r.duplicate_ids), str(r.unknown_ids),
+        str(len(r.malformed_lines)), "yes" if r.torn_tail else "",
     ]
 
 
@@ -132,6 +134,10 @@ def print_report(report: CheckReport, show_all: bool) -> None:
     totals = {
         "failed-call markers": sum(r.failure_markers for r in report.answers.values()),
         "empty answers": sum(r.empty for r in report.answers.values()),
+        "cut-off answers": sum(r.truncated for r in report.answers.values()),
+        "filtered answers": sum(r.filtered for r in report.answers.values()),
+        "cut-off or filtered judge replies": sum(
+            r.truncated + r.filtered for js in report.judgments.values() for r in js.values()),
     }
     console.print(
         f"{report.questions} questions; "

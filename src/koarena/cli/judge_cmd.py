@@ -7,7 +7,14 @@ from pathlib import Path
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.categories import bench_categories
-from koarena.cli.common import add_data_dir_option, add_retry_options, err_console, retry_policy
+from koarena.cli.common import (
+    add_batch_options,
+    add_data_dir_option,
+    add_retry_options,
+    batch_options,
+    err_console,
+    retry_policy,
+)
 from koarena.cli.runs import ConsoleObserver, report_estimate
 from koarena.config import JudgeSettings, ModelEndpoint, load_endpoints, load_judge_settings
 from koarena.errors import ConfigError
@@ -74,6 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="print requests, tokens and dollars the run would take; send nothing",
     )
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -144,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         report_dry_run(bench, plan, judges, endpoints)
         report_plan(plan)
         return 0
-    runner = StageRunner(endpoints, retry=retry_policy(args),
+    runner = StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
                          observer=ConsoleObserver(err_console))
     result = judge(bench, plan, runner)
     report_plan(plan)

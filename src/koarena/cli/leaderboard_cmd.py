@@ -268,10 +268,13 @@ def print_board(board: Leaderboard) -> None:
         console.print(f"style coefficients: {coefs}", markup=False)
     failed = sum(r.failed_answers for r in board.rows)
     empty = sum(r.empty_answers for r in board.rows)
+    cut = sum(r.truncated_answers for r in board.rows)
+    filtered = sum(r.filtered_answers for r in board.rows)
     console.print(
         f"{board.n_battles} battles from {len(board.rows)} models · "
         f"games dropped (missing or unknown verdict): {board.dropped_games} · "
         f"judgments with a single game: {board.battles.lone_games} · "
-        f"flagged answers: {failed + empty} ({failed} failed-call markers, {empty} empty; "
+        f"flagged answers: {board.flagged_answers} ({failed} failed-call markers, {empty} "
+        f"empty, {cut} cut off at the token limit, {filtered} filtered; "
         "see 'koarena data check')"
     )

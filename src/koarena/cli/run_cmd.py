@@ -11,8 +11,10 @@ from rich.table import Table
 from koarena.bench import Bench, resolve_data_dir
 from koarena.categories import bench_categories
 from koarena.cli.common import (
+    add_batch_options,
     add_data_dir_option,
     add_retry_options,
+    batch_options,
     console,
     err_console,
     retry_policy,
@@ -79,6 +81,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--seed", type=int, default=DEFAULT_SEED,
                    help="bootstrap seed (default: %(default)s)")
     add_retry_options(p)
+    add_batch_options(p)
     p.set_defaults(func=run)
 
 
@@ -106,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         answer_settings,
         judge_settings,
-        StageRunner(endpoints, retry=retry_policy(args), observer=ConsoleObserver(err_console)),
+        StageRunner(endpoints, retry=retry_policy(args), batch=batch_options(args),
+                    observer=ConsoleObserver(err_console)),
         judges,
         control=Control(args.control),
         rounds=args.rounds,

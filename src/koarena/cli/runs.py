@@ -71,9 +71,18 @@ def report(result: RunResult, console: Console) -> None:
                   f"(already done), {failed} failed", highlight=False)
     for reason, n in sorted(result.failed.items()):
         console.print(f"  failed ({reason}): {n}", highlight=False)
+    if result.deferred:
+        console.print(f"  written to the batch file, waiting for --import-batch: "
+                      f"{result.deferred}", highlight=False)
     for model, u in sorted(result.usage.items()):
-        console.print(f"  {model}: {u.requests} requests, {u.retries} retries, "
-                      f"{u.input_tokens} input + {u.output_tokens} output tokens, "
+        saved = f", ${u.saved_by_cache:.4f} saved" if round(u.saved_by_cache, 4) else ""
+        cached = (f" ({u.cached_input_tokens} from the prompt cache{saved})"
+                  if u.cached_input_tokens else "")
+        batch_saved = (f", ${u.saved_by_batch:.4f} saved" if round(u.saved_by_batch, 4)
+                       else "")
+        batched = f" ({u.batch_requests} in batches{batch_saved})" if u.batch_requests else ""
+        console.print(f"  {model}: {u.requests} requests{batched}, {u.retries} retries, "
+                      f"{u.input_tokens} input{cached} + {u.output_tokens} output tokens, "
                       f"${u.cost:.4f}", highlight=False, markup=False)
 
 
@@ -82,15 +91,17 @@ def report_estimate(est: Estimate, endpoints: dict[str, ModelEndpoint], console:
     """Print a dry-run estimate as a table."""
     table = Table(title="dry run: nothing was sent")
     for col in ("model", "requests", "input tokens", "output tokens (expected / max)",
-                "dollars (expected / max)"):
+                "dollars (expected / max)", "batch dollars (expected / max)"):
         table.add_column(col, justify="right" if col != "model" else "left")
     for model in sorted(est.requests):
-        exp_cost = est.cost(endpoints, model, est.expected_output_tokens)
-        max_cost = est.cost(endpoints, model, est.max_output_tokens)
-        dollars = ("no price configured" if exp_cost is None or max_cost is None
-                   else f"${exp_cost:.2f} / ${max_cost:.2f}")
+        cells = []
+        for batch in (False, True):
+            exp_cost = est.cost(endpoints, model, est.expected_output_tokens, batch=batch)
+            max_cost = est.cost(endpoints, model, est.max_output_tokens, batch=batch)
+            cells.append("no price configured" if exp_cost is None or max_cost is None
+                         else f"${exp_cost:.2f} / ${max_cost:.2f}")
         table.add_row(escape(model), str(est.requests[model]), str(est.input_tokens[model]),
                       f"{est.expected_output_tokens[model]} / {est.max_output_tokens[model]}",
-                      dollars)
+                      *cells)
     console.print(table)
     console.print(f"{est.skipped} already done (skipped)", highlight=False)

@@ -100,10 +100,13 @@ def run(args: argparse.Namespace) -> int:
     if args.model:
         if args.endpoint_file is None:
             raise ConfigError("--endpoint-file is required with --model")
+        if args.max_tokens < 1 or args.temperature < 0 or args.mask_attempts < 1:
+            raise ConfigError("--max-tokens and --mask-attempts must be at least 1, "
+                              "--temperature at least 0")
         endpoints = load_endpoints(args.endpoint_file)
         settings = TranslateSettings(
             temperature=args.temperature, max_tokens=args.max_tokens,
-            mask_attempts=max(1, args.mask_attempts), judge_prompt=args.judge_prompt,
+            mask_attempts=args.mask_attempts, judge_prompt=args.judge_prompt,
             korean_reference=args.korean_judge_config
             or data_dir / KOREAN_REFERENCE_BENCH / "judge_config.yaml")
         if args.model not in endpoints:

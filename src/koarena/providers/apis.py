@@ -52,8 +52,6 @@ def _check_anthropic(entry: Mapping[str, Any], reasoning: Mapping[str, Any], whe
                           f"{{budget_tokens: N}}; unknown keys {sorted(unknown)}")
     for k, v in reasoning.items():
         positive(v, where, f"reasoning.{k}", integer=True)
-    if entry.get("stream"):
-        raise ConfigError(f"{where}: stream is not supported for api_type anthropic")
 
 
 def _check_gemini(entry: Mapping[str, Any], reasoning: Mapping[str, Any], where: str) -> None:

@@ -18,8 +18,13 @@ from typing import Any, Protocol
 
 @dataclass(frozen=True)
 class Message:
+    """One turn. ``shared_prefix`` is how many leading characters of ``content`` other requests
+    of the run repeat (a judge prompt's question and baseline answer): a provider whose cache
+    needs explicit breakpoints (Anthropic) may mark it; the others ignore it."""
+
     role: str  # "system" | "user" | "assistant"
     content: str
+    shared_prefix: int = 0
 
 
 @dataclass(frozen=True)
@@ -36,9 +41,15 @@ class ChatRequest:
 
 @dataclass(frozen=True)
 class Usage:
+    """Token counts of one response. ``input_tokens`` counts every prompt token, those read
+    from the provider's prompt cache (``cached_input_tokens``) and those written to it
+    (``cache_write_tokens``, Anthropic only) included: each kind has its own price."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True)

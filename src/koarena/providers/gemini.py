@@ -50,7 +50,7 @@ def thinking_config(reasoning: dict[str, Any]) -> dict[str, Any]:
     >>> thinking_config({"thinking_budget": 2048})
     {'thinkingBudget': 2048, 'includeThoughts': True}
     >>> thinking_config({"effort": "high", "include_thoughts": False})
-    {'thinkingLevel': 'high', 'includeThoughts': False}
+    {'thinkingLevel': 'HIGH', 'includeThoughts': False}
     >>> thinking_config({"thinking_budget": 0})
     {'thinkingBudget': 0}
     >>> thinking_config({})
@@ -62,7 +62,8 @@ def thinking_config(reasoning: dict[str, Any]) -> dict[str, Any]:
         cfg["thinkingBudget"] = int(budget)
     level = reasoning.get("thinking_level", reasoning.get("effort"))
     if level is not None:
-        cfg["thinkingLevel"] = str(level)
+        # The API's enum names are upper case (LOW, HIGH), as google-genai sends them.
+        cfg["thinkingLevel"] = str(level).upper()
     if "include_thoughts" in reasoning:
         cfg["includeThoughts"] = bool(reasoning["include_thoughts"])
     elif cfg and cfg.get("thinkingBudget") != 0:
@@ -200,6 +201,12 @@ class GeminiProvider(HttpProvider):
         if got.finish is None and got.blocked is None:
             raise TransientError(f"{self._where()}: stream ended before the answer was complete")
 
+    def parse_response(self, data: Any) -> ChatResponse:
+        """A whole (not streamed) generateContent reply, as `chat` reads it."""
+        got = _Collected()
+        self._collect(data, got)
+        return self._finish(got)
+
     def _collect(self, data: Any, got: _Collected) -> None:
         if not isinstance(data, dict):
             raise FatalError(f"{self._where()}: response is not a JSON object")
@@ -238,6 +245,8 @@ class GeminiProvider(HttpProvider):
                 # Thinking is billed as output, as with the other providers' output counts.
                 output_tokens=int(usage.get("candidatesTokenCount") or 0) + thoughts,
                 reasoning_tokens=thoughts,
+                # Implicit caching: the part of promptTokenCount served from Google's cache.
+                cached_input_tokens=int(usage.get("cachedContentTokenCount") or 0),
             ),
             finish_reason=got.finish,
         )

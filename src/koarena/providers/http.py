@@ -106,8 +106,15 @@ class HttpProvider(ABC):
                     read: Callable[[aiohttp.ClientResponse], Awaitable[_T]]) -> _T:
         """POST ``body`` and return ``read(response)`` of a 200 response. Any other status
         raises `_http_error`; timeouts, cut-off bodies and failed connections are transient."""
+        return await self._send("POST", self.url, read, orjson.dumps(body))
+
+    async def _send(self, method: str, url: str,
+                    read: Callable[[aiohttp.ClientResponse], Awaitable[_T]],
+                    data: Any = None, headers: Mapping[str, str] | None = None) -> _T:
+        """`_post`, for any method and URL of this endpoint (the batch APIs' routes);
+        ``headers`` override the session's (a multipart upload's content type)."""
         try:
-            async with self._session.post(self.url, data=orjson.dumps(body)) as resp:
+            async with self._session.request(method, url, data=data, headers=headers) as resp:
                 if resp.status != 200:
                     raise self._http_error(resp.status, await resp.read(), resp.headers)
                 return await read(resp)

@@ -4,8 +4,9 @@ OpenAI endpoint, vLLM, SGLang, llama.cpp, Ollama.
 aiohttp rather than the OpenAI SDK, for client CPU per request (see `koarena.providers.http`).
 One `OpenAICompatProvider` per endpoint, holding one session.
 
-Request shape follows the model: o-series models (``o1``, ``o3-mini``, ``o4-mini``…) get
-``max_completion_tokens`` and ``reasoning_effort`` and no temperature; other models get
+Request shape follows the model: OpenAI's reasoning models (o-series, GPT-5, their fine-tunes;
+see `koarena.config.ModelEndpoint.o_series`) get ``max_completion_tokens`` and
+``reasoning_effort`` and no temperature; other models get
 ``temperature`` and ``max_tokens``, and a configured ``reasoning`` mapping is sent as
 ``reasoning`` (OpenRouter's format). Reasoning comes back in ``reasoning_content`` (DeepSeek,
 vLLM), ``reasoning`` (OpenRouter) or a leading ``<think>`` block (R1/QwQ served raw); all three
@@ -172,8 +173,11 @@ def _usage(raw: Any) -> Usage:
     if not isinstance(raw, dict):
         return Usage()
     details = raw.get("completion_tokens_details") or {}
+    prompt_details = raw.get("prompt_tokens_details") or {}
     return Usage(
         input_tokens=int(raw.get("prompt_tokens") or 0),
         output_tokens=int(raw.get("completion_tokens") or 0),
         reasoning_tokens=int(details.get("reasoning_tokens") or 0),
+        # OpenAI caches long prompt prefixes by itself and reports the hits here.
+        cached_input_tokens=int(prompt_details.get("cached_tokens") or 0),
     )

@@ -22,11 +22,12 @@ class Estimate:
     skipped: int = 0
 
     def cost(self, endpoints: dict[str, ModelEndpoint], model: str,
-             output: Counter[str]) -> float | None:
+             output: Counter[str], *, batch: bool = False) -> float | None:
+        """Dollars for ``model`` with ``output`` tokens, at the online or the batch rates."""
         cfg = endpoints.get(model)
         if cfg is None or cfg.price is None:
             return None
-        return cfg.price.cost(self.input_tokens[model], output[model])
+        return cfg.price.cost(self.input_tokens[model], output[model], batch=batch)
 
 
 def estimate(tasks: Sequence[Task], expected_output_tokens: int | None = None) -> Estimate:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from koarena.config import ModelEndpoint
+from koarena.config import ModelEndpoint, Price
 from koarena.errors import ConfigError
 from koarena.providers.base import (
     ChatRequest,
@@ -25,6 +25,7 @@ from koarena.providers.base import (
     ProviderError,
     RateLimitError,
     TransientError,
+    Usage,
 )
 from koarena.providers.registry import make_providers
 from koarena.style import count_tokens
@@ -89,7 +90,44 @@ class ModelUsage:
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
     cost: float = 0.0
+    cost_without_cache: float = 0.0
+    """What the same tokens would have cost with every input token at the input rate."""
+    cost_online: float = 0.0
+    """What the same tokens would have cost online (differs from ``cost`` for batches)."""
+    batch_requests: int = 0
+
+    def add(self, usage: Usage, price: Price | None, *, batch: bool = False) -> None:
+        """Count one response's tokens and, with a price, its dollars (at the batch rates
+        when it came from a batch)."""
+        self.requests += 1
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
+        self.cached_input_tokens += usage.cached_input_tokens
+        self.cache_write_tokens += usage.cache_write_tokens
+        self.batch_requests += batch
+        if price is not None:
+            online = price.cost(usage.input_tokens, usage.output_tokens,
+                                cached=usage.cached_input_tokens,
+                                cache_write=usage.cache_write_tokens)
+            self.cost_online += online
+            self.cost += price.cost(usage.input_tokens, usage.output_tokens,
+                                    cached=usage.cached_input_tokens,
+                                    cache_write=usage.cache_write_tokens,
+                                    batch=True) if batch else online
+            self.cost_without_cache += price.cost(usage.input_tokens, usage.output_tokens,
+                                                  batch=batch)
+
+    @property
+    def saved_by_cache(self) -> float:
+        return self.cost_without_cache - self.cost
+
+    @property
+    def saved_by_batch(self) -> float:
+        return self.cost_online - self.cost
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,7 +136,12 @@ class ModelUsage:
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
+            "cached_input_tokens": self.cached_input_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "batch_requests": self.batch_requests,
             "cost_usd": round(self.cost, 6),
+            "saved_by_cache_usd": round(self.saved_by_cache, 6),
+            "saved_by_batch_usd": round(self.saved_by_batch, 6),
         }
 
 
@@ -184,13 +227,7 @@ class ProviderPool:
                 resp = await slot.providers[i].chat(request)
             finally:
                 slot.in_flight[i] -= 1
-        u = slot.usage
-        u.requests += 1
-        u.input_tokens += resp.usage.input_tokens
-        u.output_tokens += resp.usage.output_tokens
-        u.reasoning_tokens += resp.usage.reasoning_tokens
-        if slot.cfg.price is not None:
-            u.cost += slot.cfg.price.cost(resp.usage.input_tokens, resp.usage.output_tokens)
+        slot.usage.add(resp.usage, slot.cfg.price)
         if slot.tpm is not None:
             slot.tpm.adjust(resp.usage.input_tokens + resp.usage.output_tokens - estimate)
         return resp

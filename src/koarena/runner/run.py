@@ -18,11 +18,12 @@ import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from koarena.batch.options import BatchOptions
 from koarena.bench import Bench
 from koarena.config import ModelEndpoint
 from koarena.jsonl import append_jsonl, sole_writer
@@ -56,6 +57,10 @@ class RunResult:
     usage: dict[str, ModelUsage] = field(default_factory=dict)
     started: float = 0.0
     finished: float = 0.0
+    batches: int = 0
+    """Provider batches submitted (batch mode)."""
+    deferred: int = 0
+    """Tasks whose requests went to a batch file: they wait for ``--import-batch``."""
 
     @property
     def exit_code(self) -> int:
@@ -73,6 +78,10 @@ class RunResult:
             "failed_by_reason": dict(self.failed),
             "usage": {m: u.to_dict() for m, u in sorted(self.usage.items())},
             "cost_usd": round(sum(u.cost for u in self.usage.values()), 6),
+            "saved_by_cache_usd": round(sum(u.saved_by_cache for u in self.usage.values()), 6),
+            "batches": self.batches,
+            "deferred": self.deferred,
+            "saved_by_batch_usd": round(sum(u.saved_by_batch for u in self.usage.values()), 6),
         }
 
 
@@ -127,7 +136,8 @@ def run_summary_path(bench: Bench) -> Path:
     return bench.root / "logs" / "run_summary.jsonl"
 
 
-def _reason(exc: BaseException) -> str:
+def failure_reason(exc: BaseException) -> str:
+    """The failure log's reason for ``exc``."""
     if isinstance(exc, TaskError):
         return exc.reason
     if isinstance(exc, RateLimitError):
@@ -139,7 +149,7 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-class _Writer:
+class Writer:
     """Appends finished records in batches from a worker thread.
 
     Each batch is one `append_jsonl` call per file (whole lines, flock, fsync), so the event
@@ -166,6 +176,16 @@ class _Writer:
                 await asyncio.to_thread(append_jsonl, path, records)
 
 
+async def close_run(result: RunResult, pool: ProviderPool, models: Iterable[str],
+                    options: RunOptions) -> None:
+    """Fill in the run's usage of ``models`` and its end, and append its summary line."""
+    wanted = set(models)
+    result.usage = {m: u for m, u in pool.usage().items() if m in wanted}
+    result.finished = time.time()
+    if options.summary_file is not None:
+        await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+
+
 async def run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOptions) -> RunResult:
     """Run the tasks not yet done; append their records; log failures; return the summary.
     Holds the one-writer lock of every output file (`sole_writer`) for the whole run."""
@@ -183,7 +203,7 @@ async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOpti
     for model in by_model:
         pool.slot(model)  # unknown models fail before any request is sent
     observer = options.observer
-    writer = _Writer()
+    writer = Writer()
     writer_task = asyncio.ensure_future(writer.run())
     started = time.monotonic()
 
@@ -202,7 +222,7 @@ async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOpti
         try:
             record = await task.run(pool.chat)
         except (ProviderError, TaskError) as exc:
-            reason = _reason(exc)
+            reason = failure_reason(exc)
             result.failed[reason] += 1
             failure = {
                 "stage": options.stage, "key": task.key, "model": task.model,
@@ -245,10 +265,7 @@ async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOpti
             await writer.queue.put(None)
             await writer_task
         tick()
-        result.usage = {m: u for m, u in pool.usage().items() if m in by_model}
-        result.finished = time.time()
-        if options.summary_file is not None:
-            await asyncio.to_thread(append_jsonl, options.summary_file, [result.to_dict()])
+        await close_run(result, pool, by_model, options)
         outcome = result
     finally:
         if observer is not None:
@@ -266,6 +283,14 @@ class StageRunner:
     retry: RetryPolicy | None = None
     factory: ProviderFactory | None = None
     observer: RunObserver | None = None
+    batch: BatchOptions | None = None
+    """Batch settings: the models in batch mode go through their batch APIs."""
+
+    def batched(self, model: str) -> bool:
+        """Whether ``model``'s requests go through its batch API."""
+        cfg = self.endpoints.get(model)
+        return self.batch is not None and (self.batch.all_models
+                                           or (cfg is not None and cfg.batch))
 
     def run(self, bench: Bench, stage: str, tasks: Sequence[Task]) -> RunResult:
         """Run the tasks of ``stage`` not yet done: records to their outputs, failures to
@@ -276,7 +301,12 @@ class StageRunner:
         async def go() -> RunResult:
             pool = ProviderPool(self.endpoints, factory=self.factory, retry=self.retry)
             try:
-                return await run_tasks(tasks, pool, options)
+                if self.batch is None:
+                    return await run_tasks(tasks, pool, options)
+                # Imported here: the batch runner is built on this module.
+                from koarena.batch.run import journal_path, run_stage
+
+                return await run_stage(tasks, pool, options, self.batch, journal_path(bench))
             finally:
                 await pool.aclose()
 

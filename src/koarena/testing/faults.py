@@ -24,6 +24,8 @@ FAULTS: dict[str, str] = {
     "no_verdict": "a judge text without a verdict label",
     "blocked": "the prompt is refused by a content filter, no answer text",
     "filtered": "the answer is withheld by a content filter, no answer text",
+    "truncated": "half the answer, stopped at the token limit (finish_reason length, "
+                 "stop_reason max_tokens, finishReason MAX_TOKENS)",
     "drop_mask": "a translation that leaves out its first mask token",
     "answer": "an answer to the prompt instead of its translation",
     "english": "the prompt returned untranslated",

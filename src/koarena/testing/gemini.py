@@ -87,41 +87,9 @@ class GeminiRoutes:
             conn.send(status, error_body(status, message, reply.retry_after))
             return
         stream = path.endswith(_STREAM)
-        model = str(req["model"])
-        messages = req["messages"]
-        prompt = "".join(str(m["content"]) for m in messages)
-        thought = (f"{model} 생각 {len(messages)}" if req["include_thoughts"] else "")
-        counts = usage(prompt, reply.content)
-        meta = {"promptTokenCount": counts["prompt_tokens"],
-                "candidatesTokenCount": counts["completion_tokens"],
-                "totalTokenCount": counts["total_tokens"]}
-        if thought:
-            meta["thoughtsTokenCount"] = usage("", thought)["completion_tokens"]
-            meta["totalTokenCount"] += meta["thoughtsTokenCount"]
-        if reply.fault == "blocked":
-            events: list[dict[str, Any]] = [{"promptFeedback": {"blockReason": "SAFETY"},
-                                             "usageMetadata": meta}]
-        elif reply.fault == "filtered":
-            events = [{"candidates": [{"index": 0, "finishReason": "SAFETY"}],
-                       "usageMetadata": meta}]
-        else:
-            parts = [{"text": thought, "thought": True}] if thought else []
-            text = reply.content
-            step = max(1, len(text) // 4) if stream else max(1, len(text))
-            parts.extend({"text": text[i:i + step]} for i in range(0, len(text), step))
-            events = [{"candidates": [{"index": 0,
-                                       "content": {"role": "model", "parts": [part]}}]}
-                      for part in parts]
-            events[-1]["candidates"][0]["finishReason"] = "STOP"
-            events[-1]["usageMetadata"] = meta
+        events = _events(req, reply, stream)
         if not stream:
-            merged = [p for e in events for c in e.get("candidates", [])
-                      for p in c.get("content", {}).get("parts", [])]
-            last = dict(events[-1])
-            if merged:
-                last["candidates"] = [{**last["candidates"][0],
-                                       "content": {"role": "model", "parts": merged}}]
-            conn.send(200, orjson.dumps(last))
+            conn.send(200, orjson.dumps(_merged(events)))
             return
         conn.start_stream()
         if reply.fault == "cut":
@@ -134,3 +102,55 @@ class GeminiRoutes:
             conn.reset()
             return
         conn.end_stream()
+
+
+def _events(req: dict[str, Any], reply: Reply, stream: bool) -> list[dict[str, Any]]:
+    """The reply as the events of a stream (one event when not streamed)."""
+    model = str(req["model"])
+    messages = req["messages"]
+    prompt = "".join(str(m["content"]) for m in messages)
+    thought = (f"{model} 생각 {len(messages)}" if req["include_thoughts"] else "")
+    counts = usage(prompt, reply.content)
+    meta = {"promptTokenCount": counts["prompt_tokens"],
+            "candidatesTokenCount": counts["completion_tokens"],
+            "totalTokenCount": counts["total_tokens"]}
+    if reply.cache_read:
+        meta["cachedContentTokenCount"] = reply.cache_read
+    if thought:
+        meta["thoughtsTokenCount"] = usage("", thought)["completion_tokens"]
+        meta["totalTokenCount"] += meta["thoughtsTokenCount"]
+    if reply.fault == "blocked":
+        events: list[dict[str, Any]] = [{"promptFeedback": {"blockReason": "SAFETY"},
+                                         "usageMetadata": meta}]
+    elif reply.fault == "filtered":
+        events = [{"candidates": [{"index": 0, "finishReason": "SAFETY"}],
+                   "usageMetadata": meta}]
+    else:
+        parts = [{"text": thought, "thought": True}] if thought else []
+        text = reply.content
+        step = max(1, len(text) // 4) if stream else max(1, len(text))
+        parts.extend({"text": text[i:i + step]} for i in range(0, len(text), step))
+        events = [{"candidates": [{"index": 0,
+                                   "content": {"role": "model", "parts": [part]}}]}
+                  for part in parts]
+        events[-1]["candidates"][0]["finishReason"] = (
+            "MAX_TOKENS" if reply.fault == "truncated" else "STOP")
+        events[-1]["usageMetadata"] = meta
+    return events
+
+
+def _merged(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The streamed events as one generateContent response."""
+    merged = [p for e in events for c in e.get("candidates", [])
+              for p in c.get("content", {}).get("parts", [])]
+    last = dict(events[-1])
+    if merged:
+        last["candidates"] = [{**last["candidates"][0],
+                               "content": {"role": "model", "parts": merged}}]
+    return last
+
+
+def generate_response(req: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    """A successful reply as a (non-streamed) generateContent response; ``req`` is the chat
+    body of `GeminiRoutes.chat_body`."""
+    return _merged(_events(req, reply, False))

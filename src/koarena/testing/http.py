@@ -111,10 +111,13 @@ class Connection(asyncio.Protocol):
         self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
                              b"Transfer-Encoding: chunked\r\n\r\n")
 
-    def event(self, data: bytes) -> None:
-        """One ``data:`` event of the stream."""
+    def event(self, data: bytes, name: str | None = None) -> None:
+        """One ``data:`` event of the stream, after an ``event: name`` line when named (as
+        Anthropic sends them)."""
         assert self.transport is not None
         payload = b"data: " + data + b"\n\n"
+        if name is not None:
+            payload = b"event: " + name.encode() + b"\n" + payload
         self.transport.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
 
     def end_stream(self) -> None:

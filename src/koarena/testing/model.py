@@ -38,6 +38,10 @@ class FakeConfig:
     answer_tokens: int = DEFAULT_ANSWER_TOKENS
     require_key: str | None = None
     request_log: Path | None = None
+    batch_delay: float = 0.0
+    """Seconds a batch stays in progress (half its items done after half the time)."""
+    batch_expire: bool = False
+    """Batches expire instead of ending: only the first half of their items have results."""
 
     @classmethod
     def from_file(cls, path: Path) -> FakeConfig:
@@ -51,6 +55,8 @@ class FakeConfig:
             latency=float(raw.get("latency", 0.0)),
             faults=faults,
             answer_tokens=int(raw.get("answer_tokens", DEFAULT_ANSWER_TOKENS)),
+            batch_delay=float(raw.get("batch_delay", 0.0)),
+            batch_expire=bool(raw.get("batch_expire", False)),
         )
 
 
@@ -74,6 +80,41 @@ def answer_for(model: str, user_text: str, n_words: int) -> str:
     return f"## {model} 답변 {d[:8]}\n\n- **요점** {d[8:16]}\n- 항목 {d[16:24]}\n\n{words}\n"
 
 
+def block_text(content: Any) -> str:
+    """A message's text: a string, or the text of its content blocks (Anthropic's list form,
+    which carries ``cache_control`` marks), joined."""
+    if isinstance(content, list):
+        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return "" if content is None else str(content)
+
+
+def cache_prefixes(body: dict[str, Any]) -> list[str]:
+    """The cacheable prefixes of a chat body: the text up to each ``cache_control`` mark
+    (Anthropic's explicit caching), else the system message of an OpenAI-shaped body (the
+    implicit caching of OpenAI and Gemini, whose shared prefix in a judge run is the system
+    prompt; Anthropic's top-level ``system`` is cached only when marked)."""
+    blocks: list[Any] = []
+    for content in [body.get("system"), *(m.get("content") for m in body.get("messages") or [])]:
+        blocks.extend(content if isinstance(content, list) else [content])
+    marked: list[str] = []
+    text = ""
+    for b in blocks:
+        text += block_text([b]) if isinstance(b, dict) else str(b or "")
+        if isinstance(b, dict) and b.get("cache_control"):
+            marked.append(text)
+    if marked:
+        return marked
+    first = (body.get("messages") or [{}])[0]
+    if first.get("role") == "system" and isinstance(first.get("content"), str):
+        return [first["content"]]
+    return []
+
+
+def tokens(text: str) -> int:
+    """The fake token count: 1 token per 4 bytes of UTF-8."""
+    return len(text.encode("utf-8")) // 4
+
+
 def usage(prompt: str, completion: str) -> dict[str, int]:
     """Token counts in OpenAI's shape: a cheap, deterministic stand-in (1 token per 4 bytes)."""
     p = max(1, len(prompt.encode("utf-8")) // 4)
@@ -91,6 +132,8 @@ class Reply:
     reasoning_field: bool = False
     retry_after: float | None = None
     fault: str | None = None
+    cache_read: int = 0
+    cache_written: int = 0
 
 
 class FakeState:
@@ -104,6 +147,8 @@ class FakeState:
         self.faults: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
         self.max_in_flight: Counter[str] = Counter()
+        self.cached_prefixes: set[str] = set()
+        self.batches_created = 0
 
     def stats(self) -> dict[str, Any]:
         """The counters, as ``GET /stats`` returns them."""
@@ -113,14 +158,25 @@ class FakeState:
             "by_model": dict(self.by_model),
             "faults": dict(self.faults),
             "max_in_flight": dict(self.max_in_flight),
+            "batches_created": self.batches_created,
         }
+
+    def prompt_cache(self, prefixes: list[str]) -> tuple[int, int]:
+        """A provider's prompt cache: ``(read, written)`` tokens for a prompt whose cacheable
+        prefixes (each extending the one before) are ``prefixes``. The longest prefix seen
+        before is read from the cache; the rest, up to the longest one, is written."""
+        read = next((tokens(p) for p in reversed(prefixes) if p in self.cached_prefixes), 0)
+        written = tokens(prefixes[-1]) - read if prefixes else 0
+        self.cached_prefixes.update(prefixes)
+        return read, written
 
     def reply(self, body: dict[str, Any], auth: str) -> Reply:
         """The reply to a chat body; ``auth`` is the ``Authorization`` value (``Bearer <key>``)."""
         model = str(body.get("model", ""))
-        messages = body.get("messages") or []
-        if isinstance(body.get("system"), str):
-            messages = [{"role": "system", "content": body["system"]}, *messages]
+        messages = [{"role": m.get("role"), "content": block_text(m.get("content"))}
+                    for m in body.get("messages") or []]
+        if body.get("system"):
+            messages = [{"role": "system", "content": block_text(body["system"])}, *messages]
         user_texts = [str(m.get("content", "")) for m in messages if m.get("role") == "user"]
         last_user = user_texts[-1] if user_texts else ""
         convo = "\x01".join(str(m.get("content", "")) for m in messages)
@@ -153,6 +209,7 @@ class FakeState:
         else:
             content = answer_for(model, convo, self.config.answer_tokens)
         reply = Reply(content=content)
+        reply.cache_read, reply.cache_written = self.prompt_cache(cache_prefixes(body))
         if model.endswith("-think"):
             reply.content = f"<think>\n{model} 생각 {prompt_key}\n</think>\n\n{content}"
         elif model.endswith("-reasoner"):
@@ -167,6 +224,9 @@ class FakeState:
                          retry_after=rule.retry_after, fault=kind)
         if kind == "no_verdict":
             return Reply(content="두 답변 모두 장단점이 있습니다. 결론을 내리기 어렵습니다.")
+        if kind == "truncated":
+            text = answer_for(model, convo, self.config.answer_tokens)
+            return Reply(content=text[: len(text) // 2], fault=kind)
         if kind in FILTER_FAULTS:
             return Reply(content="", fault=kind)
         return Reply(content=answer_for(model, convo, self.config.answer_tokens), fault=kind)

@@ -49,20 +49,11 @@ class OpenAIRoutes:
                       extra=retry_after_header(reply.retry_after))
             return
         model = str(req.get("model", ""))
-        prompt = "".join(str(m.get("content", "")) for m in req.get("messages") or [])
-        counts = usage(prompt, reply.content + reply.reasoning)
+        counts = _counts(req, reply)
         created = int(time.time())
-        finish = "content_filter" if reply.fault in FILTER_FAULTS else "stop"
+        finish = _finish(reply)
         if not req.get("stream"):
-            msg: dict[str, Any] = {"role": "assistant", "content": reply.content}
-            if reply.reasoning_field:
-                msg["reasoning_content"] = reply.reasoning
-            conn.send(200, orjson.dumps({
-                "id": "chatcmpl-fake", "object": "chat.completion", "created": created,
-                "model": model,
-                "choices": [{"index": 0, "message": msg, "finish_reason": finish}],
-                "usage": counts,
-            }))
+            conn.send(200, orjson.dumps(completion(req, reply)))
             return
         conn.start_stream()
         pieces: list[dict[str, Any]] = []
@@ -87,6 +78,30 @@ class OpenAIRoutes:
                                      "usage": counts}))
         conn.event(b"[DONE]")
         conn.end_stream()
+
+
+def _counts(req: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    prompt = "".join(str(m.get("content", "")) for m in req.get("messages") or [])
+    counts: dict[str, Any] = usage(prompt, reply.content + reply.reasoning)
+    if reply.cache_read:
+        counts["prompt_tokens_details"] = {"cached_tokens": reply.cache_read}
+    return counts
+
+
+def _finish(reply: Reply) -> str:
+    return ("content_filter" if reply.fault in FILTER_FAULTS
+            else "length" if reply.fault == "truncated" else "stop")
+
+
+def completion(req: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    """A successful reply as a (non-streamed) chat completion object."""
+    msg: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.reasoning_field:
+        msg["reasoning_content"] = reply.reasoning
+    return {"id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()),
+            "model": str(req.get("model", "")),
+            "choices": [{"index": 0, "message": msg, "finish_reason": _finish(reply)}],
+            "usage": _counts(req, reply)}
 
 
 def _chunk(conn: Connection, model: str, created: int, choice: dict[str, Any]) -> None:

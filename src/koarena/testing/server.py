@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import orjson
 
 from koarena.testing.anthropic import AnthropicRoutes
+from koarena.testing.batches import BatchRoutes
 from koarena.testing.gemini import GeminiRoutes
 from koarena.testing.http import Connection
 from koarena.testing.model import FakeConfig, FakeState, Reply
@@ -53,6 +54,7 @@ APIS: tuple[ApiRoutes, ...] = (OpenAIRoutes(), AnthropicRoutes(), GeminiRoutes()
 # (method and path, what it does), for ``koarena fake-server --help``.
 ROUTES: tuple[tuple[str, str], ...] = (
     *(route for api in APIS for route in api.routes),
+    *BatchRoutes.routes,
     ("GET /v1/stats", "request counters (by prompt, model, fault; max in flight)"),
     ("GET /v1/models", "an empty model list"),
 )
@@ -64,6 +66,7 @@ class FakeServer:
     def __init__(self, config: FakeConfig | None = None, host: str = "127.0.0.1",
                  port: int = 0) -> None:
         self.state = FakeState(config or FakeConfig())
+        self.batches = BatchRoutes(self.state)
         self.host = host
         self.port = port
         self.connections: set[Connection] = set()
@@ -127,6 +130,12 @@ class FakeServer:
             return
         if method == "GET" and path.endswith("/models"):
             conn.send(200, orjson.dumps({"object": "list", "data": []}))
+            return
+        if self.batches.matches(method, path):
+            try:
+                await self.batches.handle(conn, method, path, headers, body)
+            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                conn.send(400, error_body(400, f"bad batch request ({type(exc).__name__})"))
             return
         if api is None:
             conn.send(404, error_body(404, f"no route {method} {path}"))
