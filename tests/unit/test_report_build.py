@@ -263,6 +263,13 @@ def test_failed_rebuild_keeps_the_previous_site(tmp_path: Path) -> None:
         build_report(bench, site, rounds=0, workers=1)
     assert {rel: (site / rel).read_bytes() for rel in _files(site)} == files
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.koarena-cache", "data", "site"]
+    # what a killed build leaves beside the site goes with the next build
+    (tmp_path / ".site.building-x1" / "data").mkdir(parents=True)
+    bench.judgment_file("jx", "m1").write_text(
+        bench.judgment_file("jx", "m1").read_text("utf-8").replace("{not json\n", ""), "utf-8"
+    )
+    build_report(bench, site, rounds=0, workers=1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.koarena-cache", "data", "site"]
 
 
 def test_refuses_symbolic_links(tmp_path: Path) -> None:

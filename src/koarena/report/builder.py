@@ -45,6 +45,7 @@ from koarena.leaderboard import (
     DEFAULT_ROUNDS,
     DEFAULT_SEED,
     Leaderboard,
+    LoadedData,
     compute_category_leaderboards,
     fit_leaderboards,
     loaded_data,
@@ -79,7 +80,7 @@ from koarena.report.shards import (
     question_shard,
     verdict_code,
 )
-from koarena.report.staging import MARKER, check_target, staged_output
+from koarena.report.staging import MARKER, check_target, remove_leftovers, staged_output
 from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,7 @@ def build_report(
     ]
     with cache.lock(output):
         check_target(output)
+        remove_leftovers(output)
         current = SiteWriter.current(cache, site_key, output)
         if current is not None:
             return current
@@ -378,7 +380,7 @@ class _Build:
                 boards[judge] = self._fit(data, [Control.NONE])
         return boards
 
-    def _fit(self, data: Any, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
+    def _fit(self, data: LoadedData, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
         return fit_leaderboards(
             data, controls, bench=self.bench.name, rounds=self.rounds, seed=self.seed,
             weight=DEFAULT_WEIGHT,

@@ -64,6 +64,15 @@ def _first_link(top: Path) -> Path | None:
     return None
 
 
+def remove_leftovers(output: Path) -> None:
+    """Remove the staging directories that killed builds of ``output`` left beside it. Only
+    while holding the site's lock (`koarena.report.cache.BuildCache.lock`): no build runs."""
+    for prefix in (f".{output.name}.building-", f".{output.name}.old-"):
+        for stale in output.parent.glob(prefix + "*"):
+            if stale.is_dir() and not stale.is_symlink():
+                shutil.rmtree(stale, ignore_errors=True)
+
+
 @contextmanager
 def staged_output(output: Path, build: str) -> Iterator[Path]:
     """Yield an empty directory beside ``output`` to build into; on a normal exit it replaces
