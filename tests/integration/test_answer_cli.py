@@ -36,7 +36,7 @@ def server(fake_server: Callable[[FakeConfig], FakeServer]) -> FakeServer:
 
 
 def make_workspace(root: Path, srv: FakeServer, questions: list[dict[str, Any]],
-                   parallel: int = 4) -> dict[str, Path]:
+                   parallel: int = 4, timeout: int = 5) -> dict[str, Path]:
     data = root / "data"
     (data / BENCH).mkdir(parents=True)
     (data / BENCH / "question.jsonl").write_bytes(
@@ -49,7 +49,7 @@ def make_workspace(root: Path, srv: FakeServer, questions: list[dict[str, Any]],
     for name in ("m", "r-reasoner", "q-think"):
         entries += (f"{name}:\n  model_name: {name}\n  endpoints:\n"
                     f"    - api_base: {srv.base_url}\n      api_key: ${{KOARENA_TEST_KEY}}\n"
-                    f"  api_type: openai\n  parallel: {parallel}\n  timeout: 5\n"
+                    f"  api_type: openai\n  parallel: {parallel}\n  timeout: {timeout}\n"
                     f"  stream: {'true' if name == 'q-think' else 'false'}\n"
                     "  price: {input: 3.0, output: 15.0}\n")
     endpoints.write_text(entries, encoding="utf-8")
@@ -234,18 +234,23 @@ def test_torn_tail_is_cut_off_and_not_duplicated(server: FakeServer, tmp_path: P
 
 def test_second_run_on_the_same_file_exits_at_once(server: FakeServer, tmp_path: Path,
                                                    questions: list[dict[str, Any]]) -> None:
-    server.state.config.latency = 1.0  # the first run lasts ~10 s: the second starts within it
-    ws = make_workspace(tmp_path, server, questions, parallel=2)
+    # The first run's requests are held until the second run has ended (a timeout long
+    # enough that none of them is retried meanwhile).
+    server.hold()
+    ws = make_workspace(tmp_path, server, questions, parallel=2, timeout=120)
     out = ws["data"] / BENCH / "model_answer" / "m.jsonl"
     lock = out.with_name(".m.jsonl.lock")
     first = subprocess.Popen(cli(ws), env=env(), stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
-        assert time.monotonic() < deadline and first.poll() is None
-        time.sleep(0.01)
-    second = run_cli(ws)
-    assert first.poll() is None  # the second run ended while the first was still running
+    try:
+        deadline = time.monotonic() + 60
+        while not (lock.exists() and lock.read_text().strip() == str(first.pid)):
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.01)
+        second = run_cli(ws)
+        assert first.poll() is None  # the second run ended while the first was still running
+    finally:
+        server.release()
     assert second.returncode == 2
     assert second.stderr.strip().splitlines() == [
         f"error: {out} is being written by another koarena process (pid {first.pid}); "

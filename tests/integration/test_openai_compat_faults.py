@@ -4,7 +4,9 @@ every injected fault is classified as the engine needs it."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -82,6 +84,19 @@ def test_hang_past_timeout_is_transient(server: FakeServer) -> None:
     server.state.config.faults.append(FaultRule("hang"))
     with pytest.raises(TransientError, match=r"no response within 0.5 s"):
         call(model(server))
+
+
+def test_a_held_request_is_answered_on_release(server: FakeServer) -> None:
+    server.hold()
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(call, model(server, timeout=60))
+        while server.state.in_flight["m"] == 0:
+            assert not answer.done()
+            time.sleep(0.01)
+        assert not answer.done()  # received, and held
+        server.release()
+        assert answer.result(timeout=60).content == answer_for("m", "질문", 5)
+    assert server.state.total == 1
 
 
 @pytest.mark.parametrize("stream", [False, True])

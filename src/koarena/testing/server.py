@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -48,6 +49,8 @@ class FakeServer:
         self._server: asyncio.base_events.Server | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._open = asyncio.Event()
+        self._open.set()
 
     @property
     def base_url(self) -> str:
@@ -60,6 +63,7 @@ class FakeServer:
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
+        self._loop = loop
         self._server = await loop.create_server(
             lambda: Connection(self._handle, self.connections), self.host, self.port,
             backlog=1024)
@@ -78,7 +82,6 @@ class FakeServer:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
-            self._loop = loop
             loop.run_until_complete(self.start())
             ready.set()
             loop.run_forever()
@@ -94,6 +97,22 @@ class FakeServer:
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
+
+    def hold(self) -> None:
+        """Hold every model request unanswered (counted, in flight) until `release`: a test
+        can act while a client is at a known point of its run, without waiting for a clock."""
+        self._call(self._open.clear)
+
+    def release(self) -> None:
+        """Answer the held requests and stop holding new ones."""
+        self._call(self._open.set)
+
+    def _call(self, action: Callable[[], None]) -> None:
+        if self._loop is None:
+            action()
+        else:
+            # from any thread: the event belongs to the server's loop
+            self._loop.call_soon_threadsafe(action)
 
     async def _handle(self, conn: Connection, method: str, target: str,
                       headers: dict[str, str], body: bytes) -> None:
@@ -131,6 +150,7 @@ class FakeServer:
         state.in_flight[model] += 1
         state.max_in_flight[model] = max(state.max_in_flight[model], state.in_flight[model])
         try:
+            await self._open.wait()
             if state.config.latency:
                 await asyncio.sleep(state.config.latency)
             if reply.fault == "hang":
