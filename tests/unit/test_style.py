@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 from pathlib import Path
 
 import orjson
@@ -19,6 +21,35 @@ def test_counts_outside_code_only() -> None:
     assert headers == {"h1": 1, "h2": 1, "h3": 0, "h4": 0, "h5": 0, "h6": 0}
     assert lists == {"ordered": 2, "unordered": 3}
     assert bolds == {"**": 1, "__": 1}
+
+
+# arena-hard-auto's patterns, which element_counts replaces by faster ones
+ORIGINAL_HEADERS = [re.compile(rf"^#{{{n}}}\s", re.MULTILINE) for n in range(1, 7)]
+ORIGINAL_ORDERED = re.compile(r"^\s*\d+\.\s", re.MULTILINE)
+ORIGINAL_UNORDERED = re.compile(r"^\s*[-*+]\s", re.MULTILINE)
+# line breaks of other kinds, Unicode spaces and digits, and every marker, often
+PIECES = ["\n", "\n", "\n", " ", "  ", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x85", "\xa0",
+          "\u2028", "\u3000", "1", "12.", "\u0663", ".", "1.", "1.", "-", "-", "*", "+", "#",
+          "##", "###", "####", "a", "가", "`"]
+
+
+def test_counts_equal_those_of_the_original_patterns() -> None:
+    rng = random.Random(12)
+    for _ in range(20000):
+        text = "".join(rng.choice(PIECES) for _ in range(rng.randint(0, 12)))
+        headers, lists, _ = element_counts(text)
+        assert list(headers.values()) == [len(rx.findall(text)) for rx in ORIGINAL_HEADERS], text
+        assert lists == {
+            "ordered": len(ORIGINAL_ORDERED.findall(text)),
+            "unordered": len(ORIGINAL_UNORDERED.findall(text)),
+        }, text
+
+
+def test_list_items_after_blank_lines_and_at_line_ends() -> None:
+    # a marker ending its line, blank and indented lines above an item, items in a row
+    text = "1.\n2. a\n \n\n  3. b\n-\n\t- c\n-x\n1.x\n  \n"
+    _, lists, _ = element_counts(text)
+    assert lists == {"ordered": 3, "unordered": 2}
 
 
 def test_remove_code_blocks_keeps_fences_like_the_original() -> None:
