@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy import sparse
 from scipy.optimize import minimize
 
 from koarena.bench import Bench
@@ -82,6 +83,7 @@ def test_controlled_fits_are_the_optimum_of_the_published_objective(
     X[rows, d.a] = LN10
     X[rows, d.b] = -LN10
     X[:, p:] = z
+    X = sparse.csr_array(X)  # the same matrix; products 5 times faster than dense ones
 
     def f(th: np.ndarray) -> tuple[float, np.ndarray]:
         eta = X @ th
