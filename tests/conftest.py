@@ -95,13 +95,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(f"add to WHOLE_DATA_MODULES in tests/conftest.py: {unlisted}")
 
 
+WHOLE_DATA_SCOPE = "whole-data"
+
+
 class _ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no type hints
     """xdist's ``loadscope`` (a module's tests in one worker, so its module fixtures are made
-    once), with the whole-data modules as one scope."""
+    once), with the whole-data modules as one scope, handed out first.
+
+    The order is the longest first, as far as it is known: the whole-data scope (about half of
+    the run's work, in one worker), then collection order: the browser and integration modules,
+    whose tests start browsers, servers and subprocesses, before the many quick unit tests that
+    even out the end. (xdist's own order, by number of tests, left single slow tests such as the
+    llama.cpp one for the end.)
+    """
 
     def _split_scope(self, nodeid: str) -> str:
         module = nodeid.split("::")[0]
-        return "whole-data" if module in WHOLE_DATA_MODULES else module
+        return WHOLE_DATA_SCOPE if module in WHOLE_DATA_MODULES else module
+
+    def schedule(self) -> None:
+        if self.collection is None:  # the first call makes the work queue: collection order
+            self.config.option.loadscopereorder = False
+        super().schedule()
+
+    def _assign_work_unit(self, node: Any) -> None:
+        if WHOLE_DATA_SCOPE in self.workqueue:
+            self.workqueue.move_to_end(WHOLE_DATA_SCOPE, last=False)
+        super()._assign_work_unit(node)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling:
@@ -155,3 +175,6 @@ def full_analysis(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -
 def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv(DATA_ENV, raising=False)
+    # The tests start about a hundred `koarena` processes; with bytecode caching off (as many
+    # container images set it) each would compile the package again (0.2 s of CPU apiece).
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
