@@ -64,8 +64,10 @@ USAGE_OVERCOUNT = 2  # llama.cpp's usage counts a reply cut at max_tokens up to 
 # SmolLM2's byte-level tokenizer spending several tokens per Hangul syllable; the follow-up
 # turn adds to it.
 N_CTX = 4096
-# One thread: the suite runs on every core (pytest-xdist), and llama.cpp's threads spin while
-# they wait, so more threads than free cores slow everyone down.
+# One thread, for generation and for prompt processing (whose default is one per core): the
+# suite runs on every core (pytest-xdist), and llama.cpp's threads spin while they wait, so
+# more threads than free cores slow everyone down (two prompt threads beside a busy second
+# worker: 29 s of CPU for this test instead of 16).
 N_THREADS = 1
 READY_TIMEOUT = 180.0  # seconds for the server to load the model and answer /v1/models
 CLI_TIMEOUT = 900  # seconds per koarena command: a bound against a hang, not a speed check
@@ -132,7 +134,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServ
         port = free_port()
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX),
-               "--n_threads", str(N_THREADS), "--model_alias", MODEL]
+               "--n_threads", str(N_THREADS), "--n_threads_batch", str(N_THREADS),
+               "--model_alias", MODEL]
         with log.open("ab") as out:
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env,
                                     preexec_fn=_die_with_parent)
