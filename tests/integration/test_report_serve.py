@@ -16,13 +16,16 @@ from koarena.cli import main, serve_cmd
 from koarena.errors import DataError
 from koarena.report.serve import make_server
 
+FAST_SHUTDOWN = {"poll_interval": 0.01}
+"""``shutdown()`` waits for the serving loop's next poll: 0.5 s apiece by default."""
+
 
 def test_serves_site_files_on_loopback(tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("<!doctype html><title>한국어</title>", "utf-8")
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "index.js").write_text('koarenaShard("index",{});\n', "utf-8")
     server = make_server(tmp_path, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True)
     thread.start()
     try:
         host, port = server.server_address[:2]
@@ -59,7 +62,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (root / "link.txt").symlink_to(secret)
     (root / "linked").symlink_to(tmp_path)
     server = make_server(root, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs=FAST_SHUTDOWN, daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", root
