@@ -305,8 +305,13 @@ def test_unknown_judge_fails_with_one_line(ws: Workspace, server: FakeServer) ->
 def test_kill_9_then_resume_equals_an_uninterrupted_run(
     ws: Workspace, server: FakeServer, tmp_path: Path, shared_data: Path
 ) -> None:
+    # Every game of a judge in flight at once, so that no held request waits for a free slot
+    # (with one slot, a held game sent before the first question's second game stopped the run
+    # until the client's 5 s timeout).
     ws.endpoints.write_text(
-        ws.endpoints.read_text(encoding="utf-8").replace("parallel: 4", "parallel: 1"),
+        ws.endpoints.read_text(encoding="utf-8").replace(
+            "parallel: 4", f"parallel: {2 * len(JUDGEABLE)}"
+        ),
         encoding="utf-8",
     )
     # The kill point is scripted, not timed: the server answers j1's two games of the first
