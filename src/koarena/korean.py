@@ -81,10 +81,12 @@ def strip_non_prose(text: str) -> str:
 
 
 _LETTER_RE = re.compile(r"[^\W\d_]")
-# Whitespace-separated words (as str.split) that contain a letter / a Hangul letter: each
-# match runs from the start of such a word to its end.
-_LETTER_WORD_RE = re.compile(r"\S*[^\W\d_]\S*")
-_HANGUL_WORD_RE = re.compile(f"\\S*[{_HANGUL}]\\S*")
+# Whitespace-separated words (as str.split) that contain a letter / a Hangul letter: one
+# match per such word, from its first (Hangul) letter to its end. (Matching from the word's
+# start, ``\S*[...]\S*``, counts the same words 2-4 times slower: every word is scanned
+# back and forth.)
+_LETTER_WORD_RE = re.compile(r"[^\W\d_]\S*")
+_HANGUL_WORD_RE = re.compile(f"[{_HANGUL}]\\S*")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _NON_LATIN_LETTER_RE = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
 

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import random
+import re
+
 from koarena.korean import (
     hangul_share_feature,
     is_code_line,
@@ -36,6 +39,20 @@ def test_script_profile_counts() -> None:
     assert (p.words, p.korean_words) == (2, 2)
     assert p.hangul_share == 1.0
     assert p.primarily_korean() is True
+
+
+def test_words_are_the_whitespace_separated_words_with_letters() -> None:
+    # Unicode spaces and non-decimal numerals (a letter to \w, "²"), digits and underscores
+    # (not letters), words with letters anywhere in them.
+    pieces = ["가", "한글", "a", "Z", "²", "7", "_", "-", ".", " ", "  ", "\t", "\u3000",
+              "\xa0", "\u2009"]
+    rng = random.Random(5)
+    for _ in range(3000):
+        line = "가 " + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        p = script_profile(line)
+        words = line.split()
+        assert p.words == sum(1 for w in words if re.search(r"[^\W\d_]", w)), line
+        assert p.korean_words == sum(1 for w in words if re.search("[가-힣]", w)), line
 
 
 def test_intrusions_only_inside_korean_lines() -> None:
