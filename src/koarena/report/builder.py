@@ -25,7 +25,7 @@ import hashlib
 import logging
 import os
 import statistics
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -80,7 +80,13 @@ from koarena.report.shards import (
     question_shard,
     verdict_code,
 )
-from koarena.report.staging import MARKER, check_target, remove_leftovers, staged_output
+from koarena.report.staging import (
+    MARKER,
+    check_target,
+    remove_leftovers,
+    scan_stage,
+    staged_output,
+)
 from koarena.verdicts import DEFAULT_WEIGHT
 
 log = logging.getLogger(__name__)
@@ -194,7 +200,8 @@ def build_report(
                     judged = {m for (_, m) in judgment_files} | set(baselines)
                     records = build.read_inputs(tasks, judged, pool)
                     summary = build.write(records, output, analysis)
-                writer.save(site_key, summary)
+            writer.finish()
+            writer.save(site_key, summary)
         removed = cache.prune(writer.objects, {site_key, *writer.records})
     log.info("build cache %s: %d unused entries removed", cache.root, removed)
     return summary
@@ -202,35 +209,68 @@ def build_report(
 
 class SiteWriter:
     """Puts every file of the site into the stage as a link to a cache object, and remembers
-    which, so that an unchanged rebuild can relink them all."""
+    which, so that an unchanged rebuild can relink them all.
+
+    The stage may hold the previous site (`koarena.report.staging.staged_output`): an entry
+    that is already the right object (the same inode: a hard link to it) is kept, any other
+    is replaced, and what the site no longer has is removed by `finish`."""
 
     def __init__(self, stage: Path, cache: BuildCache) -> None:
         self.stage = stage
         self.cache = cache
         self.files: dict[str, str] = {}
         self.records: set[str] = set()
-        self.folders: set[str] = set()
+        self.found = scan_stage(stage)
+        self.folders: set[str] = set(self.found.folders)
+        # inode numbers only identify a file on one file system (where links are refused,
+        # the site holds copies, which are never the object)
+        self.linked = os.stat(stage).st_dev == os.stat(cache.root).st_dev
 
     @property
     def objects(self) -> set[str]:
         return set(self.files.values())
 
-    def link(self, rel: str, key: str) -> None:
-        # tens of thousands of files: one mkdir per directory, not per file
-        folder = os.path.dirname(rel)
-        if folder not in self.folders:
-            (self.stage / folder).mkdir(parents=True, exist_ok=True)
-            self.folders.add(folder)
-        self.cache.link(key, os.path.join(self.stage, rel))
+    def link(self, rel: str, key: str) -> int:
+        """Put object ``key`` at ``rel``; returns its size."""
+        src = self.cache.object_path(key)
+        st = os.stat(src)
+        dest = os.path.join(self.stage, rel)
         self.files[rel] = key
+        had = self.found.files.pop(rel, None)
+        if had is not None:
+            if self.linked and had == st.st_ino:
+                return st.st_size
+            os.unlink(dest)
+        else:
+            # tens of thousands of files: one mkdir per directory, not per file
+            folder = os.path.dirname(rel)
+            if folder not in self.folders:
+                os.makedirs(os.path.join(self.stage, folder), exist_ok=True)
+                self.folders.add(folder)
+        self.cache.link(key, dest)
+        return st.st_size
 
     def emit(self, rel: str, data: bytes) -> int:
         """Write ``data`` as the file ``rel`` (through the cache, keyed by its content)."""
         key = hashlib.sha256(data).hexdigest()
         if not self.cache.has(key):
             self.cache.put(key, data)
-        self.link(rel, key)
-        return len(data)
+        return self.link(rel, key)
+
+    def finish(self) -> None:
+        """Remove what the stage held and the site no longer has."""
+        for rel in self.found.files:
+            os.unlink(os.path.join(self.stage, rel))
+        self.found.files.clear()
+        wanted = {""}
+        for rel in self.files:
+            folder = os.path.dirname(rel)
+            while folder not in wanted:
+                wanted.add(folder)
+                folder = os.path.dirname(folder)
+        for folder in sorted(self.folders - wanted, key=len, reverse=True):
+            os.rmdir(os.path.join(self.stage, folder))
+        self.folders &= wanted
 
     @staticmethod
     def current(cache: BuildCache, site_key: str, output: Path) -> ReportSummary | None:
@@ -327,19 +367,25 @@ class _Build:
     ) -> _Records:
         """Each input file's record: from the cache, or read by the workers (whose rendering
         may still be under way: see `_Records.rendering`)."""
+        # the workers read the new files while this process loads the cached records
+        todo = [t for t in tasks if not self.cache.has_record(t.key)]
+        reading = workers.read(todo)
+        new = {t.key for t in todo}
         records: dict[str, Any] = {}
-        todo = []
+        unreadable = []
         for t in tasks:
-            found = self.cache.record(t.key)
-            if found is None:
-                todo.append(t)
-            else:
-                records[t.key] = found
-        fresh = dict(zip([t.key for t in todo], workers.read(todo), strict=True))
+            if t.key not in new:
+                found = self.cache.record(t.key)
+                if found is None:
+                    unreadable.append(t)
+                else:
+                    records[t.key] = found
+        fresh = dict(zip([t.key for t in todo], reading(), strict=True))
+        fresh.update({t.key: read_file(t) for t in unreadable})
         records.update(fresh)
         rendering = workers.render([(t, fresh[t.key]["pending"]) for t in todo])
         log.info("%d of %d input files read, %d from the cache",
-                 len(todo), len(tasks), len(tasks) - len(todo))
+                 len(fresh), len(tasks), len(tasks) - len(fresh))
 
         judged = judged | {self.baseline}
         answers: dict[str, dict[str, AnswerEntry]] = {}
@@ -489,24 +535,25 @@ class _Build:
             if not self.cache.has(key):
                 self.cache.put(key, shard_text(rel, question_payload(q)).encode("utf-8"))
                 rendered += 1
-            self.writer.link("data/" + rel, key)
-            q_size = self.cache.size(key)
+            q_size = self.writer.link("data/" + rel, key)
             total += q_size
             sizes = {}
             base = self.baseline_of[q.question_id]
             for m in [base, *models]:
                 entry = records.answers.get(m, {}).get(q.question_id)
                 if entry is not None:
-                    self.writer.link("data/" + answer_shard(m, q.question_id), entry.key)
-                    sizes[m] = self.cache.size(entry.key)
+                    sizes[m] = self.writer.link(
+                        "data/" + answer_shard(m, q.question_id), entry.key
+                    )
                     total += sizes[m]
             views.extend(q_size + sizes.get(base, 0) + sizes.get(m, 0) for m in models)
             for judge in self.judges:
                 for m in models:
                     jkey = records.judge_shards.get((judge, m, q.question_id))
                     if jkey is not None:
-                        self.writer.link("data/" + judge_shard(judge, m, q.question_id), jkey)
-                        total += self.cache.size(jkey)
+                        total += self.writer.link(
+                            "data/" + judge_shard(judge, m, q.question_id), jkey
+                        )
         index = self._browse_index(records, models, judgments)
         total += self.writer.emit("data/index.js", shard_text("index.js", index).encode("utf-8"))
         views.sort()
@@ -616,18 +663,18 @@ class _Workers:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
 
-    def read(self, tasks: list[FileTask]) -> list[dict[str, Any]]:
-        """Read the files of ``tasks``, largest first so that no worker is left with a big
-        file at the end. Many files (a cold build): each worker renders the files it reads.
-        A few (a new model): rendering is left to `render`, which spreads it over all
-        workers while this process fits the leaderboards."""
+    def read(self, tasks: list[FileTask]) -> Callable[[], list[dict[str, Any]]]:
+        """Start reading the files of ``tasks``, largest first so that no worker is left with
+        a big file at the end; the returned function waits for their records. Many files (a
+        cold build): each worker renders the files it reads. A few (a new model): rendering is
+        left to `render`, which spreads it over all workers while this process fits the
+        leaderboards."""
         inline = self.pool is None or len(tasks) > 2 * self.n
         if self.pool is None:
-            return [read_file(t, inline) for t in tasks]
+            return lambda: [read_file(t, inline) for t in tasks]
         order = sorted(range(len(tasks)), key=lambda i: -tasks[i].path.stat().st_size)
-        done = self.pool.map(read_file, [tasks[i] for i in order], [inline] * len(tasks))
-        by_index = dict(zip(order, done, strict=True))
-        return [by_index[i] for i in range(len(tasks))]
+        futures = {i: self.pool.submit(read_file, tasks[i], inline) for i in order}
+        return lambda: [futures[i].result() for i in range(len(tasks))]
 
     def render(self, pending: list[tuple[FileTask, list[int]]]) -> list[Future[int]]:
         """Render the pending lines of each file, in chunks over the workers."""

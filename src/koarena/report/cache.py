@@ -143,6 +143,9 @@ class BuildCache:
         except OSError:
             shutil.copyfile(src, dest)
 
+    def has_record(self, key: str) -> bool:
+        return os.path.isfile(self.records / f"{key}.json")
+
     def record(self, key: str) -> Any:
         """The JSON record stored under ``key``, or None."""
         try:

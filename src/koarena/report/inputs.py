@@ -162,14 +162,16 @@ def answers_of(record: dict[str, Any]) -> dict[str, AnswerEntry]:
     earlier one, as `Bench.load_answers` does)."""
     out: dict[str, AnswerEntry] = {}
     for qid, model, key, meta, failed, empty, prof, turns in record["items"]:
-        letters, hangul, raw_letters, words, korean_words, intrusions = prof
-        profile = ScriptProfile(letters, hangul, raw_letters, words, korean_words, intrusions)
         answer = ProfiledAnswer(
             question_id=qid,
             model=model,
             turns=turns or [],
-            meta=None if meta is None else StyleMeta.from_dict(meta, "cache"),
-            profile=profile,
+            # checked by `StyleMeta.from_dict` when the file was read; a record is keyed by
+            # the file's bytes and the code, so it holds what that check let through
+            meta=None if meta is None else StyleMeta(
+                meta["token_len"], meta["header_count"], meta["list_count"], meta["bold_count"]
+            ),
+            profile=ScriptProfile(*prof),
             failed=failed,
             empty=empty,
         )
