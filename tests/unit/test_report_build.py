@@ -323,16 +323,18 @@ def test_without_analysis(tmp_path: Path) -> None:
         assert "analysis.html" not in (site / name).read_text("utf-8")
 
 
-def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
-    # a judged answer that is gone: no style covariates for it, so only the plain fit
+@pytest.mark.parametrize("workers", [1, 2])
+def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path, workers: int) -> None:
+    # a judged answer that is gone: no style covariates for it, so only the plain fit (with two
+    # workers, both the forked child's controls and this process's fail and fall back)
     bench = make_bench(tmp_path / "data", missing=("m2", "q3"))
-    summary = build_report(bench, tmp_path / "site", rounds=0, workers=1)
+    summary = build_report(bench, tmp_path / "site", rounds=0, workers=workers)
     assert summary.controls == ["none"]
     assert list(_page_data(tmp_path / "site")["boards"]["jx"]) == ["none"]
     # the analysis falls back in the same way
     analysis = _page_data(tmp_path / "site", "analysis.html")
     assert analysis["separability"]["available"] is False  # rounds=0: no intervals
-    build_report(bench, tmp_path / "site", rounds=5, workers=1)
+    build_report(bench, tmp_path / "site", rounds=5, workers=workers)
     analysis = _page_data(tmp_path / "site", "analysis.html")
     assert list(analysis["separability"]["controls"]) == ["none"]
     data = tmp_path / "site" / "data"

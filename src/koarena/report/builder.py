@@ -25,8 +25,9 @@ import hashlib
 import logging
 import os
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -60,6 +61,7 @@ from koarena.report.cache import (
     file_digest,
     renderer_version,
 )
+from koarena.report.forked import forked
 from koarena.report.inputs import (
     AnswerEntry,
     FileTask,
@@ -196,6 +198,7 @@ def build_report(
             if summary is None:
                 build = _Build(bench, questions, judges, base, rounds, seed, writer)
                 build.cats, build.reference = cats, reference
+                build.parallel = (workers or os.cpu_count() or 1) > 1
                 with _Workers(workers, len(tasks)) as pool:
                     judged = {m for (_, m) in judgment_files} | set(baselines)
                     records = build.read_inputs(tasks, judged, pool)
@@ -361,6 +364,8 @@ class _Build:
         self.reference: Path | None = None
         self.baseline_of: dict[str, str] = {}
         """Each question's baseline: one for all but on a bench with categories."""
+        self.parallel = False
+        """Whether to fit the leaderboards in two processes (see `fitting`)."""
 
     def read_inputs(
         self, tasks: list[FileTask], judged: set[str], workers: _Workers
@@ -408,25 +413,50 @@ class _Build:
                     judge_shards[(t.judge, t.model, j.question_id)] = key
         return _Records(answers, judgments, judge_shards, fresh, rendering)
 
-    def leaderboards(self, records: _Records) -> dict[str, dict[Control, Leaderboard]]:
+    @contextmanager
+    def fitting(self, records: _Records, with_analysis: bool) -> Iterator[_Fits]:
+        """The leaderboards of every judge under every control of the site, and the analysis:
+        a forked child fits the controls of `AWAY` and runs the analysis on them while this
+        process fits the others and goes on with the shards (with one worker, all here)."""
         plain = {m: {q: e.answer for q, e in by_q.items()} for m, by_q in records.answers.items()}
-        boards = {}
-        for judge in self.judges:
-            log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, self.rounds)
-            data = loaded_data(
+        data = {
+            judge: loaded_data(
                 records.judgments[judge], plain.get, baseline=self.baseline, judges=[judge],
                 weight=DEFAULT_WEIGHT,
             )
+            for judge in self.judges
+        }
+        for judge in self.judges:
+            log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, self.rounds)
+        models = sorted({m for d in data.values() for m in d.battles.models} - {self.baseline})
+
+        def away(controls: Sequence[Control]) -> tuple[FitsByJudge, dict[str, Any] | None]:
+            fits = self._fit(data, controls)
+            boards = {j: b for j, (b, _) in fits.items()}
+            return fits, self.analysis(records, boards) if with_analysis else None
+
+        if not self.parallel:
+            yield _Fits(models, {}, lambda: away(CONTROLS))
+            return
+        with forked(lambda: away(AWAY)) as child:
+            here = self._fit(data, [c for c in CONTROLS if c not in AWAY])
+            yield _Fits(models, here, child.result)
+
+    def _fit(self, data: dict[str, LoadedData], controls: Sequence[Control]) -> FitsByJudge:
+        """Each judge's boards under ``controls``, and why only the uncontrolled one was fitted
+        (None when all were)."""
+        out: FitsByJudge = {}
+        for judge, loaded in data.items():
             try:
-                boards[judge] = self._fit(data, CONTROLS)
+                out[judge] = (self._boards(loaded, controls), None)
             except DataError as exc:
                 # Style control needs every answer's length and markdown counts; without them
                 # the uncontrolled leaderboard is still worth showing.
-                log.warning("judge %s: only the uncontrolled leaderboard (%s)", judge, exc)
-                boards[judge] = self._fit(data, [Control.NONE])
-        return boards
+                plain = [c for c in controls if c is Control.NONE]
+                out[judge] = (self._boards(loaded, plain), str(exc))
+        return out
 
-    def _fit(self, data: LoadedData, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
+    def _boards(self, data: LoadedData, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
         return fit_leaderboards(
             data, controls, bench=self.bench.name, rounds=self.rounds, seed=self.seed,
             weight=DEFAULT_WEIGHT,
@@ -463,12 +493,19 @@ class _Build:
             self.baseline_of = {
                 q.question_id: self.cats[q.category].baseline for q in self.questions
             }
+            rendered = records.finish(self.cache)
+            shard_bytes, views, questions = self._shards(records, models)
+            result = self.analysis(records, boards) if with_analysis else None
         else:
-            boards = self.leaderboards(records)
-            models = _model_order(boards, self.judges, self.baseline)
             self.baseline_of = {q.question_id: self.baseline for q in self.questions}
+            with self.fitting(records, with_analysis) as fits:
+                # while the child fits: the shards, which need the models but not their order
+                rendered = records.finish(self.cache)
+                shard_bytes, views, questions = self._shards(records, fits.models)
+                boards, result = fits.all()
+            models = _model_order(boards, self.judges, self.baseline)
+        shard_bytes += self._index(records, models)
         controls = [c.value for c in CONTROLS if c in boards[self.judges[0]]]
-        result = self.analysis(records, boards) if with_analysis else None
         page = {
             "bench": self.bench.name,
             "baseline": self.baseline,
@@ -495,8 +532,6 @@ class _Build:
                 for c, by_judge in by_category.items()
             ],
         }
-        rendered = records.finish(self.cache)
-        shard_bytes, views, questions = self._shards(records, models)
         model_page = model_page_data(
             boards, records.judgments, {m: {q: e.answer for q, e in by_q.items()}
                                         for m, by_q in records.answers.items()},
@@ -520,13 +555,10 @@ class _Build:
     def _shards(
         self, records: _Records, models: list[str]
     ) -> tuple[int, tuple[int, int, int], int]:
-        """Link the browser's shards and write its index; returns the bytes of all shards,
-        the (min, median, max) download of one view and how many question shards were
+        """Link the browser's shards (but its index); returns the bytes of all shards, the
+        (min, median, max) download of one view and how many question shards were
         rendered."""
         total = rendered = 0
-        judgments = {
-            j: {(m.model, m.question_id): m for m in js} for j, js in records.judgments.items()
-        }
         views: list[int] = []
         for q in self.questions:
             rel = question_shard(q)
@@ -554,11 +586,18 @@ class _Build:
                         total += self.writer.link(
                             "data/" + judge_shard(judge, m, q.question_id), jkey
                         )
-        index = self._browse_index(records, models, judgments)
-        total += self.writer.emit("data/index.js", shard_text("index.js", index).encode("utf-8"))
         views.sort()
         spread = (views[0], int(statistics.median(views)), views[-1]) if views else (0, 0, 0)
         return total, spread, rendered
+
+    def _index(self, records: _Records, models: list[str]) -> int:
+        """Write the browser's index, ``models`` in the order it lists them; returns its
+        size."""
+        judgments = {
+            j: {(m.model, m.question_id): m for m in js} for j, js in records.judgments.items()
+        }
+        index = self._browse_index(records, models, judgments)
+        return self.writer.emit("data/index.js", shard_text("index.js", index).encode("utf-8"))
 
     def _browse_index(
         self,
@@ -644,6 +683,45 @@ class _Build:
             if name in INDEX_ASSETS:
                 size += n
         return size, sizes.get("analysis.html")
+
+
+AWAY = (Control.NONE, Control.STYLE, Control.LENGTH)
+"""The controls a forked child fits while the build fits the others (`_Build.fitting`): the
+analysis needs the first two, and the child's three fits and the analysis take about as long as
+the other two fits and linking the shards."""
+
+FitsByJudge = dict[str, tuple[dict[Control, Leaderboard], str | None]]
+
+
+class _Fits:
+    """What `_Build.fitting` gives: the judged models at once, the boards and the analysis
+    once the child is done."""
+
+    def __init__(
+        self,
+        models: list[str],
+        here: FitsByJudge,
+        away: Callable[[], tuple[FitsByJudge, dict[str, Any] | None]],
+    ) -> None:
+        self.models = models
+        """The judged models but the baseline, in no particular order."""
+        self._here = here
+        self._away = away
+
+    def all(self) -> tuple[dict[str, dict[Control, Leaderboard]], dict[str, Any] | None]:
+        """Every judge's boards in the order of `CONTROLS` (only the uncontrolled one where a
+        control could not be fitted, with the reason logged) and the analysis."""
+        there, analysis = self._away()
+        boards = {}
+        for judge in there:
+            parts = [there[judge], self._here.get(judge, ({}, None))]
+            why = next((w for _, w in parts if w is not None), None)
+            both = {c: b for found, _ in parts for c, b in found.items()}
+            if why is not None:
+                log.warning("judge %s: only the uncontrolled leaderboard (%s)", judge, why)
+                both = {Control.NONE: both[Control.NONE]}
+            boards[judge] = {c: both[c] for c in CONTROLS if c in both}
+        return boards, analysis
 
 
 class _Workers:
