@@ -467,11 +467,6 @@ class _Build:
     ) -> dict[str, Any]:
         plain = {m: {q: e.answer for q, e in by_q.items()} for m, by_q in records.answers.items()}
         log.info("analysis of judges %s", ", ".join(self.judges))
-        if self.cats:
-            # per-category baselines: the analysis reads and fits its category itself
-            return analyze(self.bench, AnalyzeOptions(
-                judges=self.judges, rounds=self.rounds, seed=self.seed, reference=self.reference,
-            ))
         preloaded = Preloaded(self.questions, records.judgments, plain, boards)
         fitted = tuple(c for c in (Control.NONE, Control.STYLE) if c in boards[self.judges[0]])
         opts = AnalyzeOptions(
@@ -495,7 +490,6 @@ class _Build:
             }
             rendered = records.finish(self.cache)
             shard_bytes, views, questions = self._shards(records, models)
-            result = self.analysis(records, boards) if with_analysis else None
         else:
             self.baseline_of = {q.question_id: self.baseline for q in self.questions}
             with self.fitting(records, with_analysis) as fits:
@@ -532,12 +526,18 @@ class _Build:
                 for c, by_judge in by_category.items()
             ],
         }
-        model_page = model_page_data(
-            boards, records.judgments, {m: {q: e.answer for q, e in by_q.items()}
-                                        for m, by_q in records.answers.items()},
-            self.questions, models, self.baseline,
-        )
-        analysis_page = None if result is None else analysis_page_data(result, models)
+        if by_category:
+            model_page = self._category_model_pages(records, by_category)
+            analysis_page = (
+                self._category_analyses(list(by_category), models) if with_analysis else None
+            )
+        else:
+            model_page = model_page_data(
+                boards, records.judgments, {m: {q: e.answer for q, e in by_q.items()}
+                                            for m, by_q in records.answers.items()},
+                self.questions, models, self.baseline,
+            )
+            analysis_page = None if result is None else analysis_page_data(result, models)
         index_bytes, analysis_bytes = self._pages(page, analysis_page, model_page)
         return ReportSummary(
             output=output,
@@ -551,6 +551,48 @@ class _Build:
             view_bytes=views,
             rendered=rendered + questions,
         )
+
+    def _category_model_pages(
+        self,
+        records: _Records,
+        by_category: dict[str, dict[str, dict[Control, Leaderboard]]],
+    ) -> dict[str, Any]:
+        """The model page's data of each category (its questions, judgments and baseline),
+        the first one's also at the top level (what the page shows first)."""
+        pages: list[dict[str, Any]] = []
+        for category, boards in by_category.items():
+            ids = members(self.questions, category)
+            baseline = self.cats[category].baseline
+            page = model_page_data(
+                boards,
+                {j: [x for x in js if x.question_id in ids] for j, js in records.judgments.items()},
+                {m: {q: e.answer for q, e in by_q.items() if q in ids}
+                 for m, by_q in records.answers.items()},
+                [q for q in self.questions if q.question_id in ids],
+                _model_order(boards, self.judges, baseline),
+                baseline,
+            )
+            pages.append({"name": category, "data": page})
+        return {**pages[0]["data"], "categories": pages}
+
+    def _category_analyses(self, categories: list[str], models: list[str]) -> dict[str, Any]:
+        """The analysis page's data of each category (`analyze` reads and fits a category
+        itself: it has its own baseline), the first one's also at the top level."""
+        pages: list[dict[str, Any]] = []
+        for category in categories:
+            log.info("analysis of category %s", category)
+            try:
+                result = analyze(self.bench, AnalyzeOptions(
+                    judges=self.judges, rounds=self.rounds, seed=self.seed,
+                    reference=self.reference, category=category,
+                ))
+            except DataError as exc:
+                log.warning("no analysis of category %s: %s", category, exc)
+                continue
+            pages.append({"name": category, "data": analysis_page_data(result, models)})
+        if not pages:
+            raise DataError("no category of the bench could be analysed")
+        return {**pages[0]["data"], "categories": pages}
 
     def _shards(
         self, records: _Records, models: list[str]
