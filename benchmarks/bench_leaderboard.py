@@ -58,13 +58,17 @@ def scaled(data: LoadedData, battles_x: int, models_x: int) -> LoadedData:
             reps_b.append(np.where(b.b == 0, 0, b.b + (offset if mx else 0)))
             reps_q.append(b.q + bx * len(b.questions))
             if bx == 0 and mx == 0:
-                na.append(b.n_a), nb.append(b.n_b), nt.append(b.n_tie)
+                na.append(b.n_a)
+                nb.append(b.n_b)
+                nt.append(b.n_tie)
             else:
                 tot = b.n_a + b.n_b + b.n_tie
                 p = np.stack([b.n_a + 0.5, b.n_b + 0.5, b.n_tie + 0.5], 1)
                 p /= p.sum(1, keepdims=True)
                 draw = np.array([rng.multinomial(n, pp) for n, pp in zip(tot, p, strict=True)])
-                na.append(draw[:, 0]), nb.append(draw[:, 1]), nt.append(draw[:, 2])
+                na.append(draw[:, 0])
+                nb.append(draw[:, 1])
+                nt.append(draw[:, 2])
     questions = [f"{q}#{bx}" for bx in range(battles_x) for q in b.questions]
     for m, by_q in list(answers.items()):
         answers[m] = {f"{q}#{bx}": a for bx in range(battles_x) for q, a in by_q.items()}

@@ -23,15 +23,24 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+from koarena.battles import Battles
 from koarena.bench import Bench
 from koarena.controls import Control, style_covariates, style_metas
 from koarena.leaderboard import load_battles
-from koarena.rating import LN10, design_from_battles, fit_bt, targets, win_rate
+from koarena.rating import (
+    LN10,
+    Design,
+    FloatArray,
+    design_from_battles,
+    fit_bt,
+    targets,
+    win_rate,
+)
 
 TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 
 
-def sklearn_default_fit(design, battles, z):  # type: ignore[no-untyped-def]
+def sklearn_default_fit(design: Design, battles: Battles, z: FloatArray) -> FloatArray:
     """Win rates from sklearn's defaults on the expanded, duplicated battle rows."""
     cnt = battles.n_a + battles.n_b + battles.n_tie
     idx = np.repeat(np.arange(design.n_rows), cnt)
@@ -48,7 +57,9 @@ def sklearn_default_fit(design, battles, z):  # type: ignore[no-untyped-def]
     y_second = (kind == 0).astype(float)  # … and one B win
     lr = LogisticRegression(fit_intercept=False)
     lr.fit(np.concatenate([X, X]), np.concatenate([y_first, y_second]))
-    return win_rate(lr.coef_[0][None, :p], 0)[0] * 100
+    coef: FloatArray = np.asarray(lr.coef_[0][None, :p], dtype=np.float64)
+    rates: FloatArray = win_rate(coef, 0)[0]
+    return rates * 100
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ from koarena.providers.base import (
     Redactor,
     TransientError,
 )
+from koarena.runner.ordering import put_in_task_order
 from koarena.runner.pool import ProviderPool
 from koarena.runner.run import (
     RunOptions,
@@ -340,6 +341,7 @@ async def _run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOp
             await rounds.aclose()
             await writer.queue.put(None)
             await writer_task
+        await asyncio.to_thread(put_in_task_order, tasks, writer.written)
         result.batches = rounds.batches_submitted
         await close_run(result, pool, {t.model for t in todo}, options)
         outcome = result

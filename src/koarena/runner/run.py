@@ -28,6 +28,7 @@ from koarena.bench import Bench
 from koarena.config import ModelEndpoint
 from koarena.jsonl import append_jsonl, sole_writer
 from koarena.providers.base import FatalError, ProviderError, RateLimitError, TransientError
+from koarena.runner.ordering import put_in_task_order
 from koarena.runner.pool import ModelUsage, ProviderFactory, ProviderPool, RetryPolicy
 from koarena.runner.tasks import Task, TaskError, pending_tasks
 
@@ -158,6 +159,8 @@ class Writer:
 
     def __init__(self) -> None:
         self.queue: asyncio.Queue[tuple[Path, dict[str, Any]] | None] = asyncio.Queue()
+        self.written: set[Path] = set()
+        """The files appended to."""
 
     async def run(self) -> None:
         stop = False
@@ -174,6 +177,7 @@ class Writer:
                 item = self.queue.get_nowait()
             for path, records in batch.items():
                 await asyncio.to_thread(append_jsonl, path, records)
+                self.written.add(path)
 
 
 async def close_run(result: RunResult, pool: ProviderPool, models: Iterable[str],
@@ -264,6 +268,7 @@ async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOpti
         finally:
             await writer.queue.put(None)
             await writer_task
+        await asyncio.to_thread(put_in_task_order, tasks, writer.written)
         tick()
         await close_run(result, pool, by_model, options)
         outcome = result
