@@ -447,10 +447,16 @@ class _Build:
             log.info("leaderboards of judge %s (%d bootstrap rounds)", judge, self.rounds)
         models = sorted({m for d in data.values() for m in d.battles.models} - {self.baseline})
 
-        def away(controls: Sequence[Control]) -> tuple[FitsByJudge, dict[str, Any] | None]:
+        def away(controls: Sequence[Control]) -> _Away:
             fits = self._fit(data, controls)
             boards = {j: b for j, (b, _) in fits.items()}
-            return fits, self.analysis(records, boards) if with_analysis else None
+            # the uncontrolled boards (here) give the models' order, which the index lists
+            order = _model_order(boards, self.judges, self.baseline)
+            return _Away(
+                fits,
+                self.analysis(records, boards) if with_analysis else None,
+                self._index(records, order),
+            )
 
         if not self.parallel:
             yield _Fits(models, {}, lambda: away(CONTROLS))
@@ -507,15 +513,16 @@ class _Build:
             }
             rendered = records.finish(self.cache)
             shard_bytes, views, questions = self._shards(records, models)
+            index = self._index(records, models)
         else:
             self.baseline_of = {q.question_id: self.baseline for q in self.questions}
             with self.fitting(records, with_analysis) as fits:
                 # while the child fits: the shards, which need the models but not their order
                 rendered = records.finish(self.cache)
                 shard_bytes, views, questions = self._shards(records, fits.models)
-                boards, result = fits.all()
+                boards, result, index = fits.all()
             models = _model_order(boards, self.judges, self.baseline)
-        shard_bytes += self._index(records, models)
+        shard_bytes += self.writer.emit("data/index.js", index)
         controls = [c.value for c in CONTROLS if c in boards[self.judges[0]]]
         page = {
             "bench": self.bench.name,
@@ -649,14 +656,13 @@ class _Build:
         spread = (views[0], int(statistics.median(views)), views[-1]) if views else (0, 0, 0)
         return total, spread, rendered
 
-    def _index(self, records: _Records, models: list[str]) -> int:
-        """Write the browser's index, ``models`` in the order it lists them; returns its
-        size."""
+    def _index(self, records: _Records, models: list[str]) -> bytes:
+        """The browser's index (``data/index.js``), ``models`` in the order it lists them."""
         judgments = {
             j: {(m.model, m.question_id): m for m in js} for j, js in records.judgments.items()
         }
         index = self._browse_index(records, models, judgments)
-        return self.writer.emit("data/index.js", shard_text("index.js", index).encode("utf-8"))
+        return shard_text("index.js", index).encode("utf-8")
 
     def _browse_index(
         self,
@@ -753,25 +759,36 @@ with this split and 6.4-6.5 s with markdown fitted by the child too, alternating
 FitsByJudge = dict[str, tuple[dict[Control, Leaderboard], str | None]]
 
 
+@dataclass
+class _Away:
+    """What the forked child of `_Build.fitting` sends back."""
+
+    fits: FitsByJudge
+    analysis: dict[str, Any] | None
+    index: bytes
+    """The browser's index, which needs the models' order."""
+
+
 class _Fits:
-    """What `_Build.fitting` gives: the judged models at once, the boards and the analysis
-    once the child is done."""
+    """What `_Build.fitting` gives: the judged models at once, the boards, the analysis and
+    the browser's index once the child is done."""
 
     def __init__(
         self,
         models: list[str],
         here: FitsByJudge,
-        away: Callable[[], tuple[FitsByJudge, dict[str, Any] | None]],
+        away: Callable[[], _Away],
     ) -> None:
         self.models = models
         """The judged models but the baseline, in no particular order."""
         self._here = here
         self._away = away
 
-    def all(self) -> tuple[dict[str, dict[Control, Leaderboard]], dict[str, Any] | None]:
+    def all(self) -> tuple[dict[str, dict[Control, Leaderboard]], dict[str, Any] | None, bytes]:
         """Every judge's boards in the order of `CONTROLS` (only the uncontrolled one where a
-        control could not be fitted, with the reason logged) and the analysis."""
-        there, analysis = self._away()
+        control could not be fitted, with the reason logged), the analysis and the index."""
+        away = self._away()
+        there = away.fits
         boards = {}
         for judge in there:
             parts = [there[judge], self._here.get(judge, ({}, None))]
@@ -781,7 +798,7 @@ class _Fits:
                 log.warning("judge %s: only the uncontrolled leaderboard (%s)", judge, why)
                 both = {Control.NONE: both[Control.NONE]}
             boards[judge] = {c: both[c] for c in CONTROLS if c in both}
-        return boards, analysis
+        return boards, away.analysis, away.index
 
 
 class _Workers:
