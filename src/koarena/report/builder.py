@@ -13,10 +13,12 @@ Layout of the site::
 
 The build reads every input file once (`koarena.report.inputs`, spread over worker processes),
 fits the leaderboards (`koarena.leaderboard`) and hands the same data and fits to the analysis
-(`koarena.analysis`); this module only arranges them. It writes into a directory beside the
-target and swaps it in at the end (`koarena.report.staging`); every file it writes comes from
-the build cache (`koarena.report.cache`), so that a rebuild renders only what changed and an
-unchanged one only relinks the previous site.
+(`koarena.analysis`); this module only arranges them. Once the data is loaded, a forked child
+(`koarena.report.forked`) fits part of the controls and runs the analysis while this process
+fits the rest and links the shards. It writes into a directory beside the target, starting from
+the site the last build replaced, and swaps it in at the end (`koarena.report.staging`); every
+file it writes comes from the build cache (`koarena.report.cache`), so that a rebuild renders
+only what changed and an unchanged one only relinks the previous site.
 """
 
 from __future__ import annotations
