@@ -269,6 +269,11 @@ def _fit(design: Design, s_a: FloatArray, s_b: FloatArray, l2: float, control: C
         ) from exc
 
 
+ControlFit = tuple[FloatArray, FloatArray | None, FloatArray]
+"""A control's fit: beta of the full-data fit, beta per bootstrap round (None without rounds),
+style coefficients."""
+
+
 def fit_control(
     data: LoadedData,
     control: Control,
@@ -278,33 +283,56 @@ def fit_control(
     resample: Resample = Resample.BATTLES,
     batch: int | None = None,
     progress: ProgressFn | None = None,
-) -> tuple[FloatArray, FloatArray | None, FloatArray]:
-    """Point estimate and bootstrap of one control.
+) -> ControlFit:
+    """Point estimate and bootstrap of one control (see `fit_controls`)."""
+    return fit_controls(
+        data, [control], rounds=rounds, seed=seed, resample=resample, batch=batch,
+        progress=None if progress is None else lambda _: progress,
+    )[control]
 
-    Returns (beta of the full-data fit, beta per round or None, style coefficients).
+
+def fit_controls(
+    data: LoadedData,
+    controls: Iterable[Control],
+    *,
+    rounds: int,
+    seed: int,
+    resample: Resample = Resample.BATTLES,
+    batch: int | None = None,
+    progress: Callable[[Control], ProgressFn | None] | None = None,
+) -> dict[Control, ControlFit]:
+    """Point estimate and bootstrap of each control.
+
+    Every control's bootstrap is seeded with ``seed`` and resamples the same battles, so the
+    resamples are drawn once per batch of rounds and fitted under every control: the same
+    numbers as one control at a time, without drawing them again for each.
     """
     battles = data.battles
     covariates = style_covariates_v2 if data.v2_rules else style_covariates
-    z = (
-        covariates(battles, style_metas(data.answers, control.features), control.features)
-        if control.features
-        else None
-    )
-    design: Design = design_from_battles(battles, z)
-    # Arena-Hard v2.0 fits its style-controlled model without a penalty.
-    l2 = 0.0 if control is Control.NONE or data.v2_rules else L2_CONTROLLED
     s_a, s_b = targets(battles.n_a, battles.n_b, battles.n_tie)
-    point = _fit(design, s_a[None, :], s_b[None, :], l2, control)
-    if not point.converged:
-        log.warning("the %s fit did not converge in %d iterations", control.value, point.iterations)
-    if rounds <= 0:
-        return point.beta[0], None, point.gamma[0]
+    fits: dict[Control, tuple[Design, float, FitResult]] = {}
+    for control in controls:
+        z = (
+            covariates(battles, style_metas(data.answers, control.features), control.features)
+            if control.features
+            else None
+        )
+        design = design_from_battles(battles, z)
+        # Arena-Hard v2.0 fits its style-controlled model without a penalty.
+        l2 = 0.0 if control is Control.NONE or data.v2_rules else L2_CONTROLLED
+        point = _fit(design, s_a[None, :], s_b[None, :], l2, control)
+        if not point.converged:
+            log.warning("the %s fit did not converge in %d iterations", control.value,
+                        point.iterations)
+        fits[control] = design, l2, point
+    if rounds <= 0 or not fits:
+        return {c: (point.beta[0], None, point.gamma[0]) for c, (_, _, point) in fits.items()}
     rng = np.random.default_rng(seed)
-    init = np.concatenate([point.beta[0], point.gamma[0]])
     if batch is None:
         # Rounds are fitted together; keep each (rows × rounds) work array near 16 MB.
-        batch = max(1, min(64, 2_000_000 // max(1, design.n_rows)))
-    betas: list[FloatArray] = []
+        batch = max(1, min(64, 2_000_000 // max(1, len(battles.a))))
+    tick = {c: progress(c) if progress else None for c in fits}
+    betas: dict[Control, list[FloatArray]] = {c: [] for c in fits}
     done = 0
     while done < rounds:
         size = min(batch, rounds - done)
@@ -312,12 +340,17 @@ def fit_control(
             battles.n_a, battles.n_b, battles.n_tie, battles.q,
             len(battles.questions), resample, rng, size,
         )
-        fit = _fit(design, ra, rb, l2, control, init)
-        betas.append(fit.beta)
         done += size
-        if progress is not None:
-            progress(done, rounds)
-    return point.beta[0], np.concatenate(betas), point.gamma[0]
+        for control, (design, l2, point) in fits.items():
+            init = np.concatenate([point.beta[0], point.gamma[0]])
+            betas[control].append(_fit(design, ra, rb, l2, control, init).beta)
+            report = tick[control]
+            if report is not None:
+                report(done, rounds)
+    return {
+        c: (point.beta[0], np.concatenate(betas[c]), point.gamma[0])
+        for c, (_, _, point) in fits.items()
+    }
 
 
 def _finish_count(answers: Iterable[Answer], problem: str) -> int:
@@ -431,16 +464,11 @@ def _boards(
     category: str | None = None,
 ) -> dict[Control, Leaderboard]:
     fidelity = _korean_columns(data) if korean else {}
+    fits = fit_controls(
+        data, controls, rounds=rounds, seed=seed, resample=resample, progress=progress
+    )
     boards: dict[Control, Leaderboard] = {}
-    for control in controls:
-        beta, boot, gamma = fit_control(
-            data,
-            control,
-            rounds=rounds,
-            seed=seed,
-            resample=resample,
-            progress=progress(control) if progress else None,
-        )
+    for control, (beta, boot, gamma) in fits.items():
         boards[control] = Leaderboard(
             bench=bench,
             judges=data.judges,

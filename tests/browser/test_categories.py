@@ -118,3 +118,71 @@ def test_analysis_page_reference_metrics(
     assert row.locator("td.c-kendall").inner_text() == f"{kendalltau(mine, theirs).statistic:.3f}"
     for key in ("brier", "rank-brier", "agreement"):
         assert row.locator(f"td.c-{key}").inner_text() not in ("", "–")
+
+
+def _select_category(page: Page, name: str) -> None:
+    page.select_option("#category-select", name)
+    page.wait_for_selector(f"body[data-category='{name}']")
+
+
+def test_model_page_category_switch(
+    page: Page, site: Path, expected: dict[str, Leaderboard], artifacts: Path
+) -> None:
+    """Each category's scores, Korean fidelity and baseline on the model page, not only the
+    first category's."""
+    _open(page, site.joinpath("model.html").as_uri() + "?model=m-two")
+    assert page.locator("#category-select option").all_inner_texts() == [
+        "hard_prompt", "creative_writing"]
+
+    def shown() -> tuple[str, str, str]:
+        score = page.inner_text("#score-table td[data-control='none']")
+        answers = page.locator("#korean-table tr", has_text="Answers scored").locator("td")
+        return page.inner_text("#baseline-name"), score, answers.inner_text()
+
+    for category, questions in (("hard_prompt", 24), ("creative_writing", 16)):
+        if category != "hard_prompt":
+            _select_category(page, category)
+        baseline, score, answers = shown()
+        board = expected[category]
+        assert baseline == board.baseline
+        assert score.startswith(f"{board.row('m-two').score:.2f} (")
+        assert score.endswith(f" #{board.rank('m-two')}")
+        assert answers.endswith(f" of {questions}")  # its questions only
+        assert page.inner_text("#model-name") == "m-two"
+    assert expected["hard_prompt"].row("m-two").score != expected["creative_writing"].row(
+        "m-two").score
+    page.screenshot(path=str(artifacts / "categories-model.png"), full_page=True)
+    # the category is in the URL, and so is the model picked in it
+    page.select_option("#model-select", "m-one")
+    page.wait_for_selector("body[data-model='m-one']")
+    assert "category=creative_writing" in page.url
+    _open(page, page.url)
+    shown_after = (page.inner_text("#baseline-name"), page.inner_text("#model-name"))
+    assert shown_after == ("base-c", "m-one")
+
+
+def test_analysis_page_category_switch(
+    page: Page, site: Path, expected: dict[str, Leaderboard]
+) -> None:
+    """The analysis of each category: its baseline, its separability and its Korean
+    fidelity, each against the category's own leaderboard."""
+    _open(page, site.joinpath("analysis.html").as_uri())
+    assert page.locator("#category-select option").all_inner_texts() == [
+        "hard_prompt", "creative_writing"]
+    for category in ("hard_prompt", "creative_writing"):
+        if category != "hard_prompt":
+            _select_category(page, category)
+        board = expected[category]
+        assert page.inner_text("#baseline-name") == board.baseline
+        row = page.locator("#separability-table tbody tr[data-row='none']")
+        models = sorted(set(REFERENCE) & {r.model for r in board.rows})
+        mine = [board.row(m).score for m in models]
+        theirs = [REFERENCE[m] for m in models]
+        assert row.locator("td.c-spearman").inner_text() == (
+            f"{spearmanr(mine, theirs).statistic:.3f}")
+        meta = page.inner_text("#korean .meta")
+        assert meta.endswith(f"against the baseline {board.baseline}.")
+        assert page.locator("#separability .section-body").count() == 1
+    assert "category=creative_writing" in page.url
+    _open(page, page.url)
+    assert page.inner_text("#baseline-name") == "base-c"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from koarena.report.analysis_page import analysis_page_data
 from koarena.report.builder import topic
 from koarena.report.cache import BuildCache, cache_dir_for
 from koarena.report.shards import name_key
+from koarena.report.staging import MARKER
 
 QUESTIONS = {"q1": "가", "q2": "가", "q3": "나", "q4": "나"}
 VERDICTS = {
@@ -321,16 +323,18 @@ def test_without_analysis(tmp_path: Path) -> None:
         assert "analysis.html" not in (site / name).read_text("utf-8")
 
 
-def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path) -> None:
-    # a judged answer that is gone: no style covariates for it, so only the plain fit
+@pytest.mark.parametrize("workers", [1, 2])
+def test_missing_answer_keeps_the_uncontrolled_board(tmp_path: Path, workers: int) -> None:
+    # a judged answer that is gone: no style covariates for it, so only the plain fit (with two
+    # workers, both the forked child's controls and this process's fail and fall back)
     bench = make_bench(tmp_path / "data", missing=("m2", "q3"))
-    summary = build_report(bench, tmp_path / "site", rounds=0, workers=1)
+    summary = build_report(bench, tmp_path / "site", rounds=0, workers=workers)
     assert summary.controls == ["none"]
     assert list(_page_data(tmp_path / "site")["boards"]["jx"]) == ["none"]
     # the analysis falls back in the same way
     analysis = _page_data(tmp_path / "site", "analysis.html")
     assert analysis["separability"]["available"] is False  # rounds=0: no intervals
-    build_report(bench, tmp_path / "site", rounds=5, workers=1)
+    build_report(bench, tmp_path / "site", rounds=5, workers=workers)
     analysis = _page_data(tmp_path / "site", "analysis.html")
     assert list(analysis["separability"]["controls"]) == ["none"]
     data = tmp_path / "site" / "data"
@@ -356,3 +360,86 @@ def test_one_build_of_a_site_at_a_time(tmp_path: Path) -> None:
     assert not site.exists()
     build_report(bench, site, rounds=0, workers=1)
     assert (site / "index.html").is_file()
+
+
+def _tree(site: Path) -> dict[str, bytes]:
+    """Every file of a site and its bytes, but the build key (which hashes the code)."""
+    return {rel: (site / rel).read_bytes() for rel in _files(site) if rel != MARKER}
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), "utf-8")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_rebuild_equals_a_cold_build(tmp_path: Path, workers: int) -> None:
+    # each rebuild starts from the cache and the spare (the site two builds back); after any
+    # change of the inputs it must give byte for byte the site a cold build gives
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    build_report(bench, site, rounds=5, seed=1, workers=workers)
+    m2_files = [bench.answer_file("m2"), bench.judgment_file("jx", "m2")]
+    m2_bytes = [p.read_bytes() for p in m2_files]
+
+    def remove_m2() -> None:
+        for p in m2_files:
+            p.unlink()
+
+    def restore_m2() -> None:
+        for p, data in zip(m2_files, m2_bytes, strict=True):
+            p.write_bytes(data)
+
+    changes: list[tuple[str, Callable[[], None]]] = [
+        ("an answer's text", lambda: _edit(bench.answer_file("m1"), "m1 답 q4", "바뀐 답 q4")),
+        ("one verdict", lambda: _edit(bench.judgment_file("jx", "m1"),
+                                      '"score":"A=B"', '"score":"A>>B"')),
+        ("a model removed", remove_m2),
+        ("the model back", restore_m2),
+        ("the baseline's answer", lambda: _edit(bench.answer_file("base"),
+                                               "base 답 q1", "새 기준 답")),
+    ]
+    for i, (what, change) in enumerate(changes):
+        before = _tree(site)
+        change()
+        warm = build_report(bench, site, rounds=5, seed=1, workers=workers)
+        cold_site = tmp_path / f"cold{i}"
+        cold = build_report(bench, cold_site, rounds=5, seed=1, workers=workers)
+        assert _tree(site) == _tree(cold_site), what
+        assert _tree(site) != before, what
+        assert (warm.models, warm.controls) == (cold.models, cold.controls)
+        assert (tmp_path / ".site.spare" / "index.html").is_file()
+    m2_shard = f"data/a/{name_key('m2')}/{name_key('q1')}.js"
+    assert m2_shard in _tree(site)
+
+
+def test_a_tampered_spare_is_corrected(tmp_path: Path) -> None:
+    # the spare is the previous site, which anyone could have changed: a file replaced, one
+    # added, a link to elsewhere, a directory; the next build still gives the cold build's site
+    bench = make_bench(tmp_path / "data")
+    site = tmp_path / "site"
+    build_report(bench, site, rounds=0, workers=1)
+    _edit(bench.answer_file("m1"), "m1 답 q4", "바뀐 답 q4")
+    build_report(bench, site, rounds=0, workers=1)
+    spare = tmp_path / ".site.spare"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep", "utf-8")
+    shard = spare / "data" / "q" / f"{name_key('q1')}.js"
+    shard.unlink()
+    shard.write_text("stale", "utf-8")
+    (spare / "index.html").unlink()
+    (spare / "index.html").write_text("stale", "utf-8")
+    (spare / "extra.html").write_text("extra", "utf-8")
+    (spare / "data" / "old" / "deep").mkdir(parents=True)
+    (spare / "data" / "old" / "deep" / "x.js").write_text("x", "utf-8")
+    (spare / "data" / "elsewhere").symlink_to(outside)
+    (spare / "data" / "a" / "file-link.js").symlink_to(outside / "keep.txt")
+
+    _edit(bench.answer_file("m1"), "바뀐 답 q4", "또 바뀐 답 q4")
+    build_report(bench, site, rounds=0, workers=1)
+    build_report(bench, tmp_path / "cold", rounds=0, workers=1)
+    assert _tree(site) == _tree(tmp_path / "cold")
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"]
+    assert (outside / "keep.txt").read_text("utf-8") == "keep"

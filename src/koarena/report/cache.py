@@ -84,6 +84,8 @@ class BuildCache:
         self.root = root
         self.objects = root / "objects"
         self.records = root / "records"
+        self._folders: set[str] = set()
+        """Object folders known to exist (a cold build puts 38,500 objects in 256 folders)."""
 
     @contextmanager
     def lock(self, site: Path) -> Iterator[None]:
@@ -116,14 +118,17 @@ class BuildCache:
 
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key`` (atomically: a crash leaves no half object)."""
-        path = Path(self.object_path(key))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{key}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        # Read-only: the site's files are hard links to these, and an edit in place of one of
-        # them would otherwise change what the cache serves.
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, path)
+        folder = os.path.join(self.objects, key[:2])
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = os.path.join(folder, f".{key}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            # Read-only: the site's files are hard links to these, and an edit in place of one
+            # of them would otherwise change what the cache serves.
+            os.fchmod(fh.fileno(), 0o444)
+        os.replace(tmp, os.path.join(folder, key))
 
     def same_file(self, key: str, path: Path) -> bool:
         """Whether ``path`` is object ``key`` itself (a hard link to it)."""
@@ -142,6 +147,9 @@ class BuildCache:
             os.link(src, dest)
         except OSError:
             shutil.copyfile(src, dest)
+
+    def has_record(self, key: str) -> bool:
+        return os.path.isfile(self.records / f"{key}.json")
 
     def record(self, key: str) -> Any:
         """The JSON record stored under ``key``, or None."""

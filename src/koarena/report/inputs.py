@@ -80,8 +80,8 @@ def render_lines(task: FileTask, lines: list[int]) -> int:
     shards = _Shards(BuildCache(task.cache_root), True)
     for lineno, raw in iter_jsonl(task.path, strict=False):
         if lineno in wanted:
-            if task.judge is None:
-                _answer(raw, task, lineno, shards)
+            if task.judge is None:  # the answer's profile is in the record already
+                _shard_answer(raw, task, lineno, shards)
             else:
                 _judgment(raw, task, lineno, shards)
     return shards.rendered
@@ -109,14 +109,7 @@ class _Shards:
 
 
 def _answer(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards) -> list[Any]:
-    a = Answer.from_dict(raw, f"{task.path}:{lineno}")
-    tokens = a.meta.token_len if a.meta is not None else None
-    rel = answer_shard(task.model, a.question_id)
-    key = digest(
-        "answer", renderer_version(), task.model, rel, a.turns, tokens, a.is_failure_marker,
-        a.is_empty,
-    )
-    shards.store(key, rel, lineno, lambda: {"model": task.model, **answer_payload(a)})
+    a, key = _shard_answer(raw, task, lineno, shards)
     p = script_profile(answer_text(a))
     return [
         a.question_id,
@@ -129,6 +122,22 @@ def _answer(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards) -
         # style control counts the markdown of an answer without stored metadata
         a.turns if a.meta is None else None,
     ]
+
+
+def _shard_answer(
+    raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards
+) -> tuple[Answer, str]:
+    """The answer of one line and its shard's key, the shard put into the cache (or listed)
+    where missing."""
+    a = Answer.from_dict(raw, f"{task.path}:{lineno}")
+    tokens = a.meta.token_len if a.meta is not None else None
+    rel = answer_shard(task.model, a.question_id)
+    key = digest(
+        "answer", renderer_version(), task.model, rel, a.turns, tokens, a.is_failure_marker,
+        a.is_empty,
+    )
+    shards.store(key, rel, lineno, lambda: {"model": task.model, **answer_payload(a)})
+    return a, key
 
 
 def _judgment(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards) -> list[Any]:
@@ -162,14 +171,16 @@ def answers_of(record: dict[str, Any]) -> dict[str, AnswerEntry]:
     earlier one, as `Bench.load_answers` does)."""
     out: dict[str, AnswerEntry] = {}
     for qid, model, key, meta, failed, empty, prof, turns in record["items"]:
-        letters, hangul, raw_letters, words, korean_words, intrusions = prof
-        profile = ScriptProfile(letters, hangul, raw_letters, words, korean_words, intrusions)
         answer = ProfiledAnswer(
             question_id=qid,
             model=model,
             turns=turns or [],
-            meta=None if meta is None else StyleMeta.from_dict(meta, "cache"),
-            profile=profile,
+            # checked by `StyleMeta.from_dict` when the file was read; a record is keyed by
+            # the file's bytes and the code, so it holds what that check let through
+            meta=None if meta is None else StyleMeta(
+                meta["token_len"], meta["header_count"], meta["list_count"], meta["bold_count"]
+            ),
+            profile=ScriptProfile(*prof),
             failed=failed,
             empty=empty,
         )

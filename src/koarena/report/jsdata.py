@@ -20,13 +20,13 @@ import orjson
 SHARD_CALLBACK = "koarenaShard"
 """The global function a shard file calls: ``koarenaShard(key, data)``."""
 
-_ESCAPES = {
-    ord("<"): "\\u003c",
-    ord(">"): "\\u003e",
-    ord("&"): "\\u0026",
-    0x2028: "\\u2028",
-    0x2029: "\\u2029",
-}
+_ESCAPES = (
+    ("<", "\\u003c"),
+    (">", "\\u003e"),
+    ("&", "\\u0026"),
+    ("\u2028", "\\u2028"),
+    ("\u2029", "\\u2029"),
+)
 
 
 def script_json(value: Any) -> str:
@@ -35,7 +35,12 @@ def script_json(value: Any) -> str:
     >>> script_json({"a": "</script><!--"})
     '{"a":"\\\\u003c/script\\\\u003e\\\\u003c!--"}'
     """
-    return orjson.dumps(value).decode("utf-8").translate(_ESCAPES)
+    text = orjson.dumps(value).decode("utf-8")
+    # one str.replace per character: str.translate maps Korean text a character at a time
+    # (14x slower on Korean answers: seconds of CPU over a cold build's 38,500 shards)
+    for char, escape in _ESCAPES:
+        text = text.replace(char, escape)
+    return text
 
 
 def shard_text(key: str, data: Any) -> str:

@@ -5,8 +5,13 @@
   "use strict";
   const K = window.koarena;
   const el = K.el;
-  const data = JSON.parse(document.getElementById("koarena-data").textContent);
-  const browsable = new Set(data.browse_models);
+  const all = JSON.parse(document.getElementById("koarena-data").textContent);
+  // A bench with categories (Arena-Hard v2.0): one analysis per category, each against its own
+  // baseline; the first is also the top level.
+  const categories = all.categories || [];
+  let data = all;
+  let category = "";
+  let browsable = new Set(data.browse_models);
 
   const pct = (x) => K.fmt(x === null || x === undefined ? null : 100 * x, 1);
   const int = (x) => (x === null || x === undefined ? "–" : String(x));
@@ -93,6 +98,7 @@
     const state = { sort: columns.some((c) => c.key === p.get("sort")) ? p.get("sort") : "rank" };
     state.dir = p.get("dir") === "desc" || p.get("dir") === "asc" ? p.get("dir") : state.sort === "rank" ? "asc" : "desc";
     const save = (st) => K.setParams({
+      category: category,
       sort: st.sort === "rank" ? "" : st.sort,
       dir: st.sort === "rank" && st.dir === "asc" ? "" : st.dir,
     }, false);
@@ -205,14 +211,41 @@
     korean_fidelity: korean, separability: separability, position_consistency: positions,
     judge_agreement: agreement, self_preference: selfPreference, clusters: clusters,
   };
-  for (const section of document.querySelectorAll("section[data-section]")) {
-    const s = data[section.dataset.section];
-    if (!s.available) {
-      const note = el("p", { className: "unavailable" }, [el("strong", { text: "not available" }), " — " + s.reason]);
-      section.append(...(s.families ? [note, families(s)] : [note]));
-    } else {
-      section.append(...[].concat(RENDER[section.dataset.section](s)));
+  function render() {
+    for (const section of document.querySelectorAll("section[data-section]")) {
+      const s = data[section.dataset.section];
+      let parts;
+      if (!s.available) {
+        const note = el("p", { className: "unavailable" }, [el("strong", { text: "not available" }), " — " + s.reason]);
+        parts = s.families ? [note, families(s)] : [note];
+      } else {
+        parts = [].concat(RENDER[section.dataset.section](s));
+      }
+      const old = section.querySelector(".section-body");
+      if (old) old.remove();
+      section.append(el("div", { className: "section-body" }, parts));
     }
   }
+
+  function useCategory(name) {
+    const found = categories.find((c) => c.name === name) || categories[0];
+    data = found.data;
+    category = found.name === categories[0].name ? "" : found.name;
+    browsable = new Set(data.browse_models);
+    document.getElementById("category-select").value = found.name;
+    document.getElementById("baseline-name").textContent = data.baseline;
+    document.body.dataset.category = found.name;
+  }
+
+  if (categories.length) {
+    useCategory(K.params().get("category"));
+    document.getElementById("category-select").addEventListener("change", (e) => {
+      useCategory(e.target.value);
+      K.setParams({ category: category }, true);
+      render();
+    });
+    window.addEventListener("popstate", () => { useCategory(K.params().get("category")); render(); });
+  }
+  render();
   document.body.dataset.ready = "1";
 })();

@@ -4,7 +4,11 @@
   "use strict";
   const K = window.koarena;
   const el = K.el;
-  const data = JSON.parse(document.getElementById("koarena-data").textContent);
+  const all = JSON.parse(document.getElementById("koarena-data").textContent);
+  // A bench with categories (Arena-Hard v2.0): one page's data per category, each against its
+  // own baseline; the first is also the top level.
+  const categories = all.categories || [];
+  let data = all;
   const $ = (id) => document.getElementById(id);
   const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%");
 
@@ -103,13 +107,37 @@
     document.body.dataset.ready = "1";
   }
 
-  const asked = K.params().get("model");
-  const first = data.models.includes(asked) ? asked : data.models[0];
+  function useCategory(name) {
+    const found = categories.find((c) => c.name === name) || categories[0];
+    if (!found) return;
+    data = found.data;
+    $("category-select").value = found.name;
+    $("baseline-name").textContent = data.baseline;
+    $("model-select").replaceChildren(...data.models.map((m) => el("option", { value: m, text: m })));
+    document.body.dataset.category = found.name;
+  }
+
+  function showAsked() {
+    const p = K.params();
+    if (categories.length) useCategory(p.get("category"));
+    const asked = p.get("model");
+    const model = data.models.includes(asked) ? asked : data.models[0];
+    if (model !== undefined) show(model);
+  }
+
   $("model-select").replaceChildren(...data.models.map((m) => el("option", { value: m, text: m })));
-  $("model-select").addEventListener("change", (e) => { K.setParams({ model: e.target.value }, true); show(e.target.value); });
-  window.addEventListener("popstate", () => {
-    const m = K.params().get("model");
-    show(data.models.includes(m) ? m : data.models[0]);
+  $("model-select").addEventListener("change", (e) => {
+    K.setParams({ category: document.body.dataset.category, model: e.target.value }, true);
+    show(e.target.value);
   });
-  if (first !== undefined) show(first);
+  if (categories.length) {
+    $("category-select").addEventListener("change", (e) => {
+      useCategory(e.target.value);
+      const keep = data.models.includes($("model-name").textContent) ? $("model-name").textContent : data.models[0];
+      K.setParams({ category: e.target.value, model: keep }, true);
+      if (keep !== undefined) show(keep);
+    });
+  }
+  window.addEventListener("popstate", showAsked);
+  showAsked();
 })();
