@@ -98,17 +98,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 WHOLE_DATA_SCOPE = "whole-data"
+EARLY_SCOPES = (WHOLE_DATA_SCOPE, "tests/unit/test_style.py")
+"""Handed out first, in this order: the whole-data scope, then a unit module that reads all
+38,000 answers of the data (14 s; in collection order it came last and ran alone at the end)."""
 
 
 class _ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist has no type hints
     """xdist's ``loadscope`` (a module's tests in one worker, so its module fixtures are made
     once), with the whole-data modules as one scope, handed out first.
 
-    The order is the longest first, as far as it is known: the whole-data scope (about half of
-    the run's work, in one worker), then collection order: the browser and integration modules,
-    whose tests start browsers, servers and subprocesses, before the many quick unit tests that
-    even out the end. (xdist's own order, by number of tests, left single slow tests such as the
-    llama.cpp one for the end.)
+    The order is the longest first, as far as it is known: `EARLY_SCOPES` (the whole-data scope
+    is about half of the run's work, in one worker), then collection order: the browser and
+    integration modules, whose tests start browsers, servers and subprocesses, before the many
+    quick unit tests that even out the end. (xdist's own order, by number of tests, left single
+    slow tests such as the llama.cpp one for the end.)
     """
 
     def _split_scope(self, nodeid: str) -> str:
@@ -121,8 +124,9 @@ class _ModuleScheduling(LoadScopeScheduling):  # type: ignore[misc]  # xdist has
         super().schedule()
 
     def _assign_work_unit(self, node: Any) -> None:
-        if WHOLE_DATA_SCOPE in self.workqueue:
-            self.workqueue.move_to_end(WHOLE_DATA_SCOPE, last=False)
+        for scope in reversed(EARLY_SCOPES):
+            if scope in self.workqueue:
+                self.workqueue.move_to_end(scope, last=False)
         super()._assign_work_unit(node)
 
 
