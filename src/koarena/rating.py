@@ -20,13 +20,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from koarena.battles import Battles
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 LN10 = math.log(10.0)
 FloatArray = npt.NDArray[np.float64]
@@ -114,6 +117,10 @@ class _SparseDesign:
 
 
 def _sparse_design(design: Design) -> _SparseDesign:
+    # Imported here: scipy.sparse takes a tenth of a second to import, which every command
+    # that only reads these types (the CLI's options, the runner) would pay on start.
+    import scipy.sparse as sp
+
     n, p, k = design.n_rows, design.n_models, design.k
     P = p + k
     rows = np.arange(n)

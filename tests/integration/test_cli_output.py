@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from koarena.cli import build_parser, main
+from koarena.cli.commands import COMMANDS
 
 BENCH = "ko-arena-hard-v0.1"
 TITLE = (
@@ -110,3 +111,33 @@ def test_help_on_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         out = capsys.readouterr().out
         assert out.startswith(f"usage: koarena {' '.join(command)} "), command
         assert "options:\n  -h, --help" in out, command
+
+
+def _help(parser: argparse.ArgumentParser, args: list[str],
+          capsys: pytest.CaptureFixture[str]) -> str:
+    with pytest.raises(SystemExit):
+        parser.parse_args(args)
+    return capsys.readouterr().out
+
+
+def test_a_command_builds_only_its_own_parser_and_helps_the_same(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    full = build_parser()
+    listing = _help(full, ["--help"], capsys)
+    assert _help(build_parser(only=""), ["--help"], capsys) == listing
+    for name in COMMANDS:
+        lazy = build_parser(only=name)
+        built = {c[0] for c in _commands(lazy) if len(c) > 1}
+        assert built <= {name}, name  # only the chosen command has subcommands built
+        assert _help(lazy, ["--help"], capsys) == listing, name
+        assert _help(lazy, [name, "--help"], capsys) == _help(full, [name, "--help"], capsys)
+
+
+def test_listing_the_commands_imports_none_of_them() -> None:
+    code = ("import sys; from koarena.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in sys.modules if m.endswith('_cmd') or m in "
+            "('aiohttp', 'scipy.sparse', 'koarena.analysis', 'koarena.report')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"

@@ -14,43 +14,20 @@ from collections.abc import Sequence
 from rich.markup import escape
 
 from koarena import __version__
-from koarena.cli import (
-    analyze_cmd,
-    answer_cmd,
-    data_cmd,
-    ensemble_cmd,
-    fakeserver_cmd,
-    import_batch_cmd,
-    judge_cmd,
-    leaderboard_cmd,
-    report_cmd,
-    run_cmd,
-    serve_cmd,
-    translate_cmd,
-)
+from koarena.cli.commands import COMMANDS, command_help, command_module
 from koarena.cli.common import ArgumentParser, OutputClosed, err_console, setup_logging
 from koarena.errors import KoarenaError
 
-COMMAND_MODULES = [
-    data_cmd,
-    translate_cmd,
-    answer_cmd,
-    judge_cmd,
-    import_batch_cmd,
-    ensemble_cmd,
-    leaderboard_cmd,
-    run_cmd,
-    report_cmd,
-    serve_cmd,
-    analyze_cmd,
-    fakeserver_cmd,
-]
-"""In pipeline order, as ``koarena --help`` lists them: get (or translate) the data, answer,
-judge (or import a batch's results), ensemble, rank (``run`` does those for one model), publish,
-analyse; the fake server last."""
+
+def requested_command(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (the first word that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with ``only``, that command's options are the only ones built
+    (the other commands are listed with their help line), so that a command imports only the
+    modules it needs (`koarena.cli.commands`)."""
     parser = ArgumentParser(
         prog="koarena",
         description=(
@@ -62,15 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=ArgumentParser)
     sub.required = True
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    for name in COMMANDS:
+        if only is None or only == name:
+            command_module(name).register(sub)
+        else:
+            sub.add_parser(name, help=command_help(name))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``koarena`` console script."""
     try:
-        args = build_parser().parse_args(argv)
+        words = sys.argv[1:] if argv is None else argv
+        args = build_parser(only=requested_command(words) or "").parse_args(words)
         setup_logging(args.verbose)
         code: int = args.func(args)
     except OutputClosed:

@@ -17,6 +17,7 @@ from koarena.analysis.self_preference import (
     DEFAULT_SELF_PREFERENCE_ROUNDS,
     parse_family,
 )
+from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_bench_options,
     add_bootstrap_options,
@@ -31,7 +32,7 @@ from koarena.outfile import atomic_open_bytes, check_writable
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "analyze",
-        help="judge reliability, separability, per-cluster win rates and Korean fidelity",
+        help=command_help("analyze"),
         description=(
             "Analyses the leaderboard does not show: position consistency and bias of each "
             "judge, agreement between judges, judges' preference for their own model family, "

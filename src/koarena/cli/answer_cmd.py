@@ -7,6 +7,7 @@ from pathlib import Path
 
 from koarena.answering import answer, dry_run, select_models
 from koarena.bench import Bench, resolve_data_dir
+from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_batch_options,
     add_data_dir_option,
@@ -21,7 +22,7 @@ from koarena.config import load_answer_settings, load_endpoints
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "answer",
-        help="generate model answers (model_answer/<model>.jsonl), resumable",
+        help=command_help("answer"),
         description=(
             "Ask each model every question it has not answered yet and append its answers to "
             "model_answer/<model>.jsonl in the arena-hard v0.1 format, with conv_metadata. "

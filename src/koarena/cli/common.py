@@ -24,14 +24,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from koarena.batch.apis import BatchApi, BatchState
-from koarena.batch.files import FileBatch
-from koarena.batch.options import BatchOptions
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
-from koarena.config import ModelEndpoint
 from koarena.controls import CONTROL_HELP, DEFAULT_CONTROL, Control
 from koarena.leaderboard import DEFAULT_ROUNDS, DEFAULT_SEED, Leaderboard
-from koarena.runner.pool import RetryPolicy
 
 PLAIN_WIDTH = 100_000
 """Console width when the output is not a terminal: wider than any line, so nothing wraps."""
@@ -237,30 +232,6 @@ def add_batch_options(p: argparse.ArgumentParser) -> None:
                    metavar="OUT.jsonl",
                    help="read the results of batch files written with --batch-file and write "
                         "their records (with --batch-file, the next round's requests go there)")
-
-
-def batch_options(args: argparse.Namespace) -> BatchOptions:
-    """The batch settings of the command line; batch status goes to stderr."""
-
-    def status(model: str, batch_id: str, state: BatchState, elapsed: float) -> None:
-        minutes, seconds = divmod(int(elapsed), 60)
-        err_console.print(f"batch {batch_id} ({model}): {state.status} {state.done}/"
-                          f"{state.total}, {minutes // 60}:{minutes % 60:02d}:{seconds:02d}",
-                          highlight=False, markup=False)
-
-    if args.batch_file is not None or args.import_batch:
-        write_to, imported = args.batch_file, list(args.import_batch or [])
-
-        def files(cfg: ModelEndpoint) -> BatchApi:
-            return FileBatch(cfg, write_to, imported)
-
-        return BatchOptions(all_models=True, poll_interval=0.0, factory=files)
-    return BatchOptions(all_models=args.batch, poll_interval=max(0.0, args.poll_interval),
-                        retry_online=args.batch_retry == "online", on_status=status)
-
-
-def retry_policy(args: argparse.Namespace) -> RetryPolicy:
-    return RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base)
 
 
 def bench_from_args(args: argparse.Namespace) -> Bench:

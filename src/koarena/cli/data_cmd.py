@@ -7,6 +7,7 @@ import argparse
 from rich.markup import escape
 from rich.table import Table
 
+from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_bench_options,
     bench_from_args,
@@ -19,7 +20,7 @@ from koarena.datapull import DEFAULT_URL, MB, Limits, pull
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("data", help="fetch the benchmark data or check it")
+    p = sub.add_parser("data", help=command_help("data"))
     dsub = p.add_subparsers(dest="data_command", metavar="SUBCOMMAND")
     dsub.required = True
 

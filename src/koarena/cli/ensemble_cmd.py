@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from koarena.cli.commands import command_help
 from koarena.cli.common import add_bench_options, bench_from_args, console
 from koarena.ensemble import write_ensemble
 
@@ -11,7 +12,7 @@ from koarena.ensemble import write_ensemble
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "ensemble",
-        help="combine several judges' verdicts into model_judgment/ensemble/",
+        help=command_help("ensemble"),
         description=(
             "Average the judges' verdicts per game (A>>B=+2 … B>>A=−2, over the judges with a "
             "valid label) and map the mean back to a label, as the published leaderboard does. "

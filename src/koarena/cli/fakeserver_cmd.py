@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from koarena.cli.commands import command_help
 from koarena.runner.run import run_async
 from koarena.testing import FAULTS, ROUTES, FakeConfig, serve_forever
 
@@ -30,8 +31,7 @@ def _epilog() -> str:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "fake-server",
-        help="serve a deterministic fake model (OpenAI, Anthropic, Gemini) on 127.0.0.1 "
-             "(tests, offline demo)",
+        help=command_help("fake-server"),
         description=(
             "A fake model server: deterministic answers, verdicts for judge prompts, usage,\n"
             "streaming, latency and scripted faults, over the OpenAI, Anthropic and Gemini APIs.\n"

@@ -11,12 +11,13 @@ import argparse
 from pathlib import Path
 
 from koarena.cli import answer_cmd, judge_cmd
+from koarena.cli.commands import command_help
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "import-batch",
-        help="import a batch runner's output (vLLM run-batch) written for --batch-file",
+        help=command_help("import-batch"),
         description=(
             "Read the output of a batch file that 'koarena answer|judge --batch-file' wrote "
             "(e.g. 'vllm run-batch -i in.jsonl -o out.jsonl') and write the records, with the "

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from koarena.bench import DEFAULT_BENCH, Bench, resolve_data_dir
 from koarena.categories import bench_categories
+from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_batch_options,
     add_data_dir_option,
@@ -34,7 +35,7 @@ from koarena.yamlfile import load_mapping
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "judge",
-        help="judge model answers against the baseline (model_judgment/<judge>/<model>.jsonl)",
+        help=command_help("judge"),
         description=(
             "For every question a model has answered, ask each judge for two games (the "
             "baseline's answer shown first, then second) and append the verdicts to "

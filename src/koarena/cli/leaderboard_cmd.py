@@ -12,6 +12,7 @@ from rich.table import Table
 
 from koarena.bench import Bench
 from koarena.categories import bench_categories
+from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_bench_options,
     add_bootstrap_options,
@@ -42,7 +43,7 @@ T = TypeVar("T")
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "leaderboard",
-        help="compute the leaderboard (win rate vs the baseline, bootstrap 95%% CI)",
+        help=command_help("leaderboard"),
         description=(
             "Turn judge verdicts into a Bradley–Terry leaderboard: each model's win rate "
             "against the baseline in %, with a bootstrap 95% confidence interval, optionally "

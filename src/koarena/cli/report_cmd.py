@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from koarena.analysis.separability import read_reference
+from koarena.cli.commands import command_help
 from koarena.cli.common import add_bench_options, add_bootstrap_options, bench_from_args
 from koarena.errors import ConfigError
 from koarena.report import build_report
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "report",
-        help="write the leaderboard and judgment browser as a static site",
+        help=command_help("report"),
         description=(
             "Write a self-contained static site: index.html (leaderboard under each control, "
             "style+korean included, CI chart, win rate per topic cluster), model.html (one "

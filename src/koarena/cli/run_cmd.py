@@ -10,6 +10,7 @@ from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
 from koarena.categories import bench_categories
+from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_batch_options,
     add_bootstrap_options,
@@ -33,7 +34,7 @@ from koarena.pipeline import run_pipeline
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "run",
-        help="answer, judge, ensemble and rank one model among the published models",
+        help=command_help("run"),
         description=(
             "Run one model through the benchmark: answer every question, have every configured "
             "judge compare the answers with the baseline's, combine the judges' verdicts "

@@ -18,9 +18,13 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from koarena.cli.common import batch_options, err_console, retry_policy
+from koarena.batch.apis import BatchApi, BatchState
+from koarena.batch.files import FileBatch
+from koarena.batch.options import BatchOptions
+from koarena.cli.common import err_console
 from koarena.config import ModelEndpoint
 from koarena.runner.estimate import Estimate
+from koarena.runner.pool import RetryPolicy
 from koarena.runner.run import RunResult, RunStatus, StageRunner
 
 
@@ -114,3 +118,27 @@ def report_estimate(est: Estimate, endpoints: dict[str, ModelEndpoint], console:
                       *cells)
     console.print(table)
     console.print(f"{est.skipped} already done (skipped)", highlight=False)
+
+
+def batch_options(args: argparse.Namespace) -> BatchOptions:
+    """The batch settings of the command line; batch status goes to stderr."""
+
+    def status(model: str, batch_id: str, state: BatchState, elapsed: float) -> None:
+        minutes, seconds = divmod(int(elapsed), 60)
+        err_console.print(f"batch {batch_id} ({model}): {state.status} {state.done}/"
+                          f"{state.total}, {minutes // 60}:{minutes % 60:02d}:{seconds:02d}",
+                          highlight=False, markup=False)
+
+    if args.batch_file is not None or args.import_batch:
+        write_to, imported = args.batch_file, list(args.import_batch or [])
+
+        def files(cfg: ModelEndpoint) -> BatchApi:
+            return FileBatch(cfg, write_to, imported)
+
+        return BatchOptions(all_models=True, poll_interval=0.0, factory=files)
+    return BatchOptions(all_models=args.batch, poll_interval=max(0.0, args.poll_interval),
+                        retry_online=args.batch_retry == "online", on_status=status)
+
+
+def retry_policy(args: argparse.Namespace) -> RetryPolicy:
+    return RetryPolicy(attempts=max(1, args.attempts), base=args.retry_base)

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from koarena.cli.commands import command_help
 from koarena.errors import DataError
 from koarena.report.serve import make_server
 
@@ -15,7 +16,7 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "serve",
-        help="serve a report site on 127.0.0.1",
+        help=command_help("serve"),
         description="Serve a directory written by 'koarena report' on 127.0.0.1 until Ctrl-C.",
     )
     p.add_argument("directory", type=Path, help="the site directory")

@@ -9,14 +9,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from koarena.bench import Bench, resolve_data_dir
+from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_data_dir_option,
     add_endpoint_file_option,
     add_retry_options,
     err_console,
-    retry_policy,
 )
-from koarena.cli.runs import ConsoleObserver, report_estimate
+from koarena.cli.runs import ConsoleObserver, report_estimate, retry_policy
 from koarena.config import load_endpoints
 from koarena.errors import ConfigError
 from koarena.runner.run import StageRunner
@@ -38,7 +38,7 @@ KOREAN_REFERENCE_BENCH = "ko-arena-hard-v0.1"
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "translate",
-        help="translate a bench into Korean (question.jsonl, judge settings), with checks",
+        help=command_help("translate"),
         description=(
             "Translate every question of the bench --from into Korean with --model and write "
             "<data-dir>/<--to>/question.jsonl: same ids, categories and format, the source "
