@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from ask_task import Ask
 
 from koarena.batch.apis import BatchApi, BatchState, ItemResult
 from koarena.batch.journal import BatchJournal
@@ -19,26 +19,11 @@ from koarena.batch.run import run_batched
 from koarena.config import ModelEndpoint, parse_model_endpoint
 from koarena.errors import BusyError
 from koarena.jsonl import sole_writer
-from koarena.providers.base import ChatRequest, ChatResponse, FatalError, Message
+from koarena.providers.base import ChatRequest, ChatResponse, FatalError
 from koarena.runner.pool import ProviderPool, RetryPolicy
 from koarena.runner.run import RunOptions
-from koarena.runner.tasks import Chat
 
 KEY = "sk-batch-0123456789abcdefghij"
-
-
-@dataclass(frozen=True)
-class Ask:
-    key: str
-    output: Path
-    model: str = "m"
-
-    def planned_requests(self) -> list[ChatRequest]:
-        return [ChatRequest(self.model, [Message("user", self.key)])]
-
-    async def run(self, chat: Chat) -> dict[str, Any]:
-        resp = await chat(self.planned_requests()[0])
-        return {"question_id": self.key, "text": resp.content, "finish": resp.finish_reason}
 
 
 class EchoingBatch:

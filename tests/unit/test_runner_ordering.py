@@ -4,34 +4,19 @@ bootstrap resamples battles by position, so line order decides the confidence in
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
+from ask_task import Ask
 
 from koarena.config import parse_model_endpoint
-from koarena.providers.base import ChatRequest, ChatResponse, Message, Provider, TransientError
+from koarena.providers.base import ChatRequest, ChatResponse, Provider, TransientError
 from koarena.runner.ordering import put_in_task_order
 from koarena.runner.pool import ProviderPool, RetryPolicy
 from koarena.runner.run import RunOptions, RunResult, run_tasks
-from koarena.runner.tasks import Chat
 
 KEYS = [f"q{i}" for i in range(12)]
-
-
-@dataclass(frozen=True)
-class Ask:
-    key: str
-    output: Path
-    model: str = "m"
-
-    def planned_requests(self) -> list[ChatRequest]:
-        return [ChatRequest(self.model, [Message("user", self.key)])]
-
-    async def run(self, chat: Chat) -> dict[str, Any]:
-        resp = await chat(self.planned_requests()[0])
-        return {"question_id": self.key, "text": resp.content}
 
 
 class LaterFirst:

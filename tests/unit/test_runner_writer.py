@@ -4,33 +4,18 @@ paid for and lost."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from ask_task import Ask
 
 from koarena.config import parse_model_endpoint
 from koarena.errors import OutputError
-from koarena.providers.base import ChatRequest, ChatResponse, Message, Provider
+from koarena.providers.base import ChatRequest, ChatResponse, Provider
 from koarena.runner import run as runner_run
 from koarena.runner.pool import ProviderPool
 from koarena.runner.run import RunOptions, run_tasks
-from koarena.runner.tasks import Chat
-
-
-@dataclass(frozen=True)
-class Ask:
-    key: str
-    output: Path
-    model: str = "m"
-
-    def planned_requests(self) -> list[ChatRequest]:
-        return [ChatRequest(self.model, [Message("user", self.key)])]
-
-    async def run(self, chat: Chat) -> dict[str, Any]:
-        resp = await chat(self.planned_requests()[0])
-        return {"question_id": self.key, "text": resp.content}
 
 
 class FirstThenSlow:
