@@ -12,8 +12,10 @@ per session here and shared by the modules that check it.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ import orjson
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from koarena import korean
 from koarena.bench import Bench
 from koarena.cli import main
 from koarena.controls import Control
@@ -147,10 +150,38 @@ def full_bench(shared_data: Path) -> Bench:
     return Bench(shared_data, BENCH)
 
 
+ProfilesOnce = Callable[[], contextlib.AbstractContextManager[None]]
+
+
 @pytest.fixture(scope="session")
-def full_boards(full_bench: Bench) -> dict[Control, Leaderboard]:
+def profiles_once() -> ProfilesOnce:
+    """A context in which each answer text's Korean profile is computed once per session.
+
+    The whole-data fixtures (the boards, ``koarena analyze``, the report site) each load the
+    data themselves, as a user's commands do, and each profiles all 38,000 answers: 14 s of CPU
+    apiece for the same values. Within the context, `koarena.korean.script_profile` (a pure
+    function of the text, which every profile goes through) is memoised on the text, so the
+    second and third pass look the profiles up; the report's worker processes are forked
+    inside it and inherit the profiles made so far. Outside it the function is the plain one.
+    """
+    memo = functools.cache(korean.script_profile)
+
+    @contextlib.contextmanager
+    def memoised() -> Iterator[None]:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(korean, "script_profile", memo)
+            yield
+
+    return memoised
+
+
+@pytest.fixture(scope="session")
+def full_boards(full_bench: Bench, profiles_once: ProfilesOnce) -> dict[Control, Leaderboard]:
     """The leaderboards of the whole data under `FULL_CONTROLS` (the data loaded once)."""
-    return compute_leaderboards(full_bench, FULL_CONTROLS, rounds=FULL_ROUNDS, seed=FULL_SEED)
+    with profiles_once():
+        return compute_leaderboards(
+            full_bench, FULL_CONTROLS, rounds=FULL_ROUNDS, seed=FULL_SEED
+        )
 
 
 @dataclass(frozen=True)
@@ -162,11 +193,13 @@ class AnalyzeRun:
 
 
 @pytest.fixture(scope="session")
-def full_analysis(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> AnalyzeRun:
+def full_analysis(
+    shared_data: Path, tmp_path_factory: pytest.TempPathFactory, profiles_once: ProfilesOnce
+) -> AnalyzeRun:
     """``koarena analyze`` on the whole data, run once (FULL_ROUNDS rounds, seed FULL_SEED)."""
     out = tmp_path_factory.mktemp("analysis") / "analysis.json"
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
+    with contextlib.redirect_stdout(printed), profiles_once():
         code = main([
             "analyze", "--data-dir", str(shared_data), "--rounds", str(FULL_ROUNDS),
             "--seed", str(FULL_SEED), "--output", str(out),

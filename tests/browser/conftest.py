@@ -7,7 +7,8 @@ Screenshots go to ``test-artifacts/`` at the repository root (gitignored).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
@@ -74,10 +75,15 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture(scope="session")
-def full_site(full_bench: Bench, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def full_site(
+    full_bench: Bench,
+    tmp_path_factory: pytest.TempPathFactory,
+    profiles_once: Callable[[], AbstractContextManager[None]],
+) -> Path:
     """The site of the whole shared benchmark, built once (few bootstrap rounds: CIs only)."""
     site = tmp_path_factory.mktemp("full-site")
-    build_report(full_bench, site, rounds=ROUNDS, seed=42)
+    with profiles_once():
+        build_report(full_bench, site, rounds=ROUNDS, seed=42)
     return site
 
 

@@ -13,7 +13,10 @@ def serve_on_loopback(handler: type[http.server.BaseHTTPRequestHandler]) -> Iter
     """Serve ``handler`` on 127.0.0.1 (any free port) in a thread; yields the base URL."""
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     srv.daemon_threads = True
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    # serve_forever checks for shutdown() every poll_interval (0.5 s by default): every test
+    # would wait that long at its end.
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.01},
+                              daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{srv.server_address[1]}"

@@ -20,7 +20,7 @@ from typing import Any
 
 from koarena.errors import DataError
 from koarena.jsonl import LoadReport, iter_jsonl
-from koarena.korean import ProfiledAnswer, ScriptProfile, answer_text, script_profile
+from koarena.korean import ProfiledAnswer, ScriptProfile, answer_profile
 from koarena.records import Answer, Game, Judgment, StyleMeta
 from koarena.report.cache import BuildCache, digest, renderer_version
 from koarena.report.jsdata import shard_text
@@ -110,7 +110,7 @@ class _Shards:
 
 def _answer(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards) -> list[Any]:
     a, key = _shard_answer(raw, task, lineno, shards)
-    p = script_profile(answer_text(a))
+    p = answer_profile(a)
     return [
         a.question_id,
         a.model,
