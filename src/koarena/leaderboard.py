@@ -31,7 +31,7 @@ from koarena.controls import (
 )
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
-from koarena.finish import FILTERED, TRUNCATED
+from koarena.flagged import Flagged
 from koarena.korean import korean_fidelity
 from koarena.outfile import atomic_open, atomic_open_bytes
 from koarena.rating import (
@@ -353,10 +353,6 @@ def fit_controls(
     }
 
 
-def _finish_count(answers: Iterable[Answer], problem: str) -> int:
-    return sum(a.finish_problem == problem and not a.finish_accepted for a in answers)
-
-
 def build_rows(
     data: LoadedData, control: Control, beta: FloatArray, boot: FloatArray | None
 ) -> list[LeaderboardRow]:
@@ -376,6 +372,7 @@ def build_rows(
     for i, model in enumerate(battles.models):
         answers = data.answers.get(model, {})
         tokens = [a.meta.token_len for a in answers.values() if a.meta is not None]
+        flagged = Flagged.of_answers(answers.values())
         rows.append(
             LeaderboardRow(
                 model=model,
@@ -389,10 +386,10 @@ def build_rows(
                 avg_tokens=int(sum(tokens) / len(tokens)) if tokens else 0,
                 n_battles=int(per_model[i]),
                 dropped_games=battles.dropped.get(model, 0),
-                failed_answers=sum(a.is_failure_marker for a in answers.values()),
-                empty_answers=sum(a.is_empty for a in answers.values()),
-                truncated_answers=_finish_count(answers.values(), TRUNCATED),
-                filtered_answers=_finish_count(answers.values(), FILTERED),
+                failed_answers=flagged.failure_markers,
+                empty_answers=flagged.empty,
+                truncated_answers=flagged.truncated,
+                filtered_answers=flagged.filtered,
             )
         )
     rows.sort(key=lambda r: (-r.score, r.model))

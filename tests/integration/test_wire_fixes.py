@@ -185,7 +185,7 @@ def test_answer_run_applies_the_finish_policy(
     record = bench.load_answers("mdl")[first.question_id]
     assert record.finish_reasons == [finish]
     rep = check_bench(bench).answers["mdl"]
-    assert (rep.truncated, rep.kept, rep.problems) == (truncated, kept, truncated)
+    assert (rep.flagged.truncated, rep.flagged.kept, rep.problems) == (truncated, kept, truncated)
 
 
 def test_leaderboard_counts_cut_off_and_filtered_answers(
