@@ -116,7 +116,6 @@ class Leaderboard:
     rounds: int
     seed: int
     resample: Resample
-    weight: int
     rows: list[LeaderboardRow]
     battles: Battles
     style_coefficients: dict[str, float] = field(default_factory=dict)
@@ -129,6 +128,11 @@ class Leaderboard:
     @property
     def n_battles(self) -> int:
         return self.battles.n_battles
+
+    @property
+    def weight(self) -> int:
+        """How many battles a strong win counted as."""
+        return self.battles.weight
 
     @property
     def dropped_games(self) -> int:
@@ -424,8 +428,8 @@ def compute_leaderboards(
         reuse_lone_game=reuse_lone_game,
     )
     return _boards(
-        bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
-        korean=korean, progress=progress,
+        bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, korean=korean,
+        progress=progress,
     )
 
 
@@ -436,14 +440,12 @@ def fit_leaderboards(
     bench: str,
     rounds: int = DEFAULT_ROUNDS,
     seed: int = DEFAULT_SEED,
-    weight: int = DEFAULT_WEIGHT,
     resample: Resample = Resample.BATTLES,
 ) -> dict[Control, Leaderboard]:
-    """Leaderboards of loaded data under each control (``weight`` as ``data`` was built
-    with); see `compute_leaderboards`."""
+    """Leaderboards of loaded data under each control; see `compute_leaderboards`."""
     return _boards(
-        bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
-        korean=False, progress=None,
+        bench, data, controls, rounds=rounds, seed=seed, resample=resample, korean=False,
+        progress=None,
     )
 
 
@@ -455,7 +457,6 @@ def _boards(
     rounds: int,
     seed: int,
     resample: Resample,
-    weight: int,
     korean: bool,
     progress: Callable[[Control], ProgressFn | None] | None,
     category: str | None = None,
@@ -474,7 +475,6 @@ def _boards(
             rounds=rounds,
             seed=seed,
             resample=resample,
-            weight=weight,
             rows=_with_korean(build_rows(data, control, beta, boot), fidelity),
             battles=data.battles,
             style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
@@ -560,7 +560,7 @@ def compute_category_leaderboards(
             log.warning("category %s: no valid verdicts, no table", name)
             continue
         out[name] = _boards(
-            bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+            bench.name, data, controls, rounds=rounds, seed=seed, resample=resample,
             korean=korean, progress=progress, category=name,
         )
     if not out:
