@@ -220,13 +220,10 @@
   }
 
   function useCategory(name) {
-    const found = K.findCategory(categories, name);
+    const found = K.showCategory(categories, name);
     data = found.data;
     category = found.name === categories[0].name ? "" : found.name;
     browsable = new Set(data.browse_models);
-    document.getElementById("category-select").value = found.name;
-    document.getElementById("baseline-name").textContent = data.baseline;
-    document.body.dataset.category = found.name;
   }
 
   if (categories.length) {

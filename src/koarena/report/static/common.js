@@ -56,9 +56,17 @@
     return { all: all, categories: all.categories || [] };
   }
 
-  /* The category called `name`, else the first; undefined for a bench without categories. */
-  function findCategory(categories, name) {
-    return categories.find((c) => c.name === name) || categories[0];
+  /* Switch the page's header to the category called `name`, else the first: the category
+     switch, the baseline's name and the body's data-category. Returns that category
+     (undefined for a bench without categories). */
+  function showCategory(categories, name) {
+    const found = categories.find((c) => c.name === name) || categories[0];
+    if (found) {
+      document.getElementById("category-select").value = found.name;
+      document.getElementById("baseline-name").textContent = found.data.baseline;
+      document.body.dataset.category = found.name;
+    }
+    return found;
   }
 
   /* The answers page of `model`; `narrow` adds filters to the address (question, cluster),
@@ -105,6 +113,6 @@
   }
 
   window.koarena = {
-    el, svg, params, setParams, pageData, findCategory, browseUrl, fmt, problemBadges, problemCount,
+    el, svg, params, setParams, pageData, showCategory, browseUrl, fmt, problemBadges, problemCount,
   };
 })();

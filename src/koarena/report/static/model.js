@@ -101,13 +101,10 @@
   }
 
   function useCategory(name) {
-    const found = K.findCategory(categories, name);
+    const found = K.showCategory(categories, name);
     if (!found) return;
     data = found.data;
-    $("category-select").value = found.name;
-    $("baseline-name").textContent = data.baseline;
     $("model-select").replaceChildren(...data.models.map((m) => el("option", { value: m, text: m })));
-    document.body.dataset.category = found.name;
   }
 
   function showAsked() {
