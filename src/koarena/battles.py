@@ -42,6 +42,8 @@ class Battles:
     judges: list[str] = field(default_factory=list)
     lone_games: int = 0
     """Judgments that had a single game (read twice when ``reuse_lone_game``)."""
+    weight: int = DEFAULT_WEIGHT
+    """How many battles a strong win (``>>``) counted as when these were built."""
 
     @property
     def n_battles(self) -> int:
@@ -129,4 +131,5 @@ def build_battles(
         dropped=dropped,
         judges=list(judges or []),
         lone_games=lone,
+        weight=weight,
     )

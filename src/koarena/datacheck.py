@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from koarena.bench import Bench
-from koarena.finish import TRUNCATED
+from koarena.flagged import Flagged
 from koarena.jsonl import LoadReport
 from koarena.verdicts import is_label
 
@@ -17,28 +17,21 @@ class FileReport:
 
     path: str
     records: int = 0
-    failure_markers: int = 0
-    empty: int = 0
     missing_ids: int = 0
     duplicate_ids: int = 0
     unknown_ids: int = 0
     malformed_lines: list[tuple[int, str]] = field(default_factory=list)
     torn_tail: bool = False
     unlabelled_games: int = 0
-    truncated: int = 0
-    """Answers (or judge replies) cut off by the token limit (``finish_reason: length``…)."""
-    filtered: int = 0
-    """Answers (or judge replies) stopped by a content filter."""
-    kept: int = 0
-    """Cut-off or filtered ones the run kept on purpose (``finish_policy: keep``): listed, not
-    counted as problems."""
+    flagged: Flagged = field(default_factory=Flagged)
+    """The file's flagged answers (or judge replies)."""
 
     @property
     def problems(self) -> int:
         return (
-            self.failure_markers + self.empty + self.missing_ids + self.duplicate_ids
-            + self.unknown_ids + len(self.malformed_lines) + int(self.torn_tail)
-            + self.unlabelled_games + self.truncated + self.filtered
+            self.missing_ids + self.duplicate_ids + self.unknown_ids
+            + len(self.malformed_lines) + int(self.torn_tail) + self.unlabelled_games
+            + self.flagged.total
         )
 
 
@@ -73,26 +66,12 @@ def _file_report(path: Path, ids: list[str], question_ids: set[str], load: LoadR
     )
 
 
-def _count_finish(problem: str | None, accepted: bool, rep: FileReport) -> None:
-    if problem is None:
-        return
-    if accepted:
-        rep.kept += 1
-    elif problem == TRUNCATED:
-        rep.truncated += 1
-    else:
-        rep.filtered += 1
-
-
 def check_answers(bench: Bench, model: str, question_ids: set[str]) -> FileReport:
     """Load ``model``'s answers as every command does, but leniently, and count problems."""
     load = LoadReport()
     answers = bench.load_answers(model, strict=False, report=load)
     rep = _file_report(bench.answer_file(model), list(answers), question_ids, load)
-    for a in answers.values():
-        rep.failure_markers += a.is_failure_marker
-        rep.empty += a.is_empty and not a.is_failure_marker
-        _count_finish(a.finish_problem, a.finish_accepted, rep)
+    rep.flagged = Flagged.of_answers(answers.values())
     return rep
 
 
@@ -106,7 +85,7 @@ def check_judgments(bench: Bench, judge: str, model: str, question_ids: set[str]
         rep.unlabelled_games += sum(1 for gi in range(2) if not is_label(j.label(gi)))
         for g in j.games[:2]:
             if g is not None:
-                _count_finish(g.finish_problem, g.finish_accepted, rep)
+                rep.flagged.add_finish(g.finish_problem, g.finish_accepted)
     return rep
 
 

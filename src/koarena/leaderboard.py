@@ -31,7 +31,7 @@ from koarena.controls import (
 )
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
-from koarena.finish import FILTERED, TRUNCATED
+from koarena.flagged import Flagged
 from koarena.korean import korean_fidelity
 from koarena.outfile import atomic_open, atomic_open_bytes
 from koarena.rating import (
@@ -116,7 +116,6 @@ class Leaderboard:
     rounds: int
     seed: int
     resample: Resample
-    weight: int
     rows: list[LeaderboardRow]
     battles: Battles
     style_coefficients: dict[str, float] = field(default_factory=dict)
@@ -129,6 +128,11 @@ class Leaderboard:
     @property
     def n_battles(self) -> int:
         return self.battles.n_battles
+
+    @property
+    def weight(self) -> int:
+        """How many battles a strong win counted as."""
+        return self.battles.weight
 
     @property
     def dropped_games(self) -> int:
@@ -353,10 +357,6 @@ def fit_controls(
     }
 
 
-def _finish_count(answers: Iterable[Answer], problem: str) -> int:
-    return sum(a.finish_problem == problem and not a.finish_accepted for a in answers)
-
-
 def build_rows(
     data: LoadedData, control: Control, beta: FloatArray, boot: FloatArray | None
 ) -> list[LeaderboardRow]:
@@ -376,6 +376,7 @@ def build_rows(
     for i, model in enumerate(battles.models):
         answers = data.answers.get(model, {})
         tokens = [a.meta.token_len for a in answers.values() if a.meta is not None]
+        flagged = Flagged.of_answers(answers.values())
         rows.append(
             LeaderboardRow(
                 model=model,
@@ -389,10 +390,10 @@ def build_rows(
                 avg_tokens=int(sum(tokens) / len(tokens)) if tokens else 0,
                 n_battles=int(per_model[i]),
                 dropped_games=battles.dropped.get(model, 0),
-                failed_answers=sum(a.is_failure_marker for a in answers.values()),
-                empty_answers=sum(a.is_empty for a in answers.values()),
-                truncated_answers=_finish_count(answers.values(), TRUNCATED),
-                filtered_answers=_finish_count(answers.values(), FILTERED),
+                failed_answers=flagged.failure_markers,
+                empty_answers=flagged.empty,
+                truncated_answers=flagged.truncated,
+                filtered_answers=flagged.filtered,
             )
         )
     rows.sort(key=lambda r: (-r.score, r.model))
@@ -427,8 +428,8 @@ def compute_leaderboards(
         reuse_lone_game=reuse_lone_game,
     )
     return _boards(
-        bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
-        korean=korean, progress=progress,
+        bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, korean=korean,
+        progress=progress,
     )
 
 
@@ -439,14 +440,12 @@ def fit_leaderboards(
     bench: str,
     rounds: int = DEFAULT_ROUNDS,
     seed: int = DEFAULT_SEED,
-    weight: int = DEFAULT_WEIGHT,
     resample: Resample = Resample.BATTLES,
 ) -> dict[Control, Leaderboard]:
-    """Leaderboards of loaded data under each control (``weight`` as ``data`` was built
-    with); see `compute_leaderboards`."""
+    """Leaderboards of loaded data under each control; see `compute_leaderboards`."""
     return _boards(
-        bench, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
-        korean=False, progress=None,
+        bench, data, controls, rounds=rounds, seed=seed, resample=resample, korean=False,
+        progress=None,
     )
 
 
@@ -458,7 +457,6 @@ def _boards(
     rounds: int,
     seed: int,
     resample: Resample,
-    weight: int,
     korean: bool,
     progress: Callable[[Control], ProgressFn | None] | None,
     category: str | None = None,
@@ -477,7 +475,6 @@ def _boards(
             rounds=rounds,
             seed=seed,
             resample=resample,
-            weight=weight,
             rows=_with_korean(build_rows(data, control, beta, boot), fidelity),
             battles=data.battles,
             style_coefficients={f: float(g) for f, g in zip(control.features, gamma, strict=True)},
@@ -563,7 +560,7 @@ def compute_category_leaderboards(
             log.warning("category %s: no valid verdicts, no table", name)
             continue
         out[name] = _boards(
-            bench.name, data, controls, rounds=rounds, seed=seed, resample=resample, weight=weight,
+            bench.name, data, controls, rounds=rounds, seed=seed, resample=resample,
             korean=korean, progress=progress, category=name,
         )
     if not out:

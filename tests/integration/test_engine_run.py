@@ -99,7 +99,7 @@ def test_retryable_faults_are_retried_until_success(server: FakeServer, tmp_path
     summary = lines(tmp_path / "summary.jsonl")
     assert len(summary) == 1
     assert summary[0]["usage"]["m"]["requests"] == 6
-    u = res.usage["m"]
+    u = res.usage["m"].tokens
     assert summary[0]["cost_usd"] == round((u.input_tokens * 1000 + u.output_tokens * 2000)
                                            / 1e6, 6)
 

@@ -136,6 +136,7 @@ def test_judge_run_reads_the_shared_prefix_from_the_cache(
         runs.append(judge(bench, plan, StageRunner(endpoints)))
         assert runs[-1].done == 3
     usage = runs[1].usage["mdl"]
+    counted = usage.tokens
     expected_read = 0
     for j in bench.load_judgments("mdl", "o3-high"):
         for game in j.games:
@@ -152,16 +153,17 @@ def test_judge_run_reads_the_shared_prefix_from_the_cache(
         assert game1[1].shared_prefix > game2[1].shared_prefix > 0
         shared += tokens(game1[0].content + game1[1].content[:game1[1].shared_prefix])
         shared += tokens(game2[0].content + game2[1].content[:game2[1].shared_prefix])
-    assert usage.cached_input_tokens == expected_read == shared
+    assert counted.cached_input_tokens == expected_read == shared
     # Nothing past the marks is new: the first run wrote it all.
-    assert (usage.cache_write_tokens, runs[0].usage["mdl"].cache_write_tokens > 0) == (0, True)
+    assert (counted.cache_write_tokens, runs[0].usage["mdl"].tokens.cache_write_tokens > 0) == (
+        0, True)
     price = cfg.price
     assert price is not None
     assert usage.cost == pytest.approx(price.cost(
-        usage.input_tokens, usage.output_tokens, cached=usage.cached_input_tokens,
-        cache_write=usage.cache_write_tokens))
+        counted.input_tokens, counted.output_tokens, cached=counted.cached_input_tokens,
+        cache_write=counted.cache_write_tokens))
     assert usage.saved_by_cache == pytest.approx(
-        (usage.cached_input_tokens * (3.0 - 0.3) - usage.cache_write_tokens * (3.75 - 3.0))
+        (counted.cached_input_tokens * (3.0 - 0.3) - counted.cache_write_tokens * (3.75 - 3.0))
         / 1e6)
     assert check_bench(bench).judgments["mdl"]["o3-high"].problems == 0
 
@@ -183,7 +185,7 @@ def test_answer_run_applies_the_finish_policy(
     record = bench.load_answers("mdl")[first.question_id]
     assert record.finish_reasons == [finish]
     rep = check_bench(bench).answers["mdl"]
-    assert (rep.truncated, rep.kept, rep.problems) == (truncated, kept, truncated)
+    assert (rep.flagged.truncated, rep.flagged.kept, rep.problems) == (truncated, kept, truncated)
 
 
 def test_leaderboard_counts_cut_off_and_filtered_answers(

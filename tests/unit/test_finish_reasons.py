@@ -111,8 +111,8 @@ def test_data_check_counts_cut_off_filtered_and_kept(tmp_path: Path) -> None:
         for i, g in enumerate([["stop"], ["length"], ["content_filter"], ["stop"]])])
     report = check_bench(bench)
     a = report.answers["m"]
-    assert (a.truncated, a.filtered, a.kept, a.problems) == (1, 1, 1, 2)
+    assert (a.flagged.truncated, a.flagged.filtered, a.flagged.kept, a.problems) == (1, 1, 1, 2)
     j = report.judgments["j"]["m"]
     # Only the last reply of a game counts: the first was followed up.
-    assert (j.truncated, j.filtered, j.kept, j.problems) == (1, 1, 0, 2)
+    assert (j.flagged.truncated, j.flagged.filtered, j.flagged.kept, j.problems) == (1, 1, 0, 2)
     assert report.problems == 4

@@ -11,12 +11,13 @@ import pytest
 from koarena.providers.base import ChatRequest, ChatResponse
 from koarena.runner.tasks import Chat, TaskError
 from koarena.translation.items import SourceItem
-from koarena.translation.task import TranslateTask
+from koarena.translation.task import TranslateTask, Translator
 
 
 def _task(prompt: str, attempts: int = 3) -> TranslateTask:
     item = SourceItem.from_record({"uid": "u", "prompt": prompt}, "t")
-    return TranslateTask(item, "tr", "tr-api", Path("out.jsonl"), "en", 0.0, 100, attempts)
+    return TranslateTask(item, Translator("tr", "tr-api", 0.0, 100, attempts), Path("out.jsonl"),
+                         "en")
 
 
 def _chat(replies: list[ChatResponse], seen: list[ChatRequest]) -> Chat:

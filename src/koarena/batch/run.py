@@ -296,7 +296,8 @@ async def _run_batched(tasks: Sequence[Task], pool: ProviderPool, options: RunOp
         failed = sum(result.failed.values())
         observer.progressed(RunStatus(
             stage=options.stage, total=len(todo), completed=result.done + failed,
-            failed=failed, tokens=sum(u.input_tokens + u.output_tokens for u in usage),
+            failed=failed,
+            tokens=sum(u.tokens.input_tokens + u.tokens.output_tokens for u in usage),
             cost=sum(u.cost for u in usage), elapsed=time.monotonic() - started))
 
     async def run_one(task: Task) -> None:

@@ -99,9 +99,10 @@ JUDGMENT_COLUMNS = ["model", "no verdict", *_COMMON]
 
 
 def _row(name: str, r: FileReport, answers: bool) -> list[str]:
-    specific = [str(r.failure_markers), str(r.empty)] if answers else [str(r.unlabelled_games)]
+    f = r.flagged
+    specific = [str(f.failure_markers), str(f.empty)] if answers else [str(r.unlabelled_games)]
     return [
-        escape(name), *specific, str(r.truncated), str(r.filtered), str(r.kept), str(r.records),
+        escape(name), *specific, str(f.truncated), str(f.filtered), str(f.kept), str(r.records),
         str(r.missing_ids), str(r.duplicate_ids), str(r.unknown_ids),
         str(len(r.malformed_lines)), "yes" if r.torn_tail else "",
     ]
@@ -133,12 +134,13 @@ def print_report(report: CheckReport, show_all: bool) -> None:
         for _, why in qf.malformed_lines[:5]:
             console.print(f"  {why}", highlight=False, markup=False, soft_wrap=True)
     totals = {
-        "failed-call markers": sum(r.failure_markers for r in report.answers.values()),
-        "empty answers": sum(r.empty for r in report.answers.values()),
-        "cut-off answers": sum(r.truncated for r in report.answers.values()),
-        "filtered answers": sum(r.filtered for r in report.answers.values()),
+        "failed-call markers": sum(r.flagged.failure_markers for r in report.answers.values()),
+        "empty answers": sum(r.flagged.empty for r in report.answers.values()),
+        "cut-off answers": sum(r.flagged.truncated for r in report.answers.values()),
+        "filtered answers": sum(r.flagged.filtered for r in report.answers.values()),
         "cut-off or filtered judge replies": sum(
-            r.truncated + r.filtered for js in report.judgments.values() for r in js.values()),
+            r.flagged.truncated + r.flagged.filtered
+            for js in report.judgments.values() for r in js.values()),
     }
     console.print(
         f"{report.questions} questions; "

@@ -89,13 +89,15 @@ def report(result: RunResult, console: Console) -> None:
                       f"{result.deferred}", highlight=False)
     for model, u in sorted(result.usage.items()):
         saved = f", ${u.saved_by_cache:.4f} saved" if round(u.saved_by_cache, 4) else ""
-        cached = (f" ({u.cached_input_tokens} from the prompt cache{saved})"
-                  if u.cached_input_tokens else "")
+        tokens = u.tokens
+        cached = (f" ({tokens.cached_input_tokens} from the prompt cache{saved})"
+                  if tokens.cached_input_tokens else "")
         batch_saved = (f", ${u.saved_by_batch:.4f} saved" if round(u.saved_by_batch, 4)
                        else "")
         batched = f" ({u.batch_requests} in batches{batch_saved})" if u.batch_requests else ""
         console.print(f"  {model}: {u.requests} requests{batched}, {u.retries} retries, "
-                      f"{u.input_tokens} input{cached} + {u.output_tokens} output tokens, "
+                      f"{tokens.input_tokens} input{cached} + {tokens.output_tokens} output "
+                      "tokens, "
                       f"${u.cost:.4f}", highlight=False, markup=False)
 
 

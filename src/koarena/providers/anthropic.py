@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
-import orjson
 
 from koarena.config import Endpoint, ModelEndpoint
 from koarena.providers.base import (
@@ -41,7 +40,6 @@ from koarena.providers.base import (
     ChatResponse,
     FatalError,
     Message,
-    TransientError,
     Usage,
 )
 from koarena.providers.http import HttpProvider
@@ -162,13 +160,7 @@ class AnthropicProvider(HttpProvider):
         kinds: dict[int, str] = {}
         thinking: dict[int, list[str]] = {}
         done = False
-        async for line in resp.content:
-            if not line.startswith(b"data:"):
-                continue  # "event:" lines repeat the data's own "type"
-            try:
-                event = orjson.loads(line[5:].strip())
-            except orjson.JSONDecodeError as exc:
-                raise TransientError(f"{self._where()}: malformed stream event") from exc
+        async for event in self._sse_events(resp):
             kind = event.get("type") if isinstance(event, dict) else None
             if kind == "error":
                 err = event.get("error") or {}
@@ -201,7 +193,7 @@ class AnthropicProvider(HttpProvider):
                 done = True
                 break
         if not done:
-            raise TransientError(f"{self._where()}: stream ended before the answer was complete")
+            raise self._cut_off()
         got.thinking = ["".join(parts) for _, parts in sorted(thinking.items())]
 
     def _finish(self, got: _Collected) -> ChatResponse:

@@ -51,6 +51,11 @@ class Usage:
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
 
+    def __add__(self, other: Usage) -> Usage:
+        """Both responses' tokens together (a model's total over a run)."""
+        return Usage(*(a + b for a, b in zip(dataclasses.astuple(self),
+                                             dataclasses.astuple(other), strict=True)))
+
 
 @dataclass(frozen=True)
 class ChatResponse:

@@ -36,7 +36,6 @@ from koarena.providers.base import (
     ChatResponse,
     FatalError,
     ProviderError,
-    TransientError,
     Usage,
 )
 from koarena.providers.http import HttpProvider, parse_retry_after
@@ -182,13 +181,7 @@ class GeminiProvider(HttpProvider):
         return self._error(status, message, retry_delay(headers, err))
 
     async def _read_stream(self, resp: aiohttp.ClientResponse, got: _Collected) -> None:
-        async for line in resp.content:
-            if not line.startswith(b"data:"):
-                continue
-            try:
-                event = orjson.loads(line[5:].strip())
-            except orjson.JSONDecodeError as exc:
-                raise TransientError(f"{self._where()}: malformed stream event") from exc
+        async for event in self._sse_events(resp):
             err = event.get("error") if isinstance(event, dict) else None
             if isinstance(err, dict):
                 try:
@@ -199,7 +192,7 @@ class GeminiProvider(HttpProvider):
                                   retry_delay({}, err))
             self._collect(event, got)
         if got.finish is None and got.blocked is None:
-            raise TransientError(f"{self._where()}: stream ended before the answer was complete")
+            raise self._cut_off()
 
     def parse_response(self, data: Any) -> ChatResponse:
         """A whole (not streamed) generateContent reply, as `chat` reads it."""

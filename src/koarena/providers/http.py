@@ -12,7 +12,7 @@ from __future__ import annotations
 import email.utils
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import aiohttp
@@ -28,6 +28,9 @@ from koarena.providers.base import (
 )
 
 _T = TypeVar("_T")
+
+SSE_END = object()
+"""What `HttpProvider._sse_events` yields for the data line that ends a stream."""
 
 
 def parse_retry_after(headers: Any) -> float | None:
@@ -137,6 +140,29 @@ class HttpProvider(ABC):
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise TransientError(f"{self._where()}: response is not JSON") from exc
+
+    async def _sse_events(self, resp: aiohttp.ClientResponse,
+                          end: bytes | None = None) -> AsyncIterator[Any]:
+        """The parsed JSON of each ``data:`` line of a server-sent event stream (``event:``
+        lines only repeat what the data says), then `SSE_END` if a data line is ``end``
+        (OpenAI's ``[DONE]``): nothing after it is read. A line that is not JSON is
+        transient: the stream was mangled on the way."""
+        async for line in resp.content:
+            if not line.startswith(b"data:"):
+                continue
+            payload = line[5:].strip()
+            if end is not None and payload == end:
+                yield SSE_END
+                return
+            try:
+                event = orjson.loads(payload)
+            except orjson.JSONDecodeError as exc:
+                raise TransientError(f"{self._where()}: malformed stream event") from exc
+            yield event
+
+    def _cut_off(self) -> TransientError:
+        """The error for a stream that ended before the answer did (worth another try)."""
+        return TransientError(f"{self._where()}: stream ended before the answer was complete")
 
     def _http_error(self, status: int, raw: bytes, headers: Any) -> ProviderError:
         """The error for a non-200 response: the body's ``error.message`` if it has one, else

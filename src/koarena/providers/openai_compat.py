@@ -18,7 +18,6 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-import orjson
 
 from koarena.config import Endpoint, ModelEndpoint
 from koarena.providers.base import (
@@ -29,7 +28,7 @@ from koarena.providers.base import (
     TransientError,
     Usage,
 )
-from koarena.providers.http import HttpProvider, error_member, parse_retry_after
+from koarena.providers.http import SSE_END, HttpProvider, error_member, parse_retry_after
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
@@ -139,17 +138,10 @@ class OpenAICompatProvider(HttpProvider):
         usage: Any = None
         finish: str | None = None
         done = False
-        async for line in resp.content:
-            if not line.startswith(b"data:"):
-                continue
-            payload = line[5:].strip()
-            if payload == b"[DONE]":
+        async for event in self._sse_events(resp, end=b"[DONE]"):
+            if event is SSE_END:
                 done = True
                 break
-            try:
-                event = orjson.loads(payload)
-            except orjson.JSONDecodeError as exc:
-                raise TransientError(f"{self._where()}: malformed stream event") from exc
             if event.get("error"):
                 raise TransientError(f"{self._where()}: stream error: "
                                      f"{self._scrub(str(event['error']))}")
@@ -165,7 +157,7 @@ class OpenAICompatProvider(HttpProvider):
                 if ch.get("finish_reason"):
                     finish = ch["finish_reason"]
         if not done and finish is None:
-            raise TransientError(f"{self._where()}: stream ended before the answer was complete")
+            raise self._cut_off()
         return self._finish("".join(content), "".join(reasoning), usage, finish)
 
 

@@ -483,10 +483,8 @@ class _Build:
         return out
 
     def _boards(self, data: LoadedData, controls: Iterable[Control]) -> dict[Control, Leaderboard]:
-        return fit_leaderboards(
-            data, controls, bench=self.bench.name, rounds=self.rounds, seed=self.seed,
-            weight=DEFAULT_WEIGHT,
-        )
+        return fit_leaderboards(data, controls, bench=self.bench.name, rounds=self.rounds,
+                                seed=self.seed)
 
     def analysis(
         self, records: _Records, boards: dict[str, dict[Control, Leaderboard]]

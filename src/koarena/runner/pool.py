@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from koarena.config import ModelEndpoint, Price
@@ -87,11 +87,8 @@ class RateLimiter:
 class ModelUsage:
     requests: int = 0
     retries: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
+    tokens: Usage = field(default_factory=Usage)
+    """The tokens of every response, summed."""
     cost: float = 0.0
     cost_without_cache: float = 0.0
     """What the same tokens would have cost with every input token at the input rate."""
@@ -103,11 +100,7 @@ class ModelUsage:
         """Count one response's tokens and, with a price, its dollars (at the batch rates
         when it came from a batch)."""
         self.requests += 1
-        self.input_tokens += usage.input_tokens
-        self.output_tokens += usage.output_tokens
-        self.reasoning_tokens += usage.reasoning_tokens
-        self.cached_input_tokens += usage.cached_input_tokens
-        self.cache_write_tokens += usage.cache_write_tokens
+        self.tokens += usage
         self.batch_requests += batch
         if price is not None:
             online = price.cost(usage.input_tokens, usage.output_tokens,
@@ -133,11 +126,7 @@ class ModelUsage:
         return {
             "requests": self.requests,
             "retries": self.retries,
-            "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens,
-            "reasoning_tokens": self.reasoning_tokens,
-            "cached_input_tokens": self.cached_input_tokens,
-            "cache_write_tokens": self.cache_write_tokens,
+            **asdict(self.tokens),
             "batch_requests": self.batch_requests,
             "cost_usd": round(self.cost, 6),
             "saved_by_cache_usd": round(self.saved_by_cache, 6),

@@ -219,7 +219,7 @@ async def _run_tasks(tasks: Sequence[Task], pool: ProviderPool, options: RunOpti
             stage=options.stage, total=len(todo),
             completed=result.done + sum(result.failed.values()),
             failed=sum(result.failed.values()),
-            tokens=sum(u.input_tokens + u.output_tokens for u in usage),
+            tokens=sum(u.tokens.input_tokens + u.tokens.output_tokens for u in usage),
             cost=sum(u.cost for u in usage), elapsed=time.monotonic() - started))
 
     async def run_one(task: Task) -> None:

@@ -18,6 +18,7 @@ run never submitted twice.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
@@ -32,6 +33,9 @@ from koarena.testing.openai import completion, error_body
 
 _GEMINI_BATCH = ":batchGenerateContent"
 _GEMINI_TYPE = "type.googleapis.com/google.ai.generativelanguage.v1beta.GenerateContentBatch"
+
+# An item's outcome at a moment of its batch (`_Batch.outcomes`).
+SUCCEEDED, FAILED, UNFINISHED = "succeeded", "failed", "unfinished"
 
 
 @dataclass
@@ -49,6 +53,20 @@ class _Batch:
     created: float
     items: list[_Item] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def outcomes(self, done: int) -> Iterator[tuple[int, _Item, str]]:
+        """Each item with its index and outcome once the first ``done`` have finished:
+        `SUCCEEDED` (its ``body``), `FAILED` (its ``status`` and ``error``) or `UNFINISHED`
+        (still running, or expired)."""
+        for n, item in enumerate(self.items):
+            if n >= done:
+                yield n, item, UNFINISHED
+            else:
+                yield n, item, SUCCEEDED if item.body is not None else FAILED
+
+    def failed(self, done: int) -> int:
+        """How many of the first ``done`` items failed."""
+        return sum(1 for _, _, outcome in self.outcomes(done) if outcome == FAILED)
 
 
 class BatchRoutes:
@@ -194,8 +212,7 @@ class BatchRoutes:
 
     def _openai_object(self, batch: _Batch) -> dict[str, Any]:
         phase, done = self._progress(batch)
-        finished = batch.items[:done]
-        failed = sum(1 for i in finished if i.body is None)
+        failed = batch.failed(done)
         status = {"running": "in_progress" if done else "validating", "ended": "completed",
                   "expired": "expired"}[phase]
         out: dict[str, Any] = {
@@ -218,31 +235,28 @@ class BatchRoutes:
             return
         phase, done = self._progress(batch)
         lines: list[dict[str, Any]] = []
-        for n, item in enumerate(batch.items):
-            if n >= done:
-                if kind == "errors" and phase == "expired":
-                    lines.append({"id": f"req_{n}", "custom_id": item.custom_id,
-                                  "response": None, "error": {
-                                      "code": "batch_expired",
-                                      "message": "This request could not be executed before "
-                                                 "the completion window expired."}})
-                continue
-            if item.body is not None and kind == "output":
+        for n, item, outcome in batch.outcomes(done):
+            if kind == "output" and outcome == SUCCEEDED:
                 lines.append({"id": f"req_{n}", "custom_id": item.custom_id, "error": None,
                               "response": {"status_code": 200, "request_id": f"r{n}",
                                            "body": item.body}})
-            elif item.body is None and kind == "errors":
+            elif kind == "errors" and outcome == FAILED:
                 lines.append({"id": f"req_{n}", "custom_id": item.custom_id, "error": None,
                               "response": {"status_code": item.status, "request_id": f"r{n}",
                                            "body": orjson.loads(error_body(item.status,
                                                                            item.error))}})
+            elif kind == "errors" and outcome == UNFINISHED and phase == "expired":
+                lines.append({"id": f"req_{n}", "custom_id": item.custom_id,
+                              "response": None, "error": {
+                                  "code": "batch_expired",
+                                  "message": "This request could not be executed before "
+                                             "the completion window expired."}})
         conn.send(200, b"".join(orjson.dumps(x) + b"\n" for x in lines),
                   ctype="application/jsonl")
 
     def _anthropic_object(self, batch: _Batch, headers: dict[str, str]) -> dict[str, Any]:
         phase, done = self._progress(batch)
-        finished = batch.items[:done]
-        errored = sum(1 for i in finished if i.body is None)
+        errored = batch.failed(done)
         ended = phase != "running"
         host = headers.get("host", "127.0.0.1")
         return {
@@ -263,10 +277,10 @@ class BatchRoutes:
             return
         _, done = self._progress(batch)
         lines: list[dict[str, Any]] = []
-        for n, item in enumerate(batch.items):
-            if n >= done:
+        for _, item, outcome in batch.outcomes(done):
+            if outcome == UNFINISHED:
                 result: dict[str, Any] = {"type": "expired"}
-            elif item.body is not None:
+            elif outcome == SUCCEEDED:
                 result = {"type": "succeeded", "message": item.body}
             else:
                 kind = {429: "rate_limit_error", 529: "overloaded_error"}.get(
@@ -281,8 +295,7 @@ class BatchRoutes:
         phase, done = self._progress(batch)
         state = {"running": "BATCH_STATE_RUNNING" if done else "BATCH_STATE_PENDING",
                  "ended": "BATCH_STATE_SUCCEEDED", "expired": "BATCH_STATE_EXPIRED"}[phase]
-        finished = batch.items[:done]
-        failed = sum(1 for i in finished if i.body is None)
+        failed = batch.failed(done)
         meta: dict[str, Any] = {
             "@type": _GEMINI_TYPE, "name": f"batches/{batch.id}",
             "model": f"models/{batch.extra['model']}", "state": state,
@@ -293,9 +306,9 @@ class BatchRoutes:
         out: dict[str, Any] = {"name": f"batches/{batch.id}", "metadata": meta}
         if phase == "ended":
             responses = []
-            for item in batch.items:
+            for _, item, outcome in batch.outcomes(done):
                 entry: dict[str, Any] = {"metadata": {"key": item.custom_id}}
-                if item.body is not None:
+                if outcome == SUCCEEDED:
                     entry["response"] = item.body
                 else:
                     entry["error"] = {"code": item.status, "message": item.error}

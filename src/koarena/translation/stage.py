@@ -26,7 +26,7 @@ from koarena.style import count_tokens
 from koarena.translation.checks import FLAGS
 from koarena.translation.items import SourceItem, record_flags
 from koarena.translation.judge_files import copy_judge_files
-from koarena.translation.task import DEFAULT_MASK_ATTEMPTS, TranslateTask
+from koarena.translation.task import DEFAULT_MASK_ATTEMPTS, TranslateTask, Translator
 
 log = logging.getLogger(__name__)
 
@@ -119,9 +119,9 @@ def _check_names(source: Bench, target: Bench) -> None:
 
 def build_tasks(items: list[SourceItem], output: Path, source: Bench, model: str,
                 api_model: str, settings: TranslateSettings) -> list[Task]:
-    return [TranslateTask(item, model, api_model, output, source.name,
-                          settings.temperature, settings.max_tokens, settings.mask_attempts)
-            for item in items]
+    translator = Translator(model, api_model, settings.temperature, settings.max_tokens,
+                            settings.mask_attempts)
+    return [TranslateTask(item, translator, output, source.name) for item in items]
 
 
 def _plan(source: Bench, target: Bench, model: str, api_model: str,

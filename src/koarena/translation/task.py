@@ -35,28 +35,40 @@ def needs_translation(masked: Masked) -> bool:
 
 
 @dataclass(frozen=True)
-class TranslateTask:
-    """Translate ``item`` with ``model`` (an endpoint-file name; ``api_model`` is the name the
-    API knows it by, recorded too); the record goes to ``output``."""
+class Translator:
+    """Who translates and how: one for a run, shared by all its tasks. ``model`` is an
+    endpoint-file name, ``api_model`` the name the API knows it by (recorded too)."""
 
-    item: SourceItem
     model: str
     api_model: str
-    output: Path
-    source_bench: str
     temperature: float
     max_tokens: int
     mask_attempts: int = DEFAULT_MASK_ATTEMPTS
+
+
+@dataclass(frozen=True)
+class TranslateTask:
+    """Translate ``item`` of ``source_bench`` with ``translator``; the record goes to
+    ``output``."""
+
+    item: SourceItem
+    translator: Translator
+    output: Path
+    source_bench: str
 
     @property
     def key(self) -> str:
         return self.item.key
 
+    @property
+    def model(self) -> str:
+        return self.translator.model
+
     def _request(self, masked: Masked, attempt: int) -> ChatRequest:
-        temperature = self.temperature if attempt == 1 else max(self.temperature,
-                                                                RETRY_TEMPERATURE)
-        return ChatRequest(model=self.model, messages=prompt.messages(masked),
-                           temperature=temperature, max_tokens=self.max_tokens)
+        tr = self.translator
+        temperature = tr.temperature if attempt == 1 else max(tr.temperature, RETRY_TEMPERATURE)
+        return ChatRequest(model=tr.model, messages=prompt.messages(masked),
+                           temperature=temperature, max_tokens=tr.max_tokens)
 
     def planned_requests(self) -> list[ChatRequest]:
         masks = [mask(t) for t in self.item.turns]
@@ -64,12 +76,13 @@ class TranslateTask:
 
     async def _translate(self, chat: Chat, masked: Masked, turn: int) -> tuple[str, int]:
         error: MaskError | None = None
-        for attempt in range(1, self.mask_attempts + 1):
+        attempts = self.translator.mask_attempts
+        for attempt in range(1, attempts + 1):
             resp = await chat(self._request(masked, attempt))
             if resp.finish_reason in TRUNCATED:
                 # Asking again gives the same cut: a translation must not lose its end.
                 raise TaskError("truncated", f"turn {turn}: the reply hit max_tokens "
-                                f"({self.max_tokens}); give a larger --max-tokens")
+                                f"({self.translator.max_tokens}); give a larger --max-tokens")
             text = resp.content.strip()
             if not text:
                 raise TaskError("empty", f"turn {turn}: the translator returned nothing")
@@ -78,7 +91,7 @@ class TranslateTask:
             except MaskError as exc:
                 error = exc
         raise TaskError("mask_lost",
-                        f"turn {turn}: {error} (after {self.mask_attempts} tries)")
+                        f"turn {turn}: {error} (after {attempts} tries)")
 
     async def run(self, chat: Chat) -> dict[str, Any]:
         texts: list[str] = []
@@ -97,10 +110,10 @@ class TranslateTask:
         info = TranslationInfo(
             source_bench=self.source_bench,
             source=list(self.item.turns),
-            translator=self.model,
-            translator_model=self.api_model,
+            translator=self.translator.model,
+            translator_model=self.translator.api_model,
             prompt_hash=prompt.prompt_hash(),
-            temperature=self.temperature,
+            temperature=self.translator.temperature,
             requests=requests,
             checks=[check_turn(s, t) for s, t in zip(self.item.turns, texts, strict=True)],
             tstamp=time.time(),

@@ -5,10 +5,8 @@
   "use strict";
   const K = window.koarena;
   const el = K.el;
-  const all = JSON.parse(document.getElementById("koarena-data").textContent);
-  // A bench with categories (Arena-Hard v2.0): one analysis per category, each against its own
-  // baseline; the first is also the top level.
-  const categories = all.categories || [];
+  // One analysis per category (if the bench has categories), each against its own baseline.
+  const { all, categories } = K.pageData();
   let data = all;
   let category = "";
   let browsable = new Set(data.browse_models);
@@ -16,15 +14,9 @@
   const pct = (x) => K.fmt(x === null || x === undefined ? null : 100 * x, 1);
   const int = (x) => (x === null || x === undefined ? "–" : String(x));
 
-  function browseUrl(model, cluster) {
-    const p = new URLSearchParams({ model: model });
-    if (cluster) p.set("cluster", cluster);
-    return "browse.html?" + p.toString();
-  }
-
   function modelCell(model, baseline) {
     if (model === baseline) return [model, el("span", { className: "badge badge-base", text: "baseline" })];
-    if (browsable.has(model)) return el("a", { href: browseUrl(model), text: model });
+    if (browsable.has(model)) return el("a", { href: K.browseUrl(model), text: model });
     return model;
   }
 
@@ -191,7 +183,7 @@
     const link = (model, w) => {
       const label = w.cluster + " " + K.fmt(w.win_rate, 1) + "%";
       const title = w.battles + " battles";
-      return browsable.has(model) ? el("a", { href: browseUrl(model, w.cluster), title: title, text: label })
+      return browsable.has(model) ? el("a", { href: K.browseUrl(model, { cluster: w.cluster }), title: title, text: label })
         : el("span", { title: title, text: label });
     };
     return [
@@ -228,13 +220,10 @@
   }
 
   function useCategory(name) {
-    const found = categories.find((c) => c.name === name) || categories[0];
+    const found = K.showCategory(categories, name);
     data = found.data;
     category = found.name === categories[0].name ? "" : found.name;
     browsable = new Set(data.browse_models);
-    document.getElementById("category-select").value = found.name;
-    document.getElementById("baseline-name").textContent = data.baseline;
-    document.body.dataset.category = found.name;
   }
 
   if (categories.length) {

@@ -48,6 +48,35 @@
     return url;
   }
 
+  /* The page's inline data (#koarena-data). A bench with categories (Arena-Hard v2.0) has one
+     set of data per category, each against its own baseline (the first is also the top level):
+     `categories` lists them, empty for a bench without. */
+  function pageData() {
+    const all = JSON.parse(document.getElementById("koarena-data").textContent);
+    return { all: all, categories: all.categories || [] };
+  }
+
+  /* Switch the page's header to the category called `name`, else the first: the category
+     switch, the baseline's name and the body's data-category. Returns that category
+     (undefined for a bench without categories). */
+  function showCategory(categories, name) {
+    const found = categories.find((c) => c.name === name) || categories[0];
+    if (found) {
+      document.getElementById("category-select").value = found.name;
+      document.getElementById("baseline-name").textContent = found.data.baseline;
+      document.body.dataset.category = found.name;
+    }
+    return found;
+  }
+
+  /* The answers page of `model`; `narrow` adds filters to the address (question, cluster),
+     those without a value left out. */
+  function browseUrl(model, narrow) {
+    const p = new URLSearchParams({ model: model });
+    for (const [k, v] of Object.entries(narrow || {})) if (v) p.set(k, v);
+    return "browse.html?" + p.toString();
+  }
+
   function fmt(x, digits) {
     return x === null || x === undefined ? "–" : Number(x).toFixed(digits);
   }
@@ -83,5 +112,7 @@
     return row.failed_answers + row.empty_answers + row.dropped_games;
   }
 
-  window.koarena = { el, svg, params, setParams, fmt, problemBadges, problemCount };
+  window.koarena = {
+    el, svg, params, setParams, pageData, showCategory, browseUrl, fmt, problemBadges, problemCount,
+  };
 })();

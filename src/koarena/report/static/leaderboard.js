@@ -3,14 +3,13 @@
 (function () {
   "use strict";
   const K = window.koarena;
-  const data = JSON.parse(document.getElementById("koarena-data").textContent);
+  const { all: data, categories } = K.pageData();
 
   const NUMERIC_FIRST_DESC = { score: true, ci: true, avg_tokens: true, problems: true,
     rate: true, battles: true, questions: true, all: true };
   const p = K.params();
   // A bench with categories (Arena-Hard v2.0) has one set of boards per category, each
   // against its own baseline; the page shows one category at a time.
-  const categories = data.categories || [];
   const names = categories.map((c) => c.name);
   const state = {
     category: names.includes(p.get("category")) ? p.get("category") : (names[0] || ""),
@@ -78,7 +77,7 @@
     for (const r of rows) {
       const isBase = r.model === view().baseline;
       const link = K.el("a", { className: "model-page", href: "model.html?model=" + encodeURIComponent(r.model), text: r.model });
-      const browse = K.el("a", { className: "browse-link", href: "browse.html?model=" + encodeURIComponent(r.model), title: "browse this model's answers and verdicts", text: "answers" });
+      const browse = K.el("a", { className: "browse-link", href: K.browseUrl(r.model), title: "browse this model's answers and verdicts", text: "answers" });
       const ci = r.lower === null ? "–"
         : "-" + K.fmt(r.score - r.lower, 2) + " / +" + K.fmt(r.upper - r.score, 2);
       frag.appendChild(K.el("tr", { className: isBase ? "baseline" : "", "data-model": r.model }, [
@@ -156,9 +155,8 @@
     const rows = clusterRows().sort(compare(state.csort, state.cdir));
     const frag = document.createDocumentFragment();
     for (const r of rows) {
-      const browse = "browse.html?model=" + encodeURIComponent(state.cmodel) + "&cluster=" + encodeURIComponent(r.name);
       frag.appendChild(K.el("tr", {}, [
-        K.el("td", { title: r.en }, [K.el("a", { href: browse, text: r.name })]),
+        K.el("td", { title: r.en }, [K.el("a", { href: K.browseUrl(state.cmodel, { cluster: r.name }), text: r.name })]),
         K.el("td", { className: "num", text: r.questions }),
         K.el("td", { className: "num", text: r.battles }),
         K.el("td", { className: "num rate" }, [bar(r.rate)]),

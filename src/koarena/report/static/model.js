@@ -4,18 +4,11 @@
   "use strict";
   const K = window.koarena;
   const el = K.el;
-  const all = JSON.parse(document.getElementById("koarena-data").textContent);
-  // A bench with categories (Arena-Hard v2.0): one page's data per category, each against its
-  // own baseline; the first is also the top level.
-  const categories = all.categories || [];
+  // One page's data per category (if the bench has categories), each against its own baseline.
+  const { all, categories } = K.pageData();
   let data = all;
   const $ = (id) => document.getElementById(id);
   const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%");
-
-  function browseUrl(model, extra) {
-    const p = new URLSearchParams(Object.assign({ model: model }, extra || {}));
-    return "browse.html?" + p.toString();
-  }
 
   function renderScores(entry) {
     const controls = [];
@@ -55,7 +48,7 @@
     ];
     body.replaceChildren(...rows.map(([name, value]) => el("tr", {}, [el("th", { text: name }), el("td", { className: "num", text: value })])));
     list.replaceChildren(...k.not_korean_listed.map((qid) => el("li", {}, [
-      el("a", { href: browseUrl(model, { question: qid }), text: qid }),
+      el("a", { href: K.browseUrl(model, { question: qid }), text: qid }),
     ])));
     if (!k.not_korean_listed.length) list.replaceChildren(el("li", { className: "muted", text: "none" }));
   }
@@ -66,7 +59,7 @@
       el("table", { className: "board" }, [
         el("thead", {}, [el("tr", {}, [el("th", { text: "Cluster" }), el("th", { className: "num", text: "Win rate" }), el("th", { className: "num", text: "Battles" })])]),
         el("tbody", {}, entry.weakest[j].map((w) => el("tr", {}, [
-          el("td", {}, [el("a", { href: browseUrl(model, { cluster: w.cluster }), text: w.cluster })]),
+          el("td", {}, [el("a", { href: K.browseUrl(model, { cluster: w.cluster }), text: w.cluster })]),
           el("td", { className: "num", text: K.fmt(w.win_rate, 1) + "%" }),
           el("td", { className: "num", text: w.battles }),
         ]))),
@@ -98,7 +91,7 @@
     $("model-name").textContent = model;
     document.title = model + " · " + document.title.split(" · ").slice(-1)[0];
     $("model-select").value = model;
-    $("browse-link").setAttribute("href", browseUrl(model));
+    $("browse-link").setAttribute("href", K.browseUrl(model));
     renderScores(entry);
     renderKorean(model, entry);
     renderWeakest(model, entry);
@@ -108,13 +101,10 @@
   }
 
   function useCategory(name) {
-    const found = categories.find((c) => c.name === name) || categories[0];
+    const found = K.showCategory(categories, name);
     if (!found) return;
     data = found.data;
-    $("category-select").value = found.name;
-    $("baseline-name").textContent = data.baseline;
     $("model-select").replaceChildren(...data.models.map((m) => el("option", { value: m, text: m })));
-    document.body.dataset.category = found.name;
   }
 
   function showAsked() {
