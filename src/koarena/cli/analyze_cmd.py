@@ -18,12 +18,8 @@ from koarena.analysis.self_preference import (
     parse_family,
 )
 from koarena.cli.commands import command_help
-from koarena.cli.common import (
-    add_bench_options,
-    add_bootstrap_options,
-    bench_from_args,
-    console,
-)
+from koarena.cli.common import add_bench_options, bench_from_args, console
+from koarena.cli.fitting import add_bootstrap_options
 from koarena.errors import ConfigError
 from koarena.korean import DEFAULT_THRESHOLD
 from koarena.outfile import atomic_open_bytes, check_writable

@@ -15,14 +15,12 @@ from koarena.categories import bench_categories
 from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_bench_options,
-    add_bootstrap_options,
-    add_control_option,
     bench_from_args,
-    board_heading,
     console,
     err_console,
     progress_bar,
 )
+from koarena.cli.fitting import add_bootstrap_options, add_control_option, board_heading
 from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import ConfigError

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from koarena.analysis.separability import read_reference
 from koarena.cli.commands import command_help
-from koarena.cli.common import add_bench_options, add_bootstrap_options, bench_from_args
+from koarena.cli.common import add_bench_options, bench_from_args
+from koarena.cli.fitting import add_bootstrap_options
 from koarena.errors import ConfigError
 from koarena.report import build_report
 

@@ -13,14 +13,12 @@ from koarena.categories import bench_categories
 from koarena.cli.commands import command_help
 from koarena.cli.common import (
     add_batch_options,
-    add_bootstrap_options,
-    add_control_option,
     add_data_dir_option,
     add_retry_options,
-    board_heading,
     console,
     err_console,
 )
+from koarena.cli.fitting import add_bootstrap_options, add_control_option, board_heading
 from koarena.cli.judge_cmd import report_missing_baselines
 from koarena.cli.runs import stage_runner
 from koarena.config import load_answer_settings, load_endpoints, load_judge_settings
