@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
 
 WEIGHT = 3
 LABEL_TO_SCORE: dict[str, list[float]] = {
@@ -55,6 +54,9 @@ def style_win_rates(
 ) -> dict[str, float]:
     """``print_leaderboard_with_style_features`` with length and markdown, fitted on all rows
     to the optimum (the original runs 50 L-BFGS steps per bootstrap round and prints medians)."""
+    # imported here: scipy.optimize takes 0.6 s to import, at every xdist worker's collection
+    from scipy.optimize import minimize
+
     m = np.array([_meta_vector(metadata[model][uid]) for uid, model, _ in rows])
     b = np.array([_meta_vector(metadata[baseline][uid]) for uid, _, _ in rows])
     f = np.zeros_like(m)

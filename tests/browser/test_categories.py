@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
-from scipy.stats import kendalltau, spearmanr
 
 from koarena.bench import Bench
 from koarena.controls import Control
@@ -108,6 +107,9 @@ def test_analysis_page_reference_metrics(
 ) -> None:
     """The analysis covers the first category; its correlations with the reference, computed
     here from the category's leaderboard with scipy, are on the page."""
+    # imported where used: scipy.stats takes 1 s to import, at every xdist worker's collection
+    from scipy.stats import kendalltau, spearmanr
+
     _open(page, site.joinpath("analysis.html").as_uri())
     row = page.locator("#separability-table tbody tr[data-row='none']")
     board = expected["hard_prompt"]
@@ -166,6 +168,8 @@ def test_analysis_page_category_switch(
 ) -> None:
     """The analysis of each category: its baseline, its separability and its Korean
     fidelity, each against the category's own leaderboard."""
+    from scipy.stats import spearmanr
+
     _open(page, site.joinpath("analysis.html").as_uri())
     assert page.locator("#category-select option").all_inner_texts() == [
         "hard_prompt", "creative_writing"]

@@ -2,10 +2,12 @@
 server on 127.0.0.1: GPT-5 and a fine-tuned o-series model (openai), Claude with thinking at
 judge scale, streamed (anthropic), Gemini 3 with a thinking level (google-genai).
 
-The SDKs are test-only dependencies (pyproject's ``test`` extra); the test is skipped where
-they are not installed. Bodies must match exactly where the SDK's shape is the API's (OpenAI,
-Anthropic); Gemini's are compared after normalising field names, since the API reads both
-``thinking_level`` (which google-genai sends) and ``thinkingLevel``.
+The SDKs are test-only dependencies (pyproject's ``test`` extra); a test is skipped where its
+SDK is not installed. Each test imports its SDK: the three take 4 s to import, which every
+pytest-xdist worker would pay at collection if they were imported here. Bodies must match
+exactly where the SDK's shape is the API's (OpenAI, Anthropic); Gemini's are compared after
+normalising field names, since the API reads both ``thinking_level`` (which google-genai sends)
+and ``thinkingLevel``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,6 @@ from koarena.providers.anthropic import AnthropicProvider
 from koarena.providers.base import ChatRequest, ChatResponse, Message
 from koarena.providers.gemini import GeminiProvider
 from koarena.providers.openai_compat import OpenAICompatProvider
-
-openai = pytest.importorskip("openai")
-anthropic = pytest.importorskip("anthropic")
-genai = pytest.importorskip("google.genai")
 
 KEY = "sk-test-key-0123456789"
 SYSTEM = "너는 공정한 심판이다."
@@ -163,6 +161,7 @@ def last_two(capture: CaptureServer) -> tuple[Captured, Captured]:
 @pytest.mark.parametrize("model", ["gpt-5-mini", "ft:o4-mini-2025-04-16:acme::abc123"])
 def test_openai_reasoning_models_match_the_sdk(capture: CaptureServer, model: str) -> None:
     base = f"http://127.0.0.1:{capture.port}/v1"
+    openai = pytest.importorskip("openai")
     client = openai.OpenAI(api_key=KEY, base_url=base, max_retries=0)
     client.chat.completions.create(
         model=model, max_completion_tokens=2048, reasoning_effort="high",
@@ -178,6 +177,7 @@ def test_openai_reasoning_models_match_the_sdk(capture: CaptureServer, model: st
 
 def test_claude_thinking_streamed_matches_the_sdk(capture: CaptureServer) -> None:
     base = f"http://127.0.0.1:{capture.port}"
+    anthropic = pytest.importorskip("anthropic")
     client = anthropic.Anthropic(api_key=KEY, base_url=base, max_retries=0)
     # Judge scale: 16,384 answer tokens + a 16,000-token thinking budget. The SDK refuses this
     # without streaming; koarena streams it by itself.
@@ -225,6 +225,7 @@ def _camel(obj: Any) -> Any:
 
 
 def test_gemini_thinking_level_matches_the_sdk(capture: CaptureServer) -> None:
+    genai = pytest.importorskip("google.genai")
     from google.genai import types
 
     base = f"http://127.0.0.1:{capture.port}"
