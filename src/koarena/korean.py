@@ -69,18 +69,25 @@ _STRIP_RES = [
 ]
 
 
+# What each of `_STRIP_RES` cannot match without: a pattern is skipped when none of its marks
+# is in the text (most answers have no math, many no code or URL).
+_STRIP_MARKS = [("```", "~~~"), ("`",), ("$$",), ("\\[",), ("\\(",), ("$",), ("://", "www.")]
+
+
 def strip_non_prose(text: str) -> str:
     """``text`` without fenced code, inline code, math and URLs (each replaced by a space).
 
     >>> strip_non_prose("코드 `x = 1` 와 $a+b$ 그리고 https://example.com 끝")
     '코드   와   그리고   끝'
     """
-    for rx in _STRIP_RES:
-        text = rx.sub(" ", text)
+    for rx, marks in zip(_STRIP_RES, _STRIP_MARKS, strict=True):
+        if any(m in text for m in marks):
+            text = rx.sub(" ", text)
     return text
 
 
-_LETTER_RE = re.compile(r"[^\W\d_]")
+_LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
+_HANGUL_RUN_RE = re.compile(f"[{_HANGUL}]+")
 # Whitespace-separated words (as str.split) that contain a letter / a Hangul letter: one
 # match per such word, from its first (Hangul) letter to its end. (Matching from the word's
 # start, ``\S*[...]\S*``, counts the same words 2-4 times slower: every word is scanned
@@ -164,11 +171,16 @@ _ENGLISH_WORDS = frozenset(
 
 
 # Strong signs of a line of unfenced code: statement ends, comment starts, operators and shell
-# prompts that prose does not use. Markdown headers ("# ...") and bullets are prose.
-_CODE_LINE_RE = re.compile(
-    r"[;{}]\s*$|\):\s*$|^\s*(?://|/\*|\*/|--\s|\$\s|>>>\s)"
-    r"|::|->|=>|\s=\s|[=!<>+\-*/]=|\w\.\w+\("
-)
+# prompts that prose does not use. Markdown headers ("# ...") and bullets are prose. As one
+# regular expression: r"[;{}]\s*$|\):\s*$|^\s*(?://|/\*|\*/|--\s|\$\s|>>>\s)|::|->|=>|
+# \s=\s|[=!<>+\-*/]=|\w\.\w+\(", which `is_code_line` tests part by part (2.5x faster: string
+# methods for the fixed parts, the two patterns only on lines with "=" or "(").
+_CODE_ENDS = (";", "{", "}", "):")
+_CODE_STARTS = ("//", "/*", "*/")
+_CODE_STARTS_SPACED = ("--", "$", ">>>")  # followed by whitespace
+_CODE_INFIXES = ("::", "->", "=>")
+_ASSIGNMENT_RE = re.compile(r"\s=\s|[=!<>+\-*/]=")
+_METHOD_CALL_RE = re.compile(r"\w\.\w+\(")
 
 
 def is_code_line(line: str) -> bool:
@@ -179,7 +191,18 @@ def is_code_line(line: str) -> bool:
     >>> is_code_line("SCIM(스킴) 서버를 구현합니다.")
     False
     """
-    return _CODE_LINE_RE.search(line) is not None
+    if line.rstrip().endswith(_CODE_ENDS):
+        return True
+    head = line.lstrip()
+    if head.startswith(_CODE_STARTS) or any(
+        head.startswith(m) and head[len(m):len(m) + 1].isspace() for m in _CODE_STARTS_SPACED
+    ):
+        return True
+    if any(m in line for m in _CODE_INFIXES):
+        return True
+    if "=" in line and _ASSIGNMENT_RE.search(line):
+        return True
+    return "(" in line and _METHOD_CALL_RE.search(line) is not None
 
 
 def is_english_prose(line: str) -> bool:
@@ -256,11 +279,12 @@ def script_profile(text: str) -> ScriptProfile:
     letters = hangul = raw_letters = words = korean_words = 0
     intrusions: Counter[str] = Counter()
     for line in strip_non_prose(text).splitlines():
-        n = len(_LETTER_RE.findall(line))
+        # letters counted by runs: a list of words, not of characters (30% faster)
+        n = sum(map(len, _LETTER_RUN_RE.findall(line)))
         if not n:
             continue
         raw_letters += n
-        h = len(_HANGUL_RE.findall(line))
+        h = sum(map(len, _HANGUL_RUN_RE.findall(line))) if _HANGUL_RE.search(line) else 0
         hangul += h
         code = is_code_line(line)
         if h:

@@ -71,6 +71,34 @@ def test_no_letters() -> None:
     assert hangul_share_feature(_a("q", "m", "한국어 hello")) == 300 / 8
 
 
+# `is_code_line` tests this pattern part by part; the two must agree on every line.
+CODE_LINE_PATTERN = re.compile(
+    r"[;{}]\s*$|\):\s*$|^\s*(?://|/\*|\*/|--\s|\$\s|>>>\s)"
+    r"|::|->|=>|\s=\s|[=!<>+\-*/]=|\w\.\w+\("
+)
+
+
+def test_code_line_is_the_single_pattern() -> None:
+    # the pattern's characters, whitespace of several kinds (Unicode too) and letters
+    pieces = [";", "{", "}", ")", ":", "/", "*", "-", "$", ">", "=", "!", "<", "+", ".", "(",
+              " ", "\t", "\u3000", "\xa0", "\n", "a", "_", "7", "가", "x.y(", ">>>"]
+    rng = random.Random(7)
+    for _ in range(20000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 9)))
+        assert is_code_line(line) == (CODE_LINE_PATTERN.search(line) is not None), repr(line)
+
+
+def test_letters_and_hangul_counted_per_character() -> None:
+    # counted by runs of letters; the same as one count per letter
+    pieces = ["가", "힣", "ㄱ", "ᄀ", "a", "é", "²", "7", "_", "漢", " ", "-", "\u3000"]
+    rng = random.Random(11)
+    for _ in range(3000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        p = script_profile(line)
+        assert p.raw_letters == len(re.findall(r"[^\W\d_]", line)), line
+        assert p.hangul == len(re.findall("[\u1100-\u11ff\u3130-\u318f\uac00-\ud7a3]", line)), line
+
+
 def test_line_classifiers() -> None:
     assert is_code_line("    int x = 0;")
     assert is_code_line("$ cargo run")
