@@ -43,11 +43,9 @@ def encoding() -> tiktoken.Encoding:
 
 
 def count_tokens(text: str) -> int:
-    """``cl100k_base`` token count; special-token text is counted as ordinary text.
-
-    ``encode_ordinary`` gives the tokens of ``encode(text, disallowed_special=())`` (no special
-    tokens allowed, none refused) without its search for special tokens: 20% less CPU.
-    """
+    """``cl100k_base`` token count; special-token text is counted as ordinary text
+    (``encode_ordinary``: the tokens of ``encode(text, disallowed_special=())``, the same on
+    all 38,000 answers of the shared data, and no faster or slower)."""
     return len(encoding().encode_ordinary(text))
 
 
