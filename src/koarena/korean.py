@@ -39,6 +39,7 @@ _HANGUL = (
     "\ud7b0-\ud7ff"  # Jamo extended B
 )
 _HANGUL_RE = re.compile(f"[{_HANGUL}]")
+_HANGUL_RUN_RE = re.compile(f"[{_HANGUL}]+")
 
 FOREIGN_SCRIPTS: dict[str, str] = {
     "han": "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f",
@@ -87,7 +88,6 @@ def strip_non_prose(text: str) -> str:
 
 
 _LETTER_RUN_RE = re.compile(r"[^\W\d_]+")
-_HANGUL_RUN_RE = re.compile(f"[{_HANGUL}]+")
 # Whitespace-separated words (as str.split) that contain a letter / a Hangul letter: one
 # match per such word, from its first (Hangul) letter to its end. (Matching from the word's
 # start, ``\S*[...]\S*``, counts the same words 2-4 times slower: every word is scanned

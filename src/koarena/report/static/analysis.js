@@ -6,10 +6,9 @@
   const K = window.koarena;
   const el = K.el;
   // One analysis per category (if the bench has categories), each against its own baseline.
-  const { all, categories } = K.pageData();
-  let data = all;
+  const page = K.categoryPage();
   let category = "";
-  let browsable = new Set(data.browse_models);
+  let browsable = new Set(page.data.browse_models);
 
   const pct = (x) => K.fmt(x === null || x === undefined ? null : 100 * x, 1);
   const int = (x) => (x === null || x === undefined ? "–" : String(x));
@@ -82,7 +81,7 @@
       numCol("intrusions", "Intrusions", (r) => r.intrusions, int, "runs of foreign scripts on lines with Hangul"),
       numCol("intruded", "Answers w/ intr.", (r) => r.answers_with_intrusions, int, "answers with at least one intrusion"),
     ];
-    for (const script of data.scripts) {
+    for (const script of page.data.scripts) {
       columns.push(numCol("script-" + script, script, (r) => r.intrusions_by_script[script] || 0, int,
         "intrusions in " + script + " script"));
     }
@@ -205,7 +204,7 @@
   };
   function render() {
     for (const section of document.querySelectorAll("section[data-section]")) {
-      const s = data[section.dataset.section];
+      const s = page.data[section.dataset.section];
       let parts;
       if (!s.available) {
         const note = el("p", { className: "unavailable" }, [el("strong", { text: "not available" }), " — " + s.reason]);
@@ -220,13 +219,12 @@
   }
 
   function useCategory(name) {
-    const found = K.showCategory(categories, name);
-    data = found.data;
-    category = found.name === categories[0].name ? "" : found.name;
-    browsable = new Set(data.browse_models);
+    const found = page.show(name);
+    category = found.name === page.categories[0].name ? "" : found.name;
+    browsable = new Set(page.data.browse_models);
   }
 
-  if (categories.length) {
+  if (page.categories.length) {
     useCategory(K.params().get("category"));
     document.getElementById("category-select").addEventListener("change", (e) => {
       useCategory(e.target.value);

@@ -56,17 +56,26 @@
     return { all: all, categories: all.categories || [] };
   }
 
-  /* Switch the page's header to the category called `name`, else the first: the category
-     switch, the baseline's name and the body's data-category. Returns that category
+  /* The page whose inline data may hold one set per category (the model page, the analysis):
+     `page.data` is the shown category's data (at first the top level: the first category's,
+     or the only data), `page.categories` lists them (empty for a bench without), and
+     `page.show(name)` shows the category called `name`, else the first: the data, the category
+     switch, the baseline's name and the body's data-category. It returns that category
      (undefined for a bench without categories). */
-  function showCategory(categories, name) {
-    const found = categories.find((c) => c.name === name) || categories[0];
-    if (found) {
-      document.getElementById("category-select").value = found.name;
-      document.getElementById("baseline-name").textContent = found.data.baseline;
-      document.body.dataset.category = found.name;
-    }
-    return found;
+  function categoryPage() {
+    const { all, categories } = pageData();
+    const page = { data: all, categories: categories };
+    page.show = (name) => {
+      const found = categories.find((c) => c.name === name) || categories[0];
+      if (found) {
+        page.data = found.data;
+        document.getElementById("category-select").value = found.name;
+        document.getElementById("baseline-name").textContent = found.data.baseline;
+        document.body.dataset.category = found.name;
+      }
+      return found;
+    };
+    return page;
   }
 
   /* The answers page of `model`; `narrow` adds filters to the address (question, cluster),
@@ -113,6 +122,6 @@
   }
 
   window.koarena = {
-    el, svg, params, setParams, pageData, showCategory, browseUrl, fmt, problemBadges, problemCount,
+    el, svg, params, setParams, pageData, categoryPage, browseUrl, fmt, problemBadges, problemCount,
   };
 })();

@@ -5,18 +5,17 @@
   const K = window.koarena;
   const el = K.el;
   // One page's data per category (if the bench has categories), each against its own baseline.
-  const { all, categories } = K.pageData();
-  let data = all;
+  const page = K.categoryPage();
   const $ = (id) => document.getElementById(id);
   const pct = (x) => (x === null || x === undefined ? "–" : (100 * x).toFixed(1) + "%");
 
   function renderScores(entry) {
     const controls = [];
-    for (const j of data.judges) for (const c of Object.keys(entry.scores[j])) if (!controls.includes(c)) controls.push(c);
+    for (const j of page.data.judges) for (const c of Object.keys(entry.scores[j])) if (!controls.includes(c)) controls.push(c);
     $("score-table").querySelector("thead").replaceChildren(el("tr", {}, [
       el("th", { text: "Judge" }), ...controls.map((c) => el("th", { className: "num", text: c })),
     ]));
-    $("score-table").querySelector("tbody").replaceChildren(...data.judges.map((j) => el("tr", { "data-judge": j }, [
+    $("score-table").querySelector("tbody").replaceChildren(...page.data.judges.map((j) => el("tr", { "data-judge": j }, [
       el("td", { text: j }),
       ...controls.map((c) => {
         const s = entry.scores[j][c];
@@ -38,7 +37,7 @@
     }
     const rows = [
       ["Answers scored", k.scored + " of " + k.answers + (k.failed ? " (" + k.failed + " failed)" : "") + (k.empty ? " (" + k.empty + " empty)" : "")],
-      ["Mean Hangul share", pct(k.mean_hangul_share) + " (baseline " + pct(data.korean_baseline) + ")"],
+      ["Mean Hangul share", pct(k.mean_hangul_share) + " (baseline " + pct(page.data.korean_baseline) + ")"],
       ["Mean raw Hangul share", pct(k.mean_raw_hangul_share)],
       ["Lowest Hangul share", pct(k.min_hangul_share)],
       ["Not Korean", String(k.not_korean)],
@@ -54,7 +53,7 @@
   }
 
   function renderWeakest(model, entry) {
-    $("weakest").replaceChildren(...data.judges.map((j) => el("div", { className: "judge", "data-judge": j }, [
+    $("weakest").replaceChildren(...page.data.judges.map((j) => el("div", { className: "judge", "data-judge": j }, [
       el("h3", { text: j }),
       el("table", { className: "board" }, [
         el("thead", {}, [el("tr", {}, [el("th", { text: "Cluster" }), el("th", { className: "num", text: "Win rate" }), el("th", { className: "num", text: "Battles" })])]),
@@ -69,8 +68,8 @@
 
   function renderAgreement(entry) {
     const box = $("agreement-box");
-    if (data.judges.length < 2) {
-      box.replaceChildren(el("p", { className: "muted", text: "not available: the site shows the verdicts of one judge (" + data.judges.join(", ") + "); agreement needs at least two" }));
+    if (page.data.judges.length < 2) {
+      box.replaceChildren(el("p", { className: "muted", text: "not available: the site shows the verdicts of one judge (" + page.data.judges.join(", ") + "); agreement needs at least two" }));
       return;
     }
     box.replaceChildren(el("table", { className: "board" }, [
@@ -87,7 +86,7 @@
   }
 
   function show(model) {
-    const entry = data.by_model[model];
+    const entry = page.data.by_model[model];
     $("model-name").textContent = model;
     document.title = model + " · " + document.title.split(" · ").slice(-1)[0];
     $("model-select").value = model;
@@ -101,29 +100,27 @@
   }
 
   function useCategory(name) {
-    const found = K.showCategory(categories, name);
-    if (!found) return;
-    data = found.data;
-    $("model-select").replaceChildren(...data.models.map((m) => el("option", { value: m, text: m })));
+    if (!page.show(name)) return;
+    $("model-select").replaceChildren(...page.data.models.map((m) => el("option", { value: m, text: m })));
   }
 
   function showAsked() {
     const p = K.params();
-    if (categories.length) useCategory(p.get("category"));
+    if (page.categories.length) useCategory(p.get("category"));
     const asked = p.get("model");
-    const model = data.models.includes(asked) ? asked : data.models[0];
+    const model = page.data.models.includes(asked) ? asked : page.data.models[0];
     if (model !== undefined) show(model);
   }
 
-  $("model-select").replaceChildren(...data.models.map((m) => el("option", { value: m, text: m })));
+  $("model-select").replaceChildren(...page.data.models.map((m) => el("option", { value: m, text: m })));
   $("model-select").addEventListener("change", (e) => {
     K.setParams({ category: document.body.dataset.category, model: e.target.value }, true);
     show(e.target.value);
   });
-  if (categories.length) {
+  if (page.categories.length) {
     $("category-select").addEventListener("change", (e) => {
       useCategory(e.target.value);
-      const keep = data.models.includes($("model-name").textContent) ? $("model-name").textContent : data.models[0];
+      const keep = page.data.models.includes($("model-name").textContent) ? $("model-name").textContent : page.data.models[0];
       K.setParams({ category: e.target.value, model: keep }, true);
       if (keep !== undefined) show(keep);
     });
