@@ -322,7 +322,8 @@ class ProfiledAnswer(Answer):
     The report profiles each answer once, where it renders it, and caches the profile; the
     leaderboard and the analysis then take these in place of the full answers. ``failed`` and
     ``empty`` stand for the flags of the text; the text itself is kept only where ``meta`` is
-    missing (style control then counts its markdown).
+    missing (style control then counts its markdown). ``finish_reasons`` and the record's
+    ``finish_policy`` are kept, so that cut-off and filtered answers count as in `Answer`.
     """
 
     profile: ScriptProfile = field(default_factory=lambda: ScriptProfile(0, 0, 0, 0, 0))

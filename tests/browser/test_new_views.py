@@ -97,7 +97,8 @@ REASONING = ["먼저 `A` 를 본다", "다시 보니 *B*"]
 
 @pytest.fixture(scope="module")
 def text_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two judges with written explanations; j1 also kept its reasoning, on game 1 only."""
+    """Two judges with written explanations; j1 also kept its reasoning, on game 1 only. The
+    model's two answers did not end on their own (cut off, filtered)."""
     root = tmp_path_factory.mktemp("text-data")
     bench = Bench(root, "texts")
     bench.root.mkdir()
@@ -106,9 +107,13 @@ def text_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         {"question_id": q, "category": "c", "cluster": "c", "ko_cluster": "군", "turns": [q]}
         for q in ("q1", "q2")
     ])
+    # m's answers: one cut off at the token limit, one stopped by a content filter
+    finish = {("m", "q1"): "length", ("m", "q2"): "content_filter"}
     for model in ("base", "m"):
         _write(bench.answer_file(model), [
-            {"question_id": q, "model_id": model, "choices": [{"turns": [f"{model} {q}"]}]}
+            {"question_id": q, "model_id": model, "choices": [{"turns": [
+                {"content": f"{model} {q}", "finish_reason": finish.get((model, q), "stop")}
+            ]}]}
             for q in ("q1", "q2")
         ])
     for judge in ("j1", "j2"):
@@ -165,3 +170,16 @@ def test_judge_texts_load_on_demand_and_reasoning_is_collapsed(
     j2.locator(".explanation").wait_for()
     assert j2.locator("details.judge-reasoning").count() == 0
     page.screenshot(path=str(artifacts / "browse-reasoning.png"), full_page=True)
+
+
+def test_cut_off_and_filtered_answers_are_flagged_on_the_leaderboard(
+    page: Page, text_site: Path
+) -> None:
+    page.goto(text_site.joinpath("index.html").as_uri())
+    page.wait_for_selector("body[data-ready='1']")
+    row = page.locator("#board tbody tr[data-model='m']")
+    assert row.locator(".badge-truncated").inner_text() == "1 cut off"
+    assert row.locator(".badge-filtered").inner_text() == "1 filtered"
+    assert "token limit" in (row.locator(".badge-truncated").get_attribute("title") or "")
+    base = page.locator("#board tbody tr[data-model='base']")
+    assert base.locator(".badge-truncated, .badge-filtered").count() == 0

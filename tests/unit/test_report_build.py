@@ -59,6 +59,8 @@ def make_bench(root: Path, *, missing: tuple[str, str] | None = None) -> Bench:
         ],
     )
     texts = {("m2", "q2"): "$ERROR$", ("m1", "q3"): ""}
+    # cut off at the token limit, stopped by a filter, cut off but kept on purpose
+    finish = {("m1", "q1"): "length", ("m2", "q4"): "content_filter", ("m2", "q1"): "length"}
     for mi, model in enumerate(["base", "m1", "m2"]):
         records = []
         for qi, q in enumerate(QUESTIONS):
@@ -72,6 +74,10 @@ def make_bench(root: Path, *, missing: tuple[str, str] | None = None) -> Bench:
                 "tstamp": 0.0,
                 "conv_metadata": _meta(10 * (mi + 1) + qi),
             }
+            if (model, q) in finish:
+                rec["choices"][0]["turns"][0]["finish_reason"] = finish[(model, q)]
+            if (model, q) == ("m2", "q1"):
+                rec["finish_policy"] = "keep"
             records.append(rec)
         _write(bench.answer_file(model), records)
     for model, by_q in VERDICTS.items():
@@ -146,6 +152,13 @@ def test_build_report(tmp_path: Path) -> None:
     rows = {r["model"]: r for r in page["boards"]["jx"]["none"]}
     assert (rows["m1"]["empty_answers"], rows["m1"]["failed_answers"]) == (1, 0)
     assert (rows["m2"]["failed_answers"], rows["m2"]["dropped_games"]) == (1, 1)
+    # the cached answer records keep the finish reasons: the report counts what the CLI does
+    assert (rows["m1"]["truncated_answers"], rows["m1"]["filtered_answers"]) == (1, 0)
+    assert (rows["m2"]["truncated_answers"], rows["m2"]["filtered_answers"]) == (0, 1)
+    cli_rows = {r.model: r for r in boards[Control.NONE].rows}
+    for name in ("base", "m1", "m2"):
+        assert (rows[name]["truncated_answers"], rows[name]["filtered_answers"]) == (
+            cli_rows[name].truncated_answers, cli_rows[name].filtered_answers)
     assert page["clusters"]["jx"] == {
         "names": ["가", "나"],
         "en": ["en-가", "en-나"],

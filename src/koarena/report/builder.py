@@ -921,6 +921,8 @@ def _rows(board: Leaderboard) -> list[dict[str, Any]]:
             "dropped_games": r.dropped_games,
             "failed_answers": r.failed_answers,
             "empty_answers": r.empty_answers,
+            "truncated_answers": r.truncated_answers,
+            "filtered_answers": r.filtered_answers,
         }
         for r in board.rows
     ]

@@ -121,6 +121,8 @@ def _answer(raw: dict[str, Any], task: FileTask, lineno: int, shards: _Shards) -
         [p.letters, p.hangul, p.raw_letters, p.words, p.korean_words, p.intrusions],
         # style control counts the markdown of an answer without stored metadata
         a.turns if a.meta is None else None,
+        # the leaderboard counts answers cut off or filtered (and not kept on purpose)
+        [a.finish_reasons, a.extra.get("finish_policy")] if a.finish_reasons else None,
     ]
 
 
@@ -170,7 +172,8 @@ def answers_of(record: dict[str, Any]) -> dict[str, AnswerEntry]:
     """The answers of an answer file's record by question id (a later line replaces an
     earlier one, as `Bench.load_answers` does)."""
     out: dict[str, AnswerEntry] = {}
-    for qid, model, key, meta, failed, empty, prof, turns in record["items"]:
+    for qid, model, key, meta, failed, empty, prof, turns, finish in record["items"]:
+        reasons, policy = finish or ([], None)
         answer = ProfiledAnswer(
             question_id=qid,
             model=model,
@@ -183,6 +186,8 @@ def answers_of(record: dict[str, Any]) -> dict[str, AnswerEntry]:
             profile=ScriptProfile(*prof),
             failed=failed,
             empty=empty,
+            finish_reasons=reasons,
+            extra={} if policy is None else {"finish_policy": policy},
         )
         out[qid] = AnswerEntry(answer, key)
     return out

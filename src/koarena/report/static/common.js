@@ -107,6 +107,20 @@
         text: row.empty_answers + " empty",
       }));
     }
+    if (row.truncated_answers > 0) {
+      out.push(el("span", {
+        className: "badge badge-truncated",
+        title: row.truncated_answers + " answers were cut off by the token limit (finish_reason length), judged as they are",
+        text: row.truncated_answers + " cut off",
+      }));
+    }
+    if (row.filtered_answers > 0) {
+      out.push(el("span", {
+        className: "badge badge-filtered",
+        title: row.filtered_answers + " answers were stopped by a content filter, judged as they are",
+        text: row.filtered_answers + " filtered",
+      }));
+    }
     if (row.dropped_games > 0) {
       out.push(el("span", {
         className: "badge badge-dropped",
@@ -118,7 +132,8 @@
   }
 
   function problemCount(row) {
-    return row.failed_answers + row.empty_answers + row.dropped_games;
+    return row.failed_answers + row.empty_answers + row.truncated_answers + row.filtered_answers
+      + row.dropped_games;
   }
 
   window.koarena = {
