@@ -28,7 +28,8 @@ from koarena import korean
 from koarena.bench import Bench
 from koarena.cli import main
 from koarena.controls import Control
-from koarena.leaderboard import Leaderboard, compute_leaderboards
+from koarena.ensemble import ENSEMBLE_JUDGE
+from koarena.leaderboard import Leaderboard, LoadedData, fit_leaderboards, load_battles
 
 REPO = Path(__file__).resolve().parents[1]
 BENCH = "ko-arena-hard-v0.1"
@@ -67,7 +68,9 @@ def missing_data_message() -> str:
     )
 
 
-WHOLE_DATA_FIXTURES = frozenset({"full_bench", "full_boards", "full_analysis", "full_site"})
+WHOLE_DATA_FIXTURES = frozenset(
+    {"full_bench", "full_data", "full_boards", "full_analysis", "full_site"}
+)
 WHOLE_DATA_MODULES = frozenset({
     "tests/browser/test_analysis_page.py",
     "tests/browser/test_browse_page.py",
@@ -176,11 +179,19 @@ def profiles_once() -> ProfilesOnce:
 
 
 @pytest.fixture(scope="session")
-def full_boards(full_bench: Bench, profiles_once: ProfilesOnce) -> dict[Control, Leaderboard]:
-    """The leaderboards of the whole data under `FULL_CONTROLS` (the data loaded once)."""
+def full_data(full_bench: Bench) -> LoadedData:
+    """The ensemble's battles and every answer of the whole data, loaded once (what
+    `koarena.leaderboard.compute_leaderboards` loads)."""
+    return load_battles(full_bench, judges=[ENSEMBLE_JUDGE])
+
+
+@pytest.fixture(scope="session")
+def full_boards(full_data: LoadedData, profiles_once: ProfilesOnce) -> dict[Control, Leaderboard]:
+    """The leaderboards of the whole data under `FULL_CONTROLS`, fitted as
+    `koarena.leaderboard.compute_leaderboards` fits them."""
     with profiles_once():
-        return compute_leaderboards(
-            full_bench, FULL_CONTROLS, rounds=FULL_ROUNDS, seed=FULL_SEED
+        return fit_leaderboards(
+            full_data, FULL_CONTROLS, bench=BENCH, rounds=FULL_ROUNDS, seed=FULL_SEED
         )
 
 

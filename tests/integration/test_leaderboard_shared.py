@@ -7,12 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import sparse
-from scipy.optimize import minimize
 
-from koarena.bench import Bench
 from koarena.controls import Control, style_covariates, style_metas
-from koarena.leaderboard import Leaderboard, LoadedData, fit_control, load_battles
+from koarena.leaderboard import Leaderboard, LoadedData, fit_control
 from koarena.rating import LN10, design_from_battles, targets, win_rate
 
 Boards = dict[Control, Leaderboard]
@@ -31,9 +28,8 @@ def boards(full_boards: Boards) -> Boards:
 
 
 @pytest.fixture(scope="module")
-def data(shared_data: Path) -> LoadedData:
-    """The ensemble's battles and every answer of the whole data, loaded once."""
-    return load_battles(Bench(shared_data), judges=["ensemble"])
+def data(full_data: LoadedData) -> LoadedData:
+    return full_data
 
 
 def test_no_control_matches_published_leaderboard_for_all_76_models(boards: Boards) -> None:
@@ -72,6 +68,10 @@ def test_controlled_fits_are_the_optimum_of_the_published_objective(
 ) -> None:
     """Check every model's score against an independent optimiser on the dense objective:
     L2-penalised (C = 1) logistic regression on the original's duplicated battle rows."""
+    # imported here: scipy.optimize takes 0.6 s to import, at every xdist worker's collection
+    from scipy import sparse
+    from scipy.optimize import minimize
+
     bt = data.battles
     z = style_covariates(bt, style_metas(data.answers, control.features), control.features)
     d = design_from_battles(bt, z)

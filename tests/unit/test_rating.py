@@ -5,7 +5,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from scipy.optimize import minimize
 
 from koarena.battles import build_battles
 from koarena.rating import (
@@ -90,6 +89,9 @@ def _dense_objective(
 
 
 def test_penalised_fit_with_covariates_matches_an_independent_optimiser() -> None:
+    # imported here: scipy.optimize takes 0.6 s to import, at every xdist worker's collection
+    from scipy.optimize import minimize
+
     rng = np.random.default_rng(7)
     n = 60
     b = rng.integers(1, 4, size=n)
