@@ -91,49 +91,23 @@
   }
 
   /* Badges for data problems of a leaderboard row (failed calls, empty answers, dropped games). */
+  /* The data problems of a leaderboard row: [its field, the badge's class, what the count
+     means (on hover), the badge's label]. */
+  const PROBLEMS = [
+    ["failed_answers", "badge-failed", "answers are the literal $ERROR$ of a failed API call, judged as if they were answers", "failed"],
+    ["empty_answers", "badge-empty", "answers are empty", "empty"],
+    ["truncated_answers", "badge-truncated", "answers were cut off by the token limit (finish_reason length), judged as they are", "cut off"],
+    ["filtered_answers", "badge-filtered", "answers were stopped by a content filter, judged as they are", "filtered"],
+    ["dropped_games", "badge-dropped", "games had no valid verdict and were dropped", "dropped"],
+  ];
+
   function problemBadges(row) {
-    const out = [];
-    if (row.failed_answers > 0) {
-      out.push(el("span", {
-        className: "badge badge-failed",
-        title: row.failed_answers + " answers are the literal $ERROR$ of a failed API call, judged as if they were answers",
-        text: row.failed_answers + " failed",
-      }));
-    }
-    if (row.empty_answers > 0) {
-      out.push(el("span", {
-        className: "badge badge-empty",
-        title: row.empty_answers + " answers are empty",
-        text: row.empty_answers + " empty",
-      }));
-    }
-    if (row.truncated_answers > 0) {
-      out.push(el("span", {
-        className: "badge badge-truncated",
-        title: row.truncated_answers + " answers were cut off by the token limit (finish_reason length), judged as they are",
-        text: row.truncated_answers + " cut off",
-      }));
-    }
-    if (row.filtered_answers > 0) {
-      out.push(el("span", {
-        className: "badge badge-filtered",
-        title: row.filtered_answers + " answers were stopped by a content filter, judged as they are",
-        text: row.filtered_answers + " filtered",
-      }));
-    }
-    if (row.dropped_games > 0) {
-      out.push(el("span", {
-        className: "badge badge-dropped",
-        title: row.dropped_games + " games had no valid verdict and were dropped",
-        text: row.dropped_games + " dropped",
-      }));
-    }
-    return out;
+    return PROBLEMS.filter(([key]) => row[key] > 0).map(([key, cls, title, label]) =>
+      el("span", { className: "badge " + cls, title: row[key] + " " + title, text: row[key] + " " + label }));
   }
 
   function problemCount(row) {
-    return row.failed_answers + row.empty_answers + row.truncated_answers + row.filtered_answers
-      + row.dropped_games;
+    return PROBLEMS.reduce((n, [key]) => n + row[key], 0);
   }
 
   window.koarena = {
