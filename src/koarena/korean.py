@@ -56,23 +56,20 @@ _FOREIGN_RES = {name: re.compile(f"[{ranges}]+") for name, ranges in FOREIGN_SCR
 # One search for any foreign script first: most Korean lines have none (3x faster scan).
 _ANY_FOREIGN_RE = re.compile("[" + "".join(FOREIGN_SCRIPTS.values()) + "]")
 
-# The order matters: a fence may contain backticks, dollars and URLs; inline code may contain
-# dollars. An unterminated fence runs to the end of the text, as markdown renders it.
-_STRIP_RES = [
-    re.compile(r"(```|~~~)[\s\S]*?(?:\1|\Z)"),
-    re.compile(r"`[^`\n]+`"),
-    re.compile(r"\$\$[\s\S]+?\$\$"),
-    re.compile(r"\\\[[\s\S]+?\\\]"),
-    re.compile(r"\\\([\s\S]+?\\\)"),
+# Each pattern with the marks it cannot match without: a pattern is skipped when none of its
+# marks is in the text (most answers have no math, many no code or URL). The order matters: a
+# fence may contain backticks, dollars and URLs; inline code may contain dollars. An
+# unterminated fence runs to the end of the text, as markdown renders it.
+_STRIP_RES: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
+    (re.compile(r"(```|~~~)[\s\S]*?(?:\1|\Z)"), ("```", "~~~")),
+    (re.compile(r"`[^`\n]+`"), ("`",)),
+    (re.compile(r"\$\$[\s\S]+?\$\$"), ("$$",)),
+    (re.compile(r"\\\[[\s\S]+?\\\]"), ("\\[",)),
+    (re.compile(r"\\\([\s\S]+?\\\)"), ("\\(",)),
     # Pandoc's inline-math rule, so that prices like "$5와 $10" stay prose.
-    re.compile(r"\$(?=\S)[^$\n]+?(?<=\S)\$(?!\d)"),
-    re.compile(r"(?:https?|ftp)://\S+|www\.\S+"),
+    (re.compile(r"\$(?=\S)[^$\n]+?(?<=\S)\$(?!\d)"), ("$",)),
+    (re.compile(r"(?:https?|ftp)://\S+|www\.\S+"), ("://", "www.")),
 ]
-
-
-# What each of `_STRIP_RES` cannot match without: a pattern is skipped when none of its marks
-# is in the text (most answers have no math, many no code or URL).
-_STRIP_MARKS = [("```", "~~~"), ("`",), ("$$",), ("\\[",), ("\\(",), ("$",), ("://", "www.")]
 
 
 def strip_non_prose(text: str) -> str:
@@ -81,7 +78,7 @@ def strip_non_prose(text: str) -> str:
     >>> strip_non_prose("코드 `x = 1` 와 $a+b$ 그리고 https://example.com 끝")
     '코드   와   그리고   끝'
     """
-    for rx, marks in zip(_STRIP_RES, _STRIP_MARKS, strict=True):
+    for rx, marks in _STRIP_RES:
         if any(m in text for m in marks):
             text = rx.sub(" ", text)
     return text

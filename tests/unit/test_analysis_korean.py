@@ -4,6 +4,7 @@ import random
 import re
 
 from koarena.korean import (
+    _STRIP_RES,
     hangul_share_feature,
     is_code_line,
     is_english_prose,
@@ -86,6 +87,19 @@ def test_code_line_is_the_single_pattern() -> None:
     for _ in range(20000):
         line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 9)))
         assert is_code_line(line) == (CODE_LINE_PATTERN.search(line) is not None), repr(line)
+
+
+def test_strip_skips_only_patterns_that_cannot_match() -> None:
+    # every pattern applied, marks or not: what strip_non_prose must still give
+    pieces = ["```", "~~~", "`", "$", "$$", "\\[", "\\]", "\\(", "\\)", "://", "www.", "http",
+              "a", "가", "5", " ", "\n"]
+    rng = random.Random(13)
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12)))
+        expected = text
+        for rx, _marks in _STRIP_RES:
+            expected = rx.sub(" ", expected)
+        assert strip_non_prose(text) == expected, repr(text)
 
 
 def test_letters_and_hangul_counted_per_character() -> None:
