@@ -161,7 +161,7 @@ def profiles_once() -> ProfilesOnce:
     """A context in which each answer text's Korean profile is computed once per session.
 
     The whole-data fixtures (the boards, ``koarena analyze``, the report site) each load the
-    data themselves, as a user's commands do, and each profiles all 38,000 answers: 14 s of CPU
+    data themselves, as a user's commands do, and each profiles all 38,000 answers: 12 s of CPU
     apiece for the same values. Within the context, `koarena.korean.script_profile` (a pure
     function of the text, which every profile goes through) is memoised on the text, so the
     second and third pass look the profiles up; the report's worker processes are forked
