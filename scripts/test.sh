@@ -8,14 +8,14 @@ cd "$(dirname "$0")/.."
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
   || { echo "koarena needs Python 3.11 or newer (python3 is $(python3 --version))" >&2; exit 1; }
 
-# Browser tests: Debian's Chromium and a CJK font for Hangul (no browser download).
-if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
+# Browser tests: Debian's Chromium headless shell and a CJK font for Hangul (no browser download).
+if ! command -v chromium-headless-shell >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      chromium fonts-noto-cjk >/dev/null
+      chromium-headless-shell fonts-noto-cjk >/dev/null
   else
-    echo "warning: chromium/fonts-noto-cjk missing and not root; browser tests will fail" >&2
+    echo "warning: chromium-headless-shell/fonts-noto-cjk missing and not root; browser tests will fail" >&2
   fi
 fi
 
