@@ -157,17 +157,30 @@ ProfilesOnce = Callable[[], contextlib.AbstractContextManager[None]]
 
 
 @pytest.fixture(scope="session")
-def profiles_once() -> ProfilesOnce:
+def full_data(full_bench: Bench) -> LoadedData:
+    """The ensemble's battles and every answer of the whole data, loaded once (what
+    `koarena.leaderboard.compute_leaderboards` loads)."""
+    return load_battles(full_bench, judges=[ENSEMBLE_JUDGE])
+
+
+@pytest.fixture(scope="session")
+def profiles_once(full_data: LoadedData) -> ProfilesOnce:
     """A context in which each answer text's Korean profile is computed once per session.
 
     The whole-data fixtures (the boards, ``koarena analyze``, the report site) each load the
     data themselves, as a user's commands do, and each profiles all 38,000 answers: 12 s of CPU
     apiece for the same values. Within the context, `koarena.korean.script_profile` (a pure
     function of the text, which every profile goes through) is memoised on the text, so the
-    second and third pass look the profiles up; the report's worker processes are forked
-    inside it and inherit the profiles made so far. Outside it the function is the plain one.
+    passes look the profiles up. Every answer of the data is profiled here, in this process,
+    before any of them runs: the report profiles in worker processes, which inherit the memo
+    when they are forked but cannot add to it (when the site was built first, ``koarena
+    analyze`` profiled everything a second time). Outside the context the function is the
+    plain one.
     """
     memo = functools.cache(korean.script_profile)
+    for answers in full_data.answers.values():
+        for answer in answers.values():
+            memo(korean.answer_text(answer))
 
     @contextlib.contextmanager
     def memoised() -> Iterator[None]:
@@ -176,13 +189,6 @@ def profiles_once() -> ProfilesOnce:
             yield
 
     return memoised
-
-
-@pytest.fixture(scope="session")
-def full_data(full_bench: Bench) -> LoadedData:
-    """The ensemble's battles and every answer of the whole data, loaded once (what
-    `koarena.leaderboard.compute_leaderboards` loads)."""
-    return load_battles(full_bench, judges=[ENSEMBLE_JUDGE])
 
 
 @pytest.fixture(scope="session")
