@@ -20,7 +20,7 @@ import pytest
 _BUSY = (0, 1, 2, 5, 6)  # user, nice, system, irq, softirq in /proc/stat's "cpu" line
 
 
-def _busy_seconds() -> float:
+def busy_seconds() -> float:
     fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
     return sum(int(fields[i]) for i in _BUSY) / 100  # USER_HZ
 
@@ -33,7 +33,7 @@ class _ByModule:
         self.rows: list[tuple[float, float, str]] = []
 
     def switch(self, module: str | None) -> None:
-        cpu, wall = _busy_seconds(), time.monotonic()
+        cpu, wall = busy_seconds(), time.monotonic()
         if self.current is not None:
             self.rows.append((cpu - self.start_cpu, wall - self.start_wall, self.current))
         self.current, self.start_cpu, self.start_wall = module, cpu, wall
