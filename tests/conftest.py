@@ -172,10 +172,10 @@ def profiles_once(full_data: LoadedData) -> ProfilesOnce:
     apiece for the same values. Within the context, `koarena.korean.script_profile` (a pure
     function of the text, which every profile goes through) is memoised on the text, so the
     passes look the profiles up. Every answer of the data is profiled here, in this process,
-    before any of them runs: the report profiles in worker processes, which inherit the memo
-    when they are forked but cannot add to it (when the site was built first, ``koarena
-    analyze`` profiled everything a second time). Outside the context the function is the
-    plain one.
+    before any whole-data fixture runs: the report profiles in worker processes, which inherit
+    the memo when they are forked but cannot add to it (when the site was built first,
+    ``koarena analyze`` profiled everything a second time). Outside the context the function
+    is the plain one.
     """
     memo = functools.cache(korean.script_profile)
     for answers in full_data.answers.values():
