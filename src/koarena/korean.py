@@ -38,7 +38,8 @@ _HANGUL = (
     "\uac00-\ud7a3"  # syllables
     "\ud7b0-\ud7ff"  # Jamo extended B
 )
-_HANGUL_RE = re.compile(f"[{_HANGUL}]")
+HANGUL_RE = re.compile(f"[{_HANGUL}]")
+"""One Hangul letter (syllable or jamo): what makes a word or a line Korean."""
 _HANGUL_RUN_RE = re.compile(f"[{_HANGUL}]+")
 
 FOREIGN_SCRIPTS: dict[str, str] = {
@@ -281,7 +282,7 @@ def script_profile(text: str) -> ScriptProfile:
         if not n:
             continue
         raw_letters += n
-        h = sum(map(len, _HANGUL_RUN_RE.findall(line))) if _HANGUL_RE.search(line) else 0
+        h = sum(map(len, _HANGUL_RUN_RE.findall(line))) if HANGUL_RE.search(line) else 0
         hangul += h
         code = is_code_line(line)
         if h:

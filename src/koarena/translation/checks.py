@@ -34,7 +34,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from koarena.korean import is_code_line
+from koarena.korean import HANGUL_RE, is_code_line
 from koarena.translation.masking import CODE, MATH, URL, Span, find_spans, prose
 
 MIN_HANGUL_SHARE = 0.5
@@ -46,7 +46,6 @@ IDENTITY_KINDS = (CODE, URL, MATH)
 FLAGS = ("low_hangul", "english_left", "length_ratio", "identity", "refusal", "answered")
 """Every flag a check can raise, in report order."""
 
-_HANGUL_RE = re.compile("[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\uac00-\ud7a3\ud7b0-\ud7ff]")
 _LETTER_WORD_RE = re.compile(r"\S*[^\W\d_]\S*")
 _LATIN_WORD_RE = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _SENTENCE_SPLIT_RE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -127,7 +126,7 @@ def hangul_share(text: str) -> float | None:
     words = _LETTER_WORD_RE.findall(text)
     if not words:
         return None
-    return sum(1 for w in words if _HANGUL_RE.search(w)) / len(words)
+    return sum(1 for w in words if HANGUL_RE.search(w)) / len(words)
 
 
 def _looks_like_code(sentence: str) -> bool:
@@ -144,7 +143,7 @@ def english_sentences(text: str) -> list[str]:
     out = []
     for sentence in _SENTENCE_SPLIT_RE.split(text):
         s = sentence.strip()
-        if not s or _HANGUL_RE.search(s) or _looks_like_code(s):
+        if not s or HANGUL_RE.search(s) or _looks_like_code(s):
             continue
         words = _LATIN_WORD_RE.findall(s)
         if len(words) < MIN_ENGLISH_WORDS:
