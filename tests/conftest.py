@@ -15,6 +15,7 @@ import contextlib
 import functools
 import io
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,8 @@ def _fixtures(item: pytest.Item) -> list[str]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # One clear stop instead of one error per test that needs the data.
     if find_data_dir() is None and any("shared_data" in _fixtures(i) for i in items):
-        raise pytest.UsageError(missing_data_message())
+        _stop_before_any_test(config, items, missing_data_message())
+        return
     # The scheduler below only sees test ids, so the list is kept by hand and checked here.
     unlisted = sorted({
         i.nodeid.split("::")[0] for i in items
@@ -100,7 +102,45 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         and i.nodeid.split("::")[0] not in WHOLE_DATA_MODULES
     })
     if unlisted:
-        raise pytest.UsageError(f"add to WHOLE_DATA_MODULES in tests/conftest.py: {unlisted}")
+        _stop_before_any_test(
+            config, items, f"add to WHOLE_DATA_MODULES in tests/conftest.py: {unlisted}"
+        )
+
+
+STOP_KEY = "koarena_stop"
+"""Where a pytest-xdist worker leaves the message of `_stop_before_any_test` for the controller."""
+
+
+def _stop_before_any_test(config: pytest.Config, items: list[pytest.Item], message: str) -> None:
+    """Run nothing and say ``message`` once, as pytest's usage error (exit status 4).
+
+    In one process that is `pytest.UsageError`. A pytest-xdist worker (./scripts/test.sh runs
+    two) that raised it would die mid-collection and the controller would report an internal
+    error; instead the worker keeps no test and hands the message to the controller, which
+    prints it once and ends the run with the same status (`pytest_sessionfinish` below).
+    """
+    workeroutput: dict[str, Any] | None = getattr(config, "workeroutput", None)
+    if workeroutput is None:
+        raise pytest.UsageError(message)
+    items.clear()
+    workeroutput[STOP_KEY] = message
+
+
+def pytest_testnodedown(node: Any, error: object) -> None:
+    message = getattr(node, "workeroutput", {}).get(STOP_KEY)
+    if message:
+        node.config.stash.setdefault(_STOPS, []).append(message)
+
+
+_STOPS = pytest.StashKey[list[str]]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stops = session.config.stash.get(_STOPS, [])
+    if stops:  # the controller of pytest-xdist workers, each of which stopped (see above)
+        for message in dict.fromkeys(stops):  # once, though every worker found it
+            print(f"ERROR: {message}", file=sys.stderr)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
 
 WHOLE_DATA_SCOPE = "whole-data"

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 NEEDS_DATA = ["tests/integration/test_cli_output.py", "tests/integration/test_cli_leaderboard.py"]
 
@@ -26,8 +28,11 @@ def test_koarena_data_dir_is_where_the_tests_read_the_data(shared_data: Path) ->
     assert "tests collected" in r.stdout
 
 
-def test_no_data_is_one_message_not_one_error_per_test(tmp_path: Path) -> None:
-    r = pytest_run(tmp_path, *NEEDS_DATA)
+# In one process, and on two pytest-xdist workers as ./scripts/test.sh runs it (where a usage
+# error raised in a worker's collection became an internal error of the controller).
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_no_data_is_one_message_not_one_error_per_test(tmp_path: Path, workers: list[str]) -> None:
+    r = pytest_run(tmp_path, *workers, *NEEDS_DATA)
     assert r.returncode == 4, r.stdout + r.stderr  # pytest's "usage error": nothing ran
     out = r.stdout + r.stderr
     message = (
@@ -37,4 +42,4 @@ def test_no_data_is_one_message_not_one_error_per_test(tmp_path: Path) -> None:
         "into ./data)\n"
     )
     assert out.count(message) == 1, out
-    assert "passed" not in out and "error" not in out.replace("ERROR: ", "")
+    assert "passed" not in out and "error" not in out.replace("ERROR: ", "").lower()
