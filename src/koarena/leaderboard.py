@@ -32,6 +32,7 @@ from koarena.controls import (
 from koarena.ensemble import ENSEMBLE_JUDGE
 from koarena.errors import DataError
 from koarena.flagged import Flagged
+from koarena.gc_paused import gc_paused
 from koarena.korean import korean_fidelity
 from koarena.outfile import atomic_open, atomic_open_bytes
 from koarena.rating import (
@@ -215,15 +216,16 @@ def load_battles(
         raise DataError("at least one judge is needed")
     if not bench.answer_file(base).is_file():
         raise DataError(f"baseline {base!r} has no answers ({bench.answer_file(base)} not found)")
-    return loaded_data(
-        load_judgments(bench, judges),
-        lambda model: _load_answers(bench, [model]).get(model),
-        baseline=base,
-        judges=judges,
-        weight=weight,
-        first_game_only=first_game_only,
-        reuse_lone_game=reuse_lone_game,
-    )
+    with gc_paused():
+        return loaded_data(
+            load_judgments(bench, judges),
+            lambda model: _load_answers(bench, [model]).get(model),
+            baseline=base,
+            judges=judges,
+            weight=weight,
+            first_game_only=first_game_only,
+            reuse_lone_game=reuse_lone_game,
+        )
 
 
 def loaded_data(

@@ -23,7 +23,6 @@ only what changed and an unchanged one only relinks the previous site.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import os
@@ -45,6 +44,7 @@ from koarena.categories import Categories, bench_categories, members
 from koarena.clusters import cluster_win_rates
 from koarena.controls import DEFAULT_CONTROL, STANDARD_CONTROLS, Control
 from koarena.errors import DataError
+from koarena.gc_paused import gc_paused
 from koarena.leaderboard import (
     DEFAULT_ROUNDS,
     DEFAULT_SEED,
@@ -202,7 +202,7 @@ def build_report(
                 build = _Build(bench, questions, judges, base, rounds, seed, writer)
                 build.cats, build.reference = cats, reference
                 build.parallel = (workers or os.cpu_count() or 1) > 1
-                with _Workers(workers, len(tasks)) as pool, _gc_paused():
+                with _Workers(workers, len(tasks)) as pool, gc_paused():
                     judged = {m for (_, m) in judgment_files} | set(baselines)
                     records = build.read_inputs(tasks, judged, pool)
                     summary = build.write(records, output, analysis)
@@ -211,23 +211,6 @@ def build_report(
         removed = cache.prune(writer.objects, {site_key, *writer.records})
     log.info("build cache %s: %d unused entries removed", cache.root, removed)
     return summary
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector for the build. The build makes about a million
-    objects that live until it ends (the records of 38,000 answers and judgments; plain data,
-    freed by reference counting), and each collection rescanned all made so far: loading the
-    cached records took 1.3 s of CPU with the collector, 0.5 s without (shared data, 152
-    cached records)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class SiteWriter:
