@@ -70,7 +70,7 @@ def missing_data_message() -> str:
 
 
 WHOLE_DATA_FIXTURES = frozenset(
-    {"full_bench", "full_data", "full_boards", "full_analysis", "full_site"}
+    {"full_bench", "full_data", "profiles_once", "full_boards", "full_analysis", "full_site"}
 )
 WHOLE_DATA_MODULES = frozenset({
     "tests/browser/test_analysis_page.py",
@@ -126,13 +126,14 @@ def _stop_before_any_test(config: pytest.Config, items: list[pytest.Item], messa
     workeroutput[STOP_KEY] = message
 
 
+_STOPS = pytest.StashKey[list[str]]()
+"""The messages the workers handed over (the controller's stash)."""
+
+
 def pytest_testnodedown(node: Any, error: object) -> None:
     message = getattr(node, "workeroutput", {}).get(STOP_KEY)
     if message:
         node.config.stash.setdefault(_STOPS, []).append(message)
-
-
-_STOPS = pytest.StashKey[list[str]]()
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
